@@ -1,0 +1,55 @@
+/**
+ * Bearer token for the operator API (`GET /alerts` and admin routes), issue 5 §3.
+ *
+ * The token is configured only as its SHA-256 (OPERATOR_TOKEN_SHA256), so the configuration
+ * does not hold a usable secret. The presented token is hashed and the two digests compared with
+ * `crypto.timingSafeEqual`: both are always 32 bytes, so the time taken says nothing about how
+ * much of the token was right. Without configuration the operator API is closed (403), never open.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Config } from "../config.js";
+import { bearerTokenOf } from "./auth/middleware.js";
+
+function sendOutcome(res: Response, status: number, code: string, diagnostics: string): void {
+  res
+    .status(status)
+    .type("application/fhir+json")
+    .send(
+      JSON.stringify({
+        resourceType: "OperationOutcome",
+        issue: [{ severity: "error", code, diagnostics }],
+      }),
+    );
+}
+
+export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): RequestHandler {
+  const expected =
+    config.OPERATOR_TOKEN_SHA256 === undefined
+      ? undefined
+      : Buffer.from(config.OPERATOR_TOKEN_SHA256, "hex");
+
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (expected === undefined) {
+      sendOutcome(
+        res,
+        403,
+        "forbidden",
+        "the operator API is disabled: OPERATOR_TOKEN_SHA256 is not set",
+      );
+      return;
+    }
+    const token = bearerTokenOf(req);
+    const presented = createHash("sha256")
+      .update(token ?? "", "utf8")
+      .digest();
+    // Hash even when no token was sent, so a missing and a wrong token take the same time.
+    const match = timingSafeEqual(presented, expected) && token !== undefined;
+    if (!match) {
+      res.set("WWW-Authenticate", 'Bearer realm="ln-cds-operator"');
+      sendOutcome(res, 401, "login", "operator token missing or wrong");
+      return;
+    }
+    next();
+  };
+}
