@@ -1,0 +1,186 @@
+/**
+ * safeFetch against real listeners (issue 5 §4): allow-listed origins only, decided before any
+ * socket; no redirect to another origin; response and request size limits; a timeout.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { OutboundRefused, OutboundTimeout, isAllowedUrl, safeFetch } from "../src/net/outbound.js";
+import { startRecordingServer, type Handler, type RecordingServer } from "./support/jwks-server.js";
+
+const servers: RecordingServer[] = [];
+async function listen(handler: Handler): Promise<RecordingServer> {
+  const server = await startRecordingServer(handler);
+  servers.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const ok: Handler = (_req, res) => {
+  res.writeHead(200, { "content-type": "application/json" }).end('{"resourceType":"Bundle"}');
+};
+const limits = (allowlist: string[]) => ({ allowlist, timeoutMs: 2000, maxResponseBytes: 1024 });
+
+async function refusal(promise: Promise<unknown>): Promise<OutboundRefused> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OutboundRefused);
+  return error as OutboundRefused;
+}
+
+describe("safeFetch allow-list", () => {
+  it("fetches an allow-listed origin and hands back the body", async () => {
+    const fhir = await listen(ok);
+    const res = await safeFetch(
+      fhir.origin + "/Observation?patient=Patient/1",
+      {},
+      limits([fhir.origin]),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ resourceType: "Bundle" });
+  });
+
+  it("refuses an origin not on the allow-list: zero connections reach it", async () => {
+    const allowed = await listen(ok);
+    const target = await listen(ok);
+    const error = await refusal(
+      safeFetch(target.origin + "/Patient/1", {}, limits([allowed.origin])),
+    );
+    expect(error.reason).toBe("origin-not-allowed");
+    expect(error.origin).toBe(target.origin);
+    expect(target.connections()).toBe(0);
+    expect(allowed.connections()).toBe(0);
+  });
+
+  it("treats another port or scheme of the same host as another origin", async () => {
+    const target = await listen(ok);
+    const port = Number(new URL(target.origin).port);
+    expect(isAllowedUrl(target.origin + "/x", [`http://127.0.0.1:${port + 1}`])).toBe(false);
+    expect(isAllowedUrl(target.origin.replace("http:", "https:") + "/x", [target.origin])).toBe(
+      false,
+    );
+    expect(isAllowedUrl(target.origin + "/x", [target.origin + "/"])).toBe(true);
+  });
+
+  it("refuses non-http schemes, credentials in the URL and garbage", async () => {
+    const target = await listen(ok);
+    const withCredentials = target.origin.replace("http://", "http://user:pw@") + "/x";
+    for (const url of [
+      "file:///etc/passwd",
+      "ftp://127.0.0.1/x",
+      withCredentials,
+      "not a url",
+      "javascript:alert(1)",
+    ]) {
+      expect((await refusal(safeFetch(url, {}, limits([target.origin])))).reason).toBe("bad-url");
+    }
+    expect(target.connections()).toBe(0);
+  });
+});
+
+describe("safeFetch redirects", () => {
+  it("does not follow a redirect to another origin, even an allow-listed one", async () => {
+    const other = await listen(ok);
+    const fhir = await listen((_req, res) => {
+      res.writeHead(302, { location: other.origin + "/Patient/1" }).end();
+    });
+    const error = await refusal(
+      safeFetch(fhir.origin + "/Patient/1", {}, limits([fhir.origin, other.origin])),
+    );
+    expect(error.reason).toBe("redirect-refused");
+    expect(fhir.count()).toBe(1);
+    expect(other.connections()).toBe(0);
+  });
+
+  it("follows one same-origin redirect of a GET, and refuses a second", async () => {
+    const fhir = await listen((req, res) => {
+      if (req.url === "/old") res.writeHead(301, { location: "/new" }).end();
+      else if (req.url === "/loop") res.writeHead(302, { location: "/loop" }).end();
+      else ok(req, res);
+    });
+    const res = await safeFetch(fhir.origin + "/old", {}, limits([fhir.origin]));
+    expect(res.status).toBe(200);
+    expect(fhir.requests.map((r) => r.path)).toEqual(["/old", "/new"]);
+    expect(
+      (await refusal(safeFetch(fhir.origin + "/loop", {}, limits([fhir.origin])))).reason,
+    ).toBe("redirect-refused");
+    expect(fhir.count("/loop")).toBe(2);
+  });
+
+  it("does not follow a redirect of a POST (a webhook body is never re-sent elsewhere)", async () => {
+    const hook = await listen((_req, res) => {
+      res.writeHead(307, { location: "/elsewhere" }).end();
+    });
+    const error = await refusal(
+      safeFetch(hook.origin + "/hook", { method: "POST", body: "{}" }, limits([hook.origin])),
+    );
+    expect(error.reason).toBe("redirect-refused");
+    expect(hook.count("/elsewhere")).toBe(0);
+  });
+});
+
+describe("safeFetch size limits and timeout", () => {
+  it("refuses a response whose declared length exceeds the limit", async () => {
+    const big = await listen((_req, res) => {
+      res.writeHead(200, { "content-length": "5000" }).end("x".repeat(5000));
+    });
+    expect((await refusal(safeFetch(big.origin, {}, limits([big.origin])))).reason).toBe(
+      "response-too-large",
+    );
+  });
+
+  it("cuts off a chunked response that grows past the limit", async () => {
+    const stream = await listen((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write("x".repeat(800));
+      res.write("x".repeat(800));
+      res.end();
+    });
+    expect((await refusal(safeFetch(stream.origin, {}, limits([stream.origin])))).reason).toBe(
+      "response-too-large",
+    );
+  });
+
+  it("refuses a request body over maxRequestBytes before connecting", async () => {
+    const hook = await listen(ok);
+    const error = await refusal(
+      safeFetch(
+        hook.origin,
+        { method: "POST", body: "y".repeat(101) },
+        { ...limits([hook.origin]), maxRequestBytes: 100 },
+      ),
+    );
+    expect(error.reason).toBe("request-too-large");
+    expect(hook.connections()).toBe(0);
+  });
+
+  it("gives up after the timeout on a server that never answers", async () => {
+    const silent = await listen(() => {
+      /* never answers */
+    });
+    const started = Date.now();
+    const error = await safeFetch(
+      silent.origin,
+      {},
+      { ...limits([silent.origin]), timeoutMs: 300 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutboundTimeout);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("times out a body that trickles in too slowly", async () => {
+    const slow = await listen((_req, res) => {
+      res.writeHead(200);
+      res.write("{");
+      // never ends
+    });
+    const error = await safeFetch(
+      slow.origin,
+      {},
+      { ...limits([slow.origin]), timeoutMs: 300 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutboundTimeout);
+  });
+});
