@@ -109,7 +109,14 @@ describe("per-issuer rate limit", () => {
       "/cds-services/:id",
       createCdsAuthCore({
         config,
-        logger: createLogger("silent", new Writable({ write: (_c, _e, cb) => cb() })),
+        logger: createLogger(
+          "silent",
+          new Writable({
+            write: (_c, _e, cb) => {
+              cb();
+            },
+          }),
+        ),
         rememberJti: (iss, jti) =>
           Promise.resolve(!seen.has(iss + jti) && Boolean(seen.add(iss + jti))),
       }),
