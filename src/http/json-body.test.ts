@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { JsonBodyError, jsonDepthExceeds, parseUntrustedJson } from "./json-body.js";
+
+const bytes = (s: string) => Buffer.from(s, "utf8");
+
+describe("parseUntrustedJson", () => {
+  it("parses an ordinary hook request", () => {
+    expect(
+      parseUntrustedJson(bytes('{"hook":"patient-view","context":{"patientId":"1"}}')),
+    ).toEqual({
+      hook: "patient-view",
+      context: { patientId: "1" },
+    });
+  });
+
+  it("drops __proto__ keys so nothing can reach Object.prototype", () => {
+    const parsed = parseUntrustedJson(
+      bytes('{"a":{"__proto__":{"polluted":true}},"__proto__":{"polluted":true}}'),
+    ) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(["a"]);
+    Object.assign({}, parsed.a);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("keeps constructor keys as plain data", () => {
+    expect(parseUntrustedJson(bytes('{"constructor":{"prototype":1}}'))).toEqual({
+      constructor: { prototype: 1 },
+    });
+  });
+
+  it("refuses nesting 10,000 deep without recursing", () => {
+    const deep = "[".repeat(10_000) + "]".repeat(10_000);
+    expect(() => parseUntrustedJson(bytes(deep))).toThrow(JsonBodyError);
+    expect(jsonDepthExceeds(bytes(deep), 100)).toBe(true);
+  });
+
+  it("does not count brackets inside strings, escaped quotes included", () => {
+    const text = JSON.stringify({ note: "[[[[" + '\\"[[[' + "{{{{", list: [[1]] });
+    expect(jsonDepthExceeds(bytes(text), 3)).toBe(false);
+    expect(jsonDepthExceeds(bytes("[[[[]]]]"), 3)).toBe(true);
+  });
+
+  it("refuses invalid UTF-8", () => {
+    const invalid = Buffer.concat([bytes('{"id":"'), Buffer.from([0xc3, 0x28]), bytes('"}')]);
+    expect(() => parseUntrustedJson(invalid)).toThrow(/UTF-8/);
+  });
+
+  it("refuses text that is not JSON", () => {
+    expect(() => parseUntrustedJson(bytes("{hook:"))).toThrow(/not valid JSON/);
+  });
+
+  it("lets the last of duplicate keys win, as JSON.parse does", () => {
+    expect(parseUntrustedJson(bytes('{"hook":"a","hook":"patient-view"}'))).toEqual({
+      hook: "patient-view",
+    });
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * JSON request bodies from untrusted clients (issue 5 §5 "Hostile input").
+ *
+ * `express.json()` alone answers most hostile bodies, but three kinds get through it:
+ * - nesting thousands of levels deep parses fine, then blows the stack of any recursive code
+ *   downstream (schema checks, FHIR walkers) → a 500 or a crash. We refuse it before parsing
+ *   with a linear scan (no recursion) → 400.
+ * - invalid UTF-8 is silently replaced by U+FFFD, so a resource id or code could change meaning.
+ *   We decode strictly → 400.
+ * - a `"__proto__"` key becomes an own property that any later `Object.assign` or merge turns
+ *   into a prototype change. We drop it while parsing. (`constructor` keys are plain data and kept.)
+ * Size (BODY_LIMIT_BYTES, counted after content decoding) stays with body-parser → 413.
+ * Every refusal is an OperationOutcome, never a stack trace.
+ */
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
+
+/** FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. */
+export const MAX_JSON_DEPTH = 100;
+
+export class JsonBodyError extends Error {
+  constructor(
+    readonly status: 400 | 413 | 415,
+    readonly issueCode: "invalid" | "structure" | "too-costly" | "not-supported",
+    message: string,
+  ) {
+    super(message);
+    this.name = "JsonBodyError";
+  }
+}
+
+const BRACKET_OPEN = new Set([0x5b, 0x7b]); // [ {
+const BRACKET_CLOSE = new Set([0x5d, 0x7d]); // ] }
+
+/** Deepest nesting of arrays/objects in a JSON text, stopping as soon as `limit` is exceeded. */
+export function jsonDepthExceeds(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i += 1) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i += 1; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+      continue;
+    }
+    if (b === 0x22) inString = true;
+    else if (b !== undefined && BRACKET_OPEN.has(b)) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (b !== undefined && BRACKET_CLOSE.has(b)) depth -= 1;
+  }
+  return false;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses an untrusted JSON body; throws JsonBodyError (400) saying what is wrong. */
+export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): unknown {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new JsonBodyError(400, "invalid", "the request body is not valid UTF-8");
+  }
+  if (jsonDepthExceeds(bytes, maxDepth)) {
+    throw new JsonBodyError(
+      400,
+      "too-costly",
+      `the request body nests deeper than ${maxDepth} levels`,
+    );
+  }
+  try {
+    return JSON.parse(text, (key, value: unknown) =>
+      key === "__proto__" ? undefined : value,
+    ) as unknown;
+  } catch {
+    throw new JsonBodyError(400, "structure", "the request body is not valid JSON");
+  }
+}
+
+export function sendJsonBodyError(res: Response, error: JsonBodyError): void {
+  res
+    .status(error.status)
+    .type("application/fhir+json")
+    .send(
+      JSON.stringify({
+        resourceType: "OperationOutcome",
+        issue: [{ severity: "error", code: error.issueCode, diagnostics: error.message }],
+      }),
+    );
+}
+
+const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];
+
+/** Maps body-parser's own errors (size, encoding, aborted) to a JsonBodyError. */
+function fromBodyParserError(err: unknown, limitBytes: number): JsonBodyError {
+  const type = (err as { type?: unknown }).type;
+  if (type === "entity.too.large") {
+    return new JsonBodyError(
+      413,
+      "too-costly",
+      `the request body is larger than ${limitBytes} bytes`,
+    );
+  }
+  if (type === "encoding.unsupported" || type === "charset.unsupported") {
+    return new JsonBodyError(415, "not-supported", "unsupported content encoding or charset");
+  }
+  return new JsonBodyError(400, "invalid", "the request body could not be read");
+}
+
+/**
+ * Body parser for JSON and FHIR JSON. Sets `req.body` to the parsed value (undefined when the
+ * request has no JSON body). Answers 400/413/415 with an OperationOutcome itself.
+ */
+export function jsonBody(options: { limitBytes: number; maxDepth?: number }): RequestHandler {
+  const raw = express.raw({ type: JSON_TYPES, limit: options.limitBytes });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    raw(req, res, (err?: unknown) => {
+      if (err !== undefined && err !== null) {
+        sendJsonBodyError(res, fromBodyParserError(err, options.limitBytes));
+        return;
+      }
+      const body: unknown = req.body;
+      if (!Buffer.isBuffer(body)) {
+        next();
+        return;
+      }
+      if (body.length === 0) {
+        req.body = undefined;
+        next();
+        return;
+      }
+      try {
+        req.body = parseUntrustedJson(body, options.maxDepth);
+      } catch (error) {
+        if (error instanceof JsonBodyError) {
+          sendJsonBodyError(res, error);
+          return;
+        }
+        throw error;
+      }
+      next();
+    });
+  };
+}
