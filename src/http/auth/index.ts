@@ -19,3 +19,4 @@ export {
   type ReplayGuard,
   type VerifyOutcome,
 } from "./verify.js";
+export { checkAuthAtStartup } from "./startup.js";
