@@ -27,12 +27,10 @@ function fuzzTarget(): Promise<{ app: express.Express; path: string }> {
   app.post("/cds-services/:id", (req, res) => {
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) {
-      res
-        .status(400)
-        .json({
-          resourceType: "OperationOutcome",
-          issue: [{ severity: "error", code: "invalid" }],
-        });
+      res.status(400).json({
+        resourceType: "OperationOutcome",
+        issue: [{ severity: "error", code: "invalid" }],
+      });
       return;
     }
     res.json({ cards: [] });
@@ -50,12 +48,20 @@ beforeAll(async () => {
   const target = await fuzzTarget();
   path = target.path;
   server = target.app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  await new Promise<void>((resolve) =>
+    server.once("listening", () => {
+      resolve();
+    }),
+  );
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
 });
 
 /** Keys an attacker would use, mixed into every generated object. */
@@ -204,10 +210,11 @@ interface Body {
   readonly bytes: Buffer;
   readonly contentType: string;
 }
-const json = (v: unknown, type = "application/json"): Body => ({
-  bytes: Buffer.from(JSON.stringify(v) ?? "null"),
-  contentType: type,
-});
+const json = (v: unknown, type = "application/json"): Body => {
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  const text = JSON.stringify(v) as string | undefined;
+  return { bytes: Buffer.from(text ?? "null"), contentType: type };
+};
 
 const deep = (n: number): Body => json(JSON.parse("[".repeat(n) + "]".repeat(n)));
 const specialBodies: Body[] = [
