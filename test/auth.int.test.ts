@@ -345,6 +345,33 @@ describe("refused tokens: bare 401, and the JWKS log shows what was fetched", ()
   });
 });
 
+describe("replay store failure", () => {
+  it("answers 503 with an OperationOutcome (not 401, not a hang) when the replay store is down", async () => {
+    const logs: string[] = [];
+    const auth = createCdsAuthCore({
+      config: config(),
+      logger: createLogger(
+        "info",
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            logs.push(chunk.toString("utf8"));
+            cb();
+          },
+        }),
+      ),
+      rememberJti: () => Promise.reject(new Error("connection refused")),
+    });
+    const app = express();
+    app.post("/cds-services/:id", auth, (_req, res) => {
+      res.json({ cards: [] });
+    });
+    const res = await invoke(app, await signCdsToken(es384, cdsClaims(ISS, AUD)));
+    expect(res.status).toBe(503);
+    expect(res.body.resourceType).toBe("OperationOutcome");
+    expect(logs.join("")).toContain("cds-auth-error");
+  });
+});
+
 describe("key rotation", () => {
   it("refreshes once for an unknown kid, accepts it, and refuses a still-unknown kid without a second refresh", async () => {
     const first = await makeSigningKey("ES384");
