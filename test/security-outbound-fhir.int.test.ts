@@ -7,17 +7,10 @@ import { Client } from "fhir-kit-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { limitFhirKitClient } from "../src/net/fhir-kit-limits.js";
 import { OutboundRefused, OutboundTimeout } from "../src/net/outbound.js";
-import { startRecordingServer, type Handler, type RecordingServer } from "./support/jwks-server.js";
+import { listenerPool, type Handler } from "./support/jwks-server.js";
 
-const servers: RecordingServer[] = [];
-async function listen(handler: Handler): Promise<RecordingServer> {
-  const server = await startRecordingServer(handler);
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { listen, closeAll } = listenerPool();
+afterEach(closeAll);
 
 const fhirJson =
   (body: unknown): Handler =>

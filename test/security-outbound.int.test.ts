@@ -4,17 +4,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { OutboundRefused, OutboundTimeout, isAllowedUrl, safeFetch } from "../src/net/outbound.js";
-import { startRecordingServer, type Handler, type RecordingServer } from "./support/jwks-server.js";
+import { listenerPool, type Handler } from "./support/jwks-server.js";
 
-const servers: RecordingServer[] = [];
-async function listen(handler: Handler): Promise<RecordingServer> {
-  const server = await startRecordingServer(handler);
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { listen, closeAll } = listenerPool();
+afterEach(closeAll);
 
 const ok: Handler = (_req, res) => {
   res.writeHead(200, { "content-type": "application/json" }).end('{"resourceType":"Bundle"}');

@@ -18,6 +18,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from "express";
+import { sendOutcome } from "./send-outcome.js";
 
 /** FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. */
 export const MAX_JSON_DEPTH = 100;
@@ -84,15 +85,7 @@ export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH)
 }
 
 export function sendJsonBodyError(res: Response, error: JsonBodyError): void {
-  res
-    .status(error.status)
-    .type("application/fhir+json")
-    .send(
-      JSON.stringify({
-        resourceType: "OperationOutcome",
-        issue: [{ severity: "error", code: error.issueCode, diagnostics: error.message }],
-      }),
-    );
+  sendOutcome(res, error.status, { code: error.issueCode, diagnostics: error.message });
 }
 
 const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];

@@ -10,18 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../config.js";
 import { bearerTokenOf } from "./auth/middleware.js";
-
-function sendOutcome(res: Response, status: number, code: string, diagnostics: string): void {
-  res
-    .status(status)
-    .type("application/fhir+json")
-    .send(
-      JSON.stringify({
-        resourceType: "OperationOutcome",
-        issue: [{ severity: "error", code, diagnostics }],
-      }),
-    );
-}
+import { sendOutcome } from "./send-outcome.js";
 
 export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): RequestHandler {
   const expected =
@@ -31,12 +20,10 @@ export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): 
 
   return (req: Request, res: Response, next: NextFunction): void => {
     if (expected === undefined) {
-      sendOutcome(
-        res,
-        403,
-        "forbidden",
-        "the operator API is disabled: OPERATOR_TOKEN_SHA256 is not set",
-      );
+      sendOutcome(res, 403, {
+        code: "forbidden",
+        diagnostics: "the operator API is disabled: OPERATOR_TOKEN_SHA256 is not set",
+      });
       return;
     }
     const token = bearerTokenOf(req);
@@ -46,8 +33,12 @@ export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): 
     // Hash even when no token was sent, so a missing and a wrong token take the same time.
     const match = timingSafeEqual(presented, expected) && token !== undefined;
     if (!match) {
-      res.set("WWW-Authenticate", 'Bearer realm="ln-cds-operator"');
-      sendOutcome(res, 401, "login", "operator token missing or wrong");
+      sendOutcome(
+        res,
+        401,
+        { code: "login", diagnostics: "operator token missing or wrong" },
+        { "WWW-Authenticate": 'Bearer realm="ln-cds-operator"' },
+      );
       return;
     }
     next();

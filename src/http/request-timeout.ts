@@ -6,6 +6,7 @@
  * reads, FHIR searches) can stop instead of running on for nobody.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { sendOutcome } from "./send-outcome.js";
 
 const signals = new WeakMap<Request, AbortSignal>();
 
@@ -21,22 +22,15 @@ export function requestTimeLimit(timeoutMs: number): RequestHandler {
     const timer = setTimeout(() => {
       controller.abort(new Error("request time limit reached"));
       if (res.headersSent) return;
-      res
-        .status(503)
-        .set("Retry-After", "1")
-        .type("application/fhir+json")
-        .send(
-          JSON.stringify({
-            resourceType: "OperationOutcome",
-            issue: [
-              {
-                severity: "error",
-                code: "timeout",
-                diagnostics: `the request took longer than ${timeoutMs} ms and was abandoned`,
-              },
-            ],
-          }),
-        );
+      sendOutcome(
+        res,
+        503,
+        {
+          code: "timeout",
+          diagnostics: `the request took longer than ${timeoutMs} ms and was abandoned`,
+        },
+        { "Retry-After": "1" },
+      );
     }, timeoutMs);
     timer.unref();
     const done = (): void => {

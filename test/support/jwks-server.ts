@@ -79,3 +79,21 @@ export async function startJwksServer(initial?: unknown, path = "/jwks"): Promis
     },
   };
 }
+
+/** Listeners for one test file: `listen` starts one, `closeAll` (in afterEach) stops them all. */
+export function listenerPool(): {
+  listen: (handler: Handler) => Promise<RecordingServer>;
+  closeAll: () => Promise<void>;
+} {
+  const open: RecordingServer[] = [];
+  return {
+    listen: async (handler) => {
+      const server = await startRecordingServer(handler);
+      open.push(server);
+      return server;
+    },
+    closeAll: async () => {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+    },
+  };
+}

@@ -9,6 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { safeFetch, type FetchFn } from "../../net/outbound.js";
+import { sendOutcome } from "../send-outcome.js";
 import { JwksCache } from "./jwks-cache.js";
 import { setVerifiedClient } from "./verified-client.js";
 import { verifyCdsToken, type ReplayGuard } from "./verify.js";
@@ -40,16 +41,7 @@ export interface CdsAuthCoreOptions {
 
 /** Sends the refusal: 401, `WWW-Authenticate: Bearer`, an OperationOutcome without detail. */
 export function sendUnauthorized(res: Response): void {
-  res
-    .status(401)
-    .set("WWW-Authenticate", "Bearer")
-    .type("application/fhir+json")
-    .send(
-      JSON.stringify({
-        resourceType: "OperationOutcome",
-        issue: [{ severity: "error", code: "login" }],
-      }),
-    );
+  sendOutcome(res, 401, { code: "login" }, { "WWW-Authenticate": "Bearer" });
 }
 
 export function bearerTokenOf(req: Request): string | undefined {
@@ -157,21 +149,10 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
           "JWT check could not complete",
         );
         if (res.headersSent) return;
-        res
-          .status(503)
-          .type("application/fhir+json")
-          .send(
-            JSON.stringify({
-              resourceType: "OperationOutcome",
-              issue: [
-                {
-                  severity: "error",
-                  code: "transient",
-                  diagnostics: "authentication is unavailable; retry",
-                },
-              ],
-            }),
-          );
+        sendOutcome(res, 503, {
+          code: "transient",
+          diagnostics: "authentication is unavailable; retry",
+        });
       },
     );
   };
