@@ -3,7 +3,7 @@
  *
  * A refusal is a bare 401 with `WWW-Authenticate: Bearer` and a minimal OperationOutcome that
  * says nothing about why (the reason would help an attacker tune a forgery); the reason goes to
- * the log with the issuer and key id, never the token.
+ * the log with the (allow-listed) issuer and the path, never the token.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
