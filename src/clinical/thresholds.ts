@@ -1,0 +1,88 @@
+/**
+ * Every clinical threshold of docs clinical-rules.md, with the source it comes from.
+ * A site may pass its own copy to any rule; the defaults are the published values.
+ */
+export type ThresholdSource =
+  | "kang2020"
+  | "kdigo2024"
+  | "CTCAE v5.0"
+  | "label-ja"
+  | "label-cn"
+  | "WHO"
+  | "WS/T 404.1"
+  | "ln-cds";
+
+export interface Threshold {
+  readonly value: number;
+  readonly unit: string;
+  readonly source: ThresholdSource;
+}
+
+const t = (value: number, unit: string, source: ThresholdSource): Threshold => ({ value, unit, source });
+
+export const defaultThresholds = {
+  // §2 courses
+  courseMergeGapDays: t(30, "d", "ln-cds"),
+  // §4 course outcome
+  courseMinDurationDays: t(182, "d", "kang2020"),
+  courseBaselineBeforeDays: t(90, "d", "ln-cds"),
+  courseBaselineAfterDays: t(14, "d", "ln-cds"),
+  courseWindowAfterEndDays: t(30, "d", "ln-cds"),
+  crProteinBelow: t(0.3, "g/(24.h)", "kang2020"),
+  prProteinAtMost: t(2.0, "g/(24.h)", "kang2020"),
+  prProteinFractionOfBaselineAtMost: t(0.5, "1", "kang2020"),
+  flareAfterCrProteinAbove: t(0.5, "g/(24.h)", "kang2020"),
+  flareAfterPrMultipleOfLowest: t(2, "1", "kang2020"),
+  flareAfterPrProteinAtLeast: t(1.0, "g/(24.h)", "kang2020"),
+  // §5 eligibility
+  eligibilityMinFailedAgents: t(2, "1", "kang2020"),
+  eligibilityProteinAtLeast: t(1.0, "g/(24.h)", "kang2020"),
+  eligibilityProteinLookbackDays: t(90, "d", "kang2020"),
+  // §6 week 24
+  responseBaselineBeforeDays: t(30, "d", "ln-cds"),
+  responseBaselineAfterDays: t(7, "d", "ln-cds"),
+  assessmentDay: t(168, "d", "kang2020"),
+  assessmentWindowStartDay: t(140, "d", "kang2020"),
+  assessmentWindowEndDay: t(196, "d", "kang2020"),
+  companionLabWindowDays: t(14, "d", "ln-cds"),
+  crUrineRbcAtMost: t(5, "/[HPF]", "kang2020"),
+  prAlbuminAbove: t(30, "g/L", "kang2020"),
+  prCreatinineFractionOfBaselineAtMost: t(1.25, "1", "kang2020"),
+  nephriticFlareCreatinineFraction: t(1.3, "1", "kang2020"),
+  nephriticFlareUrineRbcAbove: t(5, "/[HPF]", "kang2020"),
+  kdigoCrProteinBelow: t(0.5, "g/g", "kdigo2024"),
+  kdigoPrReductionAtLeast: t(0.5, "1", "kdigo2024"),
+  kdigoPrProteinBelow: t(3, "g/g", "kdigo2024"),
+  kdigoEgfrMaxFallFraction: t(0.15, "1", "kdigo2024"),
+  // §1 default reference limits
+  hemoglobinLlnFemale: t(120, "g/L", "WHO"),
+  hemoglobinLlnMale: t(130, "g/L", "WHO"),
+  hemoglobinLlnOther: t(120, "g/L", "WHO"),
+  altUlnFemale: t(40, "U/L", "WS/T 404.1"),
+  altUlnMale: t(50, "U/L", "WS/T 404.1"),
+  altUlnOther: t(40, "U/L", "WS/T 404.1"),
+  creatinineUlnFemale: t(97, "umol/L", "ln-cds"),
+  creatinineUlnMale: t(115, "umol/L", "ln-cds"),
+  creatinineUlnOther: t(97, "umol/L", "ln-cds"),
+  // §7 safety
+  safetyBaselineBeforeDays: t(60, "d", "ln-cds"),
+  safetyAfterStopDays: t(30, "d", "ln-cds"),
+  anemiaGrade2Below: t(100, "g/L", "CTCAE v5.0"),
+  anemiaGrade3Below: t(80, "g/L", "CTCAE v5.0"),
+  anemiaFallWarningAtLeast: t(20, "g/L", "ln-cds"),
+  liverGrade1BaselineMultiple: t(1.5, "1", "CTCAE v5.0"),
+  liverGrade2AboveMultiple: t(3, "1", "CTCAE v5.0"),
+  liverGrade3AboveMultiple: t(5, "1", "CTCAE v5.0"),
+  liverGrade4AboveMultiple: t(20, "1", "CTCAE v5.0"),
+  altStopAtLeast: t(100, "U/L", "label-ja"),
+  altReduceDoseAboveUlnMultiple: t(2, "1", "label-cn"),
+  monitoringIntervalDays: t(35, "d", "label-cn"),
+  // §8 order checks
+  orderLabLookbackDays: t(30, "d", "ln-cds"),
+  iguratimodMaxDailyDoseMg: t(50, "mg", "label-ja"),
+  iguratimodStudyDoseMg: t(25, "mg", "kang2020"),
+  iguratimodStudyTimesPerDay: t(2, "/d", "kang2020"),
+  pregnancyObservationValidDays: t(280, "d", "ln-cds"),
+} as const satisfies Record<string, Threshold>;
+
+export type Thresholds = { readonly [K in keyof typeof defaultThresholds]: Threshold };

@@ -1,0 +1,517 @@
+/**
+ * FHIR R4 resources → typed facts for src/clinical (clinical-rules §1–§3). Pure: the clock is passed in.
+ */
+import type {
+  CodeableConcept,
+  Coding,
+  Condition,
+  FhirResource,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Patient,
+  Quantity,
+} from "fhir/r4.js";
+import {
+  CANONICAL_UNIT,
+  INVERSE_UPCR_LOINC,
+  LAB_CODES,
+  LN_CODES,
+  PREGNANCY_STATUS_LOINC,
+  SNOMED_NOT_PREGNANT,
+  SNOMED_PREGNANT,
+  recognizeAgent,
+  type Agent,
+  type CodingLike,
+} from "../clinical/codes.js";
+import { conversionFactor, roundClinical } from "../clinical/units.js";
+import {
+  DAY_MS,
+  type DataQualityNote,
+  type LabFact,
+  type LnDiagnosis,
+  type MedicationCourse,
+  type MedicationStatementFact,
+  type PatientFacts,
+  type PregnancyFact,
+  type ReasonFact,
+  type ReferenceLimits,
+  type Sex,
+} from "../clinical/facts.js";
+import { defaultThresholds, type Thresholds } from "../clinical/thresholds.js";
+
+const USABLE_OBSERVATION_STATUS = new Set(["final", "amended", "corrected"]);
+const IGNORED_MEDICATION_STATUS = new Set(["entered-in-error", "not-taken", "intended", "cancelled", "draft"]);
+const MIN_TIME = Date.UTC(1900, 0, 1);
+const MAX_VALUE = 1e12;
+
+/** Tolerates a single object where R4 wants an array (real order-hook drafts do this). */
+function arr<T>(x: T | readonly T[] | undefined | null): readonly T[] {
+  if (x === undefined || x === null) return [];
+  return Array.isArray(x) ? (x as readonly T[]) : [x as T];
+}
+
+function codings(cc: CodeableConcept | undefined): readonly Coding[] {
+  return cc ? arr(cc.coding) : [];
+}
+
+function parseTime(s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+function reasonOf(cc: CodeableConcept): ReasonFact {
+  const cs = codings(cc);
+  return {
+    codes: cs.map((c) => c.code ?? "").filter((c) => c !== ""),
+    text: [cc.text ?? "", ...cs.map((c) => c.display ?? "")].join(" ").trim(),
+  };
+}
+
+export interface NormaliseOptions {
+  readonly thresholds?: Thresholds;
+}
+
+/**
+ * Normalises the resources of one patient. `now` bounds plausible dates (≤ now + 1 day).
+ * Resources of other types are ignored; Medication resources resolve medicationReference.
+ */
+export function normalisePatient(
+  resources: readonly FhirResource[],
+  now: Date,
+  options: NormaliseOptions = {},
+): PatientFacts {
+  const thresholds = options.thresholds ?? defaultThresholds;
+  const nowMs = now.getTime();
+  const maxTime = nowMs + DAY_MS;
+  const notes: DataQualityNote[] = [];
+  let patient: Patient | undefined;
+  const medications = new Map<string, Medication>();
+  const observations = new Map<string, Observation>();
+  const anonymousObservations: Observation[] = [];
+  const conditions: Condition[] = [];
+  const medStatements: (MedicationStatement | MedicationRequest)[] = [];
+
+  for (const r of resources) {
+    switch (r.resourceType) {
+      case "Patient":
+        patient ??= r;
+        break;
+      case "Medication":
+        if (r.id) medications.set(r.id, r);
+        break;
+      case "Observation": {
+        if (!r.id) {
+          anonymousObservations.push(r);
+          break;
+        }
+        // Same id twice: keep the latest version (meta.lastUpdated, then versionId, then corrected over final).
+        const prev = observations.get(r.id);
+        if (!prev || isLaterVersion(r, prev)) observations.set(r.id, r);
+        break;
+      }
+      case "Condition":
+        conditions.push(r);
+        break;
+      case "MedicationStatement":
+      case "MedicationRequest":
+        medStatements.push(r);
+        break;
+      default:
+        break;
+    }
+  }
+
+  const labs: LabFact[] = [];
+  const pregnancy: PregnancyFact[] = [];
+  for (const o of [...observations.values(), ...anonymousObservations]) {
+    readObservation(o, maxTime, labs, pregnancy, notes);
+  }
+  labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+
+  let lnDiagnosis: LnDiagnosis | undefined;
+  const allConditionCodes = conditions.filter(conditionActive).flatMap((c) => codings(c.code).map((x) => x.code ?? ""));
+  const hasM321 = allConditionCodes.some((c) => c.startsWith(LN_CODES.icd10M321Prefix));
+  for (const c of [...conditions].sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1))) {
+    if (!conditionActive(c)) continue;
+    if (!lnDiagnosis && isLupusNephritis(c, hasM321)) {
+      const text = [c.code?.text ?? "", ...codings(c.code).map((x) => x.display ?? "")].join(" ").trim();
+      const m = /class\s+([IVX]+(?:\s*\+\s*[IVX]+)?)/i.exec(text);
+      lnDiagnosis = { ref: `Condition/${c.id ?? ""}`, text, ...(m?.[1] ? { lnClass: m[1] } : {}) };
+    }
+    if (isPregnancyCondition(c)) {
+      const t = parseTime(c.onsetDateTime ?? c.onsetPeriod?.start ?? c.recordedDate);
+      const end = parseTime(c.abatementDateTime ?? c.abatementPeriod?.end);
+      pregnancy.push({
+        ref: `Condition/${c.id ?? ""}`,
+        source: "condition",
+        pregnant: true,
+        time: t ?? 0,
+        ...(end !== undefined ? { end } : {}),
+      });
+    }
+  }
+
+  const statements: MedicationStatementFact[] = [];
+  for (const m of medStatements) {
+    const s = readMedication(m, medications, maxTime, notes);
+    if (s) statements.push(s);
+  }
+  const courses = mergeCourses(statements, thresholds.courseMergeGapDays.value);
+
+  const sex: Sex =
+    patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other" ? patient.gender : "unknown";
+  const birthDate = patient?.birthDate;
+  return {
+    patientRef: `Patient/${patient?.id ?? ""}`,
+    sex,
+    ...(birthDate ? { birthDate } : {}),
+    ageAt: (time: number) => ageAt(birthDate, time),
+    labs,
+    courses,
+    ...(lnDiagnosis ? { lnDiagnosis } : {}),
+    pregnancy: pregnancy.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : 1)),
+    notes,
+  };
+}
+
+function ageAt(birthDate: string | undefined, time: number): number | undefined {
+  if (!birthDate) return undefined;
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(birthDate);
+  if (!m) return undefined;
+  const by = Number(m[1]);
+  const bm = Number(m[2] ?? "1");
+  const bd = Number(m[3] ?? "1");
+  const d = new Date(time);
+  let age = d.getUTCFullYear() - by;
+  const mo = d.getUTCMonth() + 1;
+  if (mo < bm || (mo === bm && d.getUTCDate() < bd)) age -= 1;
+  return age;
+}
+
+function isLaterVersion(a: Observation, b: Observation): boolean {
+  const ta = parseTime(a.meta?.lastUpdated);
+  const tb = parseTime(b.meta?.lastUpdated);
+  if (ta !== undefined && tb !== undefined && ta !== tb) return ta > tb;
+  const va = Number(a.meta?.versionId);
+  const vb = Number(b.meta?.versionId);
+  if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va > vb;
+  const rank = (s: string) => (s === "corrected" || s === "amended" ? 2 : s === "final" ? 1 : 0);
+  return rank(a.status) > rank(b.status);
+}
+
+function conditionActive(c: Condition): boolean {
+  const ver = codings(c.verificationStatus).map((x) => x.code);
+  if (ver.includes("entered-in-error") || ver.includes("refuted")) return false;
+  const clin = codings(c.clinicalStatus).map((x) => x.code);
+  return !(clin.includes("inactive") || clin.includes("resolved"));
+}
+
+function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
+  const cs = codings(c.code);
+  for (const x of cs) {
+    const sys = x.system ?? "";
+    const code = x.code ?? "";
+    if (sys.includes("icd-10") && (LN_CODES.icd10cm as readonly string[]).includes(code)) return true;
+    if (code === LN_CODES.icd10N085 && (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith("M32.1")))) return true;
+    if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code)) return true;
+  }
+  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  return text.includes("lupus") && (text.includes("nephritis") || text.includes("glomerulonephritis"));
+}
+
+function isPregnancyCondition(c: Condition): boolean {
+  const cs = codings(c.code);
+  if (cs.some((x) => x.code === SNOMED_PREGNANT || x.code === "Z33.1" || x.code === "Z33")) return true;
+  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  return /\bpregnan(t|cy)\b/.test(text) && !/\bnot pregnant\b/.test(text);
+}
+
+function observationTime(o: Observation): number | undefined {
+  return parseTime(o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued);
+}
+
+function readObservation(
+  o: Observation,
+  maxTime: number,
+  labs: LabFact[],
+  pregnancy: PregnancyFact[],
+  notes: DataQualityNote[],
+): void {
+  const ref = `Observation/${o.id ?? ""}`;
+  const cs = codings(o.code);
+  const loinc = cs.filter((c) => !c.system || c.system.includes("loinc")).map((c) => c.code ?? "");
+  let code: string | undefined;
+  for (const c of loinc) if (LAB_CODES.has(c)) code = c;
+  const isPregnancy = loinc.includes(PREGNANCY_STATUS_LOINC);
+  if (!code && !isPregnancy) {
+    if (loinc.includes(INVERSE_UPCR_LOINC)) {
+      notes.push({ reason: "inverse-ratio-code", ref, message: `LOINC ${INVERSE_UPCR_LOINC} is creatinine/protein (the inverse ratio); not read` });
+    }
+    return;
+  }
+  if (!USABLE_OBSERVATION_STATUS.has(o.status)) {
+    notes.push({ reason: "status-not-final", ref, message: `status ${o.status}: not used` });
+    return;
+  }
+  const time = observationTime(o);
+  if (time === undefined) {
+    notes.push({ reason: "no-time", ref, message: "no effective time or issued: not used" });
+    return;
+  }
+  if (time < MIN_TIME || time > maxTime) {
+    notes.push({ reason: "absurd-date", ref, message: `implausible date ${new Date(time).toISOString()}: not used` });
+    return;
+  }
+  if (isPregnancy) {
+    const vc = o.valueCodeableConcept;
+    const vcodes = codings(vc).map((c) => c.code);
+    const vtext = [vc?.text ?? "", ...codings(vc).map((c) => c.display ?? "")].join(" ").toLowerCase();
+    let pregnant: boolean | undefined;
+    if (o.valueBoolean !== undefined) pregnant = o.valueBoolean;
+    else if (vcodes.includes(SNOMED_NOT_PREGNANT) || /not pregnant/.test(vtext)) pregnant = false;
+    else if (vcodes.includes(SNOMED_PREGNANT) || /pregnant/.test(vtext)) pregnant = true;
+    if (pregnant !== undefined) pregnancy.push({ ref, source: "observation", pregnant, time });
+    return;
+  }
+  const lab = LAB_CODES.get(code ?? "");
+  if (!lab || !code) return;
+  const q = o.valueQuantity;
+  const raw: unknown = q?.value;
+  if (q === undefined || raw === undefined || raw === null) {
+    notes.push({ reason: "no-value", ref, message: "no valueQuantity: not used" });
+    return;
+  }
+  if (typeof raw !== "number" || !Number.isFinite(raw) || raw < 0 || raw >= MAX_VALUE) {
+    notes.push({ reason: "absurd-value", ref, message: `implausible value ${String(raw)}: not used` });
+    return;
+  }
+  const unit = q.code ?? q.unit;
+  if (!unit) {
+    notes.push({ reason: "missing-unit", ref, message: `value ${raw} has no unit: not used (never guessed)` });
+    return;
+  }
+  const canonical = CANONICAL_UNIT[lab.kind];
+  let factor = conversionFactor(unit, canonical, lab.molecularWeight);
+  // A 24-h (or 12-h) collection code defines the period: a plain mass ("g", "mg") is the amount per collection.
+  if (factor === undefined && lab.kind === "protein24h") {
+    const massFactor = conversionFactor(unit, "g");
+    if (massFactor !== undefined) factor = massFactor * (lab.multiplier ?? 1);
+  } else if (factor !== undefined && lab.multiplier && code === "26801-1" && conversionFactor(unit, "g") !== undefined) {
+    factor *= lab.multiplier;
+  }
+  if (factor === undefined) {
+    notes.push({
+      reason: "unconvertible-unit",
+      ref,
+      message: `unit "${unit}" cannot be converted to ${canonical}: not used (never guessed)`,
+    });
+    return;
+  }
+  const referenceRange = convertRange(o, unit, canonical, lab.molecularWeight);
+  labs.push({
+    kind: lab.kind,
+    code,
+    value: roundClinical(raw * factor),
+    unit: canonical,
+    time,
+    ref,
+    status: o.status,
+    ...(referenceRange ? { referenceRange } : {}),
+    original: { value: raw, unit },
+  });
+}
+
+function convertRange(o: Observation, valueUnit: string, canonical: string, mw?: number): ReferenceLimits | undefined {
+  const rr = arr(o.referenceRange)[0];
+  if (!rr) return undefined;
+  const conv = (q: Quantity | undefined): number | undefined => {
+    if (!q || typeof q.value !== "number") return undefined;
+    const f = conversionFactor(q.code ?? q.unit ?? valueUnit, canonical, mw);
+    return f === undefined ? undefined : roundClinical(q.value * f);
+  };
+  const low = conv(rr.low);
+  const high = conv(rr.high);
+  if (low === undefined && high === undefined) return undefined;
+  return { ...(low !== undefined ? { low } : {}), ...(high !== undefined ? { high } : {}) };
+}
+
+function medicationConcept(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication>,
+): { codings: readonly CodingLike[]; text: string } | undefined {
+  if (m.medicationCodeableConcept) {
+    return { codings: codings(m.medicationCodeableConcept), text: m.medicationCodeableConcept.text ?? "" };
+  }
+  const ref = m.medicationReference?.reference;
+  if (!ref) return undefined;
+  let med: Medication | undefined;
+  if (ref.startsWith("#")) {
+    const id = ref.slice(1);
+    med = arr(m.contained).find((c): c is Medication => c.resourceType === "Medication" && c.id === id);
+  } else {
+    med = medications.get(ref.replace(/^.*Medication\//, ""));
+  }
+  const display = m.medicationReference?.display ?? "";
+  if (!med) return { codings: [], text: display };
+  const ingredientCodings = arr(med.ingredient).flatMap((i) => codings(i.itemCodeableConcept));
+  return { codings: [...codings(med.code), ...ingredientCodings], text: `${med.code?.text ?? ""} ${display}`.trim() };
+}
+
+/** Recognises the agent of a medication resource, for callers outside the normaliser. */
+export function agentOf(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication> = new Map(),
+): Agent | undefined {
+  const c = medicationConcept(m, medications);
+  return c ? recognizeAgent(c.codings, c.text) : undefined;
+}
+
+function readMedication(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication>,
+  maxTime: number,
+  notes: DataQualityNote[],
+): MedicationStatementFact | undefined {
+  const ref = `${m.resourceType}/${m.id ?? ""}`;
+  if (IGNORED_MEDICATION_STATUS.has(m.status)) return undefined;
+  const agent = agentOf(m, medications);
+  if (!agent) return undefined; // not a medication the rules read (prednisone, HCQ, ACEi …)
+  let start: number | undefined;
+  let end: number | undefined;
+  if (m.resourceType === "MedicationStatement") {
+    start = parseTime(m.effectivePeriod?.start ?? m.effectiveDateTime ?? m.dateAsserted);
+    end = parseTime(m.effectivePeriod?.end);
+  } else {
+    const vp = m.dispenseRequest?.validityPeriod;
+    start = parseTime(vp?.start ?? m.authoredOn);
+    end = parseTime(vp?.end);
+  }
+  if (start === undefined) {
+    notes.push({ reason: "medication-no-time", ref, message: `${agent}: no start time: not used` });
+    return undefined;
+  }
+  if (start < MIN_TIME || start > maxTime) {
+    notes.push({ reason: "absurd-date", ref, message: `${agent}: implausible start date: not used` });
+    return undefined;
+  }
+  if (end === undefined && (m.status === "completed" || m.status === "stopped")) {
+    // A stopped statement without an end: the last known day on it is its start.
+    end = start;
+  }
+  const reasons: ReasonFact[] = [];
+  if (m.resourceType === "MedicationStatement") {
+    for (const r of arr(m.statusReason)) reasons.push(reasonOf(r));
+    for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
+  } else {
+    if (m.statusReason) for (const r of arr(m.statusReason)) reasons.push(reasonOf(r));
+    for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
+  }
+  return { agent, ref, start, ...(end !== undefined ? { end } : {}), status: m.status, reasons };
+}
+
+/** §2 courses: one agent; statements that overlap or are ≤ gapDays apart merge. */
+export function mergeCourses(statements: readonly MedicationStatementFact[], gapDays = 30): MedicationCourse[] {
+  const byAgent = new Map<Agent, MedicationStatementFact[]>();
+  for (const s of statements) {
+    const list = byAgent.get(s.agent) ?? [];
+    list.push(s);
+    byAgent.set(s.agent, list);
+  }
+  const courses: MedicationCourse[] = [];
+  for (const [agent, list] of byAgent) {
+    list.sort((a, b) => a.start - b.start || (a.ref < b.ref ? -1 : 1));
+    let cur: { start: number; end: number | undefined; refs: string[]; status: string; reasons: ReasonFact[]; last: number } | undefined;
+    for (const s of list) {
+      const fits =
+        cur !== undefined && (cur.end === undefined || s.start - cur.end <= gapDays * DAY_MS);
+      if (cur && fits) {
+        cur.end = cur.end === undefined || s.end === undefined ? undefined : Math.max(cur.end, s.end);
+        cur.refs.push(s.ref);
+        cur.reasons.push(...s.reasons);
+        if (s.start >= cur.last) {
+          cur.status = s.status;
+          cur.last = s.start;
+        }
+      } else {
+        if (cur) courses.push(toCourse(agent, cur));
+        cur = { start: s.start, end: s.end, refs: [s.ref], status: s.status, reasons: [...s.reasons], last: s.start };
+      }
+    }
+    if (cur) courses.push(toCourse(agent, cur));
+  }
+  return courses.sort((a, b) => a.start - b.start || (a.agent < b.agent ? -1 : 1));
+}
+
+function toCourse(
+  agent: Agent,
+  c: { start: number; end: number | undefined; refs: string[]; status: string; reasons: ReasonFact[] },
+): MedicationCourse {
+  return {
+    agent,
+    start: c.start,
+    ...(c.end !== undefined ? { end: c.end } : {}),
+    refs: c.refs,
+    status: c.status,
+    reasons: c.reasons,
+  };
+}
+
+export interface DraftOrder {
+  readonly ref: string;
+  readonly isIguratimod: boolean;
+  readonly agent?: Agent;
+  /** mg per administration, when the dosage says so. */
+  readonly doseMg?: number;
+  readonly timesPerDay?: number;
+  readonly dailyDoseMg?: number;
+  readonly regimenText: string;
+  readonly notes: readonly DataQualityNote[];
+}
+
+/** Reads a draft MedicationRequest from order-select/order-sign, tolerating not-quite-valid R4. */
+export function normaliseDraftOrder(mr: MedicationRequest, medications: readonly Medication[] = []): DraftOrder {
+  const ref = `MedicationRequest/${mr.id ?? ""}`;
+  const notes: DataQualityNote[] = [];
+  const medMap = new Map(medications.filter((m) => m.id).map((m) => [m.id ?? "", m]));
+  const agent = agentOf(mr, medMap);
+  const dosage = arr(mr.dosageInstruction)[0];
+  let doseMg: number | undefined;
+  let timesPerDay: number | undefined;
+  if (dosage) {
+    const dr = arr(dosage.doseAndRate)[0];
+    const q = dr?.doseQuantity;
+    if (q && typeof q.value === "number") {
+      const f = conversionFactor(q.code ?? q.unit ?? "", "mg");
+      if (f !== undefined) doseMg = roundClinical(q.value * f);
+      else notes.push({ reason: "unconvertible-unit", ref, message: `dose unit "${q.code ?? q.unit ?? ""}" is not a mass` });
+    }
+    const rep = dosage.timing?.repeat;
+    if (rep && typeof rep.frequency === "number") {
+      const period = rep.period ?? 1;
+      const unitDays: Record<string, number> = { s: 1 / 86400, min: 1 / 1440, h: 1 / 24, d: 1, wk: 7, mo: 30, a: 365 };
+      const days = period * (unitDays[rep.periodUnit ?? "d"] ?? 1);
+      if (days > 0) timesPerDay = roundClinical(rep.frequency / days);
+    } else {
+      const code = dosage.timing?.code?.coding?.[0]?.code?.toUpperCase();
+      const byCode: Record<string, number> = { QD: 1, BID: 2, TID: 3, QID: 4 };
+      if (code && byCode[code] !== undefined) timesPerDay = byCode[code];
+    }
+  }
+  const regimenText =
+    dosage?.text ??
+    (doseMg !== undefined ? `${doseMg} mg${timesPerDay !== undefined ? ` × ${timesPerDay}/day` : ""}` : "dose not stated");
+  const dailyDoseMg = doseMg !== undefined && timesPerDay !== undefined ? roundClinical(doseMg * timesPerDay) : undefined;
+  return {
+    ref,
+    isIguratimod: agent === "iguratimod",
+    ...(agent ? { agent } : {}),
+    ...(doseMg !== undefined ? { doseMg } : {}),
+    ...(timesPerDay !== undefined ? { timesPerDay } : {}),
+    ...(dailyDoseMg !== undefined ? { dailyDoseMg } : {}),
+    regimenText,
+    notes,
+  };
+}
