@@ -95,6 +95,7 @@ export function normalisePatient(
   const medStatements: (MedicationStatement | MedicationRequest)[] = [];
 
   for (const r of resources) {
+    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- only six types matter here
     switch (r.resourceType) {
       case "Patient":
         patient ??= r;
@@ -120,6 +121,7 @@ export function normalisePatient(
         medStatements.push(r);
         break;
       default:
+        // other resource types are not read by the rules
         break;
     }
   }
@@ -285,7 +287,7 @@ function readObservation(
     return;
   }
   if (typeof raw !== "number" || !Number.isFinite(raw) || raw < 0 || raw >= MAX_VALUE) {
-    notes.push({ reason: "absurd-value", ref, message: `implausible value ${String(raw)}: not used` });
+    notes.push({ reason: "absurd-value", ref, message: `implausible value ${JSON.stringify(raw) ?? "?"}: not used` });
     return;
   }
   const unit = q.code ?? q.unit;

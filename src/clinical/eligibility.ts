@@ -1,0 +1,100 @@
+/** §5 Refractory-LN eligibility (kang2020). */
+import { IMMUNOSUPPRESSANTS, type Agent } from "./codes.js";
+import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
+import type { PatientFacts, MedicationCourse } from "./facts.js";
+import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
+import { defaultThresholds, type Thresholds } from "./thresholds.js";
+import { days, decidingValue, nearestProteinuria, substitutionNote } from "./timeline.js";
+
+export type EligibilityVerdict = "eligible" | "not-eligible" | "insufficient-data";
+export type EligibilityCriterion = "lupus-nephritis" | "two-failed-agents" | "proteinuria-1g";
+
+export interface EligibilityFinding
+  extends Finding<"refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"> {
+  readonly verdict: EligibilityVerdict;
+  readonly unmetCriteria: readonly EligibilityCriterion[];
+  /** Criteria that missing data leaves open. */
+  readonly undecidedCriteria: readonly EligibilityCriterion[];
+  /** Agents whose courses ended failed or relapsed (each counted once). */
+  readonly failedAgents: readonly Agent[];
+  /** Every prior immunosuppressant course, with its outcome. */
+  readonly courses: readonly CourseOutcome[];
+}
+
+/** True when an iguratimod course has started before `now` and has not ended before it. */
+export function onIguratimod(facts: PatientFacts, now: Date): boolean {
+  const n = now.getTime();
+  return facts.courses.some((c) => c.agent === "iguratimod" && c.start < n && (c.end === undefined || c.end >= n));
+}
+
+/**
+ * Eligible when ≥ 2 distinct agents failed or relapsed AND the latest proteinuria within 90 days is ≥ 1.0 g/24h.
+ * Returns undefined when the patient is already on iguratimod (not evaluated, §5).
+ */
+export function refractoryEligibility(
+  facts: PatientFacts,
+  now: Date,
+  thresholds: Thresholds = defaultThresholds,
+): EligibilityFinding | undefined {
+  if (onIguratimod(facts, now)) return undefined;
+  const t = thresholds;
+  const n = now.getTime();
+  const prior: MedicationCourse[] = facts.courses.filter((c) => IMMUNOSUPPRESSANTS.has(c.agent) && c.start <= n);
+  const outcomes = prior.map((c) => courseOutcome(facts, c, now, t));
+  const failed = new Set<Agent>();
+  for (const o of outcomes) if (o.outcome === "failed" || o.outcome === "relapsed") failed.add(o.agent);
+  const unknownAgents = new Set<Agent>();
+  for (const o of outcomes) if (o.outcome === "unknown" && !failed.has(o.agent)) unknownAgents.add(o.agent);
+
+  const need = t.eligibilityMinFailedAgents.value;
+  const agentsMet = failed.size >= need;
+  const agentsPossible = failed.size + unknownAgents.size >= need;
+
+  const from = n - days(t.eligibilityProteinLookbackDays.value);
+  const latestP = nearestProteinuria(facts, n, from, n);
+  const proteinMet = latestP ? latestP.value.value >= t.eligibilityProteinAtLeast.value : undefined;
+
+  const unmet: EligibilityCriterion[] = [];
+  const undecided: EligibilityCriterion[] = [];
+  if (!facts.lnDiagnosis) unmet.push("lupus-nephritis");
+  if (!agentsMet) (agentsPossible ? undecided : unmet).push("two-failed-agents");
+  if (proteinMet === false) unmet.push("proteinuria-1g");
+  if (proteinMet === undefined) undecided.push("proteinuria-1g");
+
+  const verdict: EligibilityVerdict = unmet.length > 0 ? "not-eligible" : undecided.length > 0 ? "insufficient-data" : "eligible";
+  const dv: DecidingValue[] = [];
+  if (latestP) dv.push(decidingValue("latest proteinuria (90 days)", latestP.value));
+  for (const o of outcomes) dv.push(...o.decidingValues);
+  const notes = outcomes.flatMap((o) => o.notes);
+  if (latestP?.substituted) notes.push(substitutionNote(latestP.value));
+  const code =
+    verdict === "eligible"
+      ? "refractory-ln-eligible"
+      : verdict === "not-eligible"
+        ? "refractory-ln-not-eligible"
+        : "refractory-ln-insufficient-data";
+  const agentList = [...failed].join(", ");
+  const summary =
+    verdict === "eligible"
+      ? `Refractory LN (kang2020): ${failed.size} agents failed (${agentList}); proteinuria ${latestP?.value.value} g/24h`
+      : verdict === "not-eligible"
+        ? `Not refractory LN by kang2020 criteria: unmet ${unmet.join(", ")}`
+        : `Refractory-LN eligibility undecided: missing data for ${undecided.join(", ")}`;
+  return {
+    code,
+    indicator: "info",
+    verdict,
+    unmetCriteria: unmet,
+    undecidedCriteria: undecided,
+    failedAgents: [...failed],
+    courses: outcomes,
+    decidingValues: dv,
+    evidence: uniqueRefs([
+      ...(facts.lnDiagnosis ? [facts.lnDiagnosis.ref] : []),
+      ...(latestP ? [latestP.value.ref] : []),
+      ...outcomes.flatMap((o) => o.evidence),
+    ]),
+    notes,
+    summary: summary.slice(0, 139),
+  };
+}

@@ -1,0 +1,210 @@
+/** §7 Safety while on iguratimod or within 30 days after stopping: anaemia, liver, monitoring. */
+import type { LabFact, PatientFacts } from "./facts.js";
+import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
+import { currentIguratimodCourse } from "./response.js";
+import { defaultThresholds, type Thresholds } from "./thresholds.js";
+import { altUln, days, decidingValue, hemoglobinLln, iso, labsOf, nearest } from "./timeline.js";
+
+export interface SafetyWindow {
+  readonly day0: number;
+  /** Course end, when stopped. */
+  readonly end?: number;
+  readonly courseRefs: readonly string[];
+}
+
+/** The iguratimod course the safety rules watch at `now`, or undefined when none is active (+30 days). */
+export function safetyWindow(facts: PatientFacts, now: Date, t: Thresholds = defaultThresholds): SafetyWindow | undefined {
+  const c = currentIguratimodCourse(facts, now);
+  if (!c) return undefined;
+  const n = now.getTime();
+  if (c.end !== undefined && n - c.end > days(t.safetyAfterStopDays.value)) return undefined;
+  return { day0: c.start, ...(c.end !== undefined ? { end: c.end } : {}), courseRefs: c.refs };
+}
+
+/** CTCAE v5.0 anaemia grade: 1 LLN > Hb ≥ 100; 2 100 > Hb ≥ 80; 3 Hb < 80 (g/L). */
+export function anemiaGrade(hbGL: number, lln: number, t: Thresholds = defaultThresholds): number {
+  if (hbGL < t.anemiaGrade3Below.value) return 3;
+  if (hbGL < t.anemiaGrade2Below.value) return 2;
+  if (hbGL < lln) return 1;
+  return 0;
+}
+
+/**
+ * CTCAE v5.0 ALT grade. Baseline normal: > ULN–3×, > 3–5×, > 5–20×, > 20× ULN.
+ * Baseline above ULN: the same multiples of the baseline, grade 1 starting above 1.5 × baseline.
+ */
+export function liverGrade(alt: number, uln: number, baseline: number | undefined, t: Thresholds = defaultThresholds): number {
+  const elevated = baseline !== undefined && baseline > uln;
+  const ref = elevated ? baseline : uln;
+  if (alt > t.liverGrade4AboveMultiple.value * ref) return 4;
+  if (alt > t.liverGrade3AboveMultiple.value * ref) return 3;
+  if (alt > t.liverGrade2AboveMultiple.value * ref) return 2;
+  if (alt > (elevated ? t.liverGrade1BaselineMultiple.value * ref : ref)) return 1;
+  return 0;
+}
+
+export interface SafetyFinding extends Finding<"anemia" | "liver-injury"> {
+  readonly grade: number;
+  readonly observationRef: string;
+  readonly value: { readonly value: number; readonly unit: string };
+  readonly baseline?: { readonly value: number; readonly unit: string };
+  /** ISO instant of the judged Observation. */
+  readonly effective: string;
+}
+
+function baselineOf(facts: PatientFacts, kind: "hemoglobin" | "alt", w: SafetyWindow, t: Thresholds): LabFact | undefined {
+  return nearest(labsOf(facts, kind), w.day0, w.day0 - days(t.safetyBaselineBeforeDays.value), w.day0);
+}
+
+function judgeAnemia(facts: PatientFacts, hb: LabFact, base: LabFact | undefined, w: SafetyWindow, t: Thresholds): SafetyFinding | undefined {
+  const lln = hemoglobinLln(hb, facts.sex, t);
+  const grade = anemiaGrade(hb.value, lln, t);
+  const fall = base ? base.value - hb.value : undefined;
+  const bigFall = fall !== undefined && fall >= t.anemiaFallWarningAtLeast.value;
+  let indicator: Indicator | undefined;
+  if (grade >= 3) indicator = "critical";
+  else if (grade === 2 || bigFall) indicator = "warning";
+  else if (grade === 1) indicator = "info";
+  if (!indicator) return undefined;
+  const dv: DecidingValue[] = [decidingValue("hemoglobin", hb)];
+  if (base) dv.push(decidingValue("baseline hemoglobin", base));
+  return {
+    code: "anemia",
+    indicator,
+    grade,
+    observationRef: hb.ref,
+    value: { value: hb.value, unit: hb.unit },
+    ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
+    effective: iso(hb.time),
+    decidingValues: dv,
+    evidence: uniqueRefs([hb.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
+    notes: [],
+    summary: `Anaemia on iguratimod: Hb ${hb.value} g/L (CTCAE grade ${grade}${fall !== undefined ? `, fall ${Math.round(fall * 10) / 10} g/L from baseline` : ""})`,
+  };
+}
+
+function judgeLiver(facts: PatientFacts, alt: LabFact, base: LabFact | undefined, w: SafetyWindow, t: Thresholds): SafetyFinding | undefined {
+  const uln = altUln(alt, facts.sex, t);
+  const grade = liverGrade(alt.value, uln, base?.value, t);
+  let indicator: Indicator | undefined;
+  if (grade >= 3) indicator = "critical";
+  else if (
+    grade === 2 ||
+    alt.value >= t.altStopAtLeast.value || // Japanese label: stop
+    alt.value > t.altReduceDoseAboveUlnMultiple.value * uln // Chinese label: reduce the dose
+  )
+    indicator = "warning";
+  else if (grade === 1) indicator = "info";
+  if (!indicator) return undefined;
+  const dv: DecidingValue[] = [decidingValue("ALT", alt)];
+  if (base) dv.push(decidingValue("baseline ALT", base));
+  return {
+    code: "liver-injury",
+    indicator,
+    grade,
+    observationRef: alt.ref,
+    value: { value: alt.value, unit: alt.unit },
+    ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
+    effective: iso(alt.time),
+    decidingValues: dv,
+    evidence: uniqueRefs([alt.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
+    notes: [],
+    summary: `Liver injury on iguratimod: ALT ${alt.value} U/L (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
+  };
+}
+
+function sinceDay0(facts: PatientFacts, kind: "hemoglobin" | "alt", w: SafetyWindow, now: Date, t: Thresholds): LabFact[] {
+  const stopWatch = w.end !== undefined ? w.end + days(t.safetyAfterStopDays.value) : Infinity;
+  return labsOf(facts, kind, w.day0, Math.min(now.getTime(), stopWatch));
+}
+
+/** Anaemia from the latest hemoglobin since day 0 (CTCAE v5.0); undefined when none or normal. */
+export function anemiaFinding(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyFinding | undefined {
+  const w = safetyWindow(facts, now, thresholds);
+  if (!w) return undefined;
+  const hb = sinceDay0(facts, "hemoglobin", w, now, thresholds).at(-1);
+  return hb ? judgeAnemia(facts, hb, baselineOf(facts, "hemoglobin", w, thresholds), w, thresholds) : undefined;
+}
+
+/** Liver injury from the latest ALT since day 0 (CTCAE v5.0, labels); undefined when none or normal. */
+export function liverFinding(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyFinding | undefined {
+  const w = safetyWindow(facts, now, thresholds);
+  if (!w) return undefined;
+  const alt = sinceDay0(facts, "alt", w, now, thresholds).at(-1);
+  return alt ? judgeLiver(facts, alt, baselineOf(facts, "alt", w, thresholds), w, thresholds) : undefined;
+}
+
+export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
+  readonly missing: readonly ("hemoglobin" | "alt")[];
+  /** ISO instant of the last value of each, when any. */
+  readonly lastHemoglobin?: string;
+  readonly lastAlt?: string;
+}
+
+/** On iguratimod and no hemoglobin, or no ALT, in the last 35 days (Chinese label: monthly ALT). */
+export function monitoringOverdue(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): MonitoringFinding | undefined {
+  const c = currentIguratimodCourse(facts, now);
+  const n = now.getTime();
+  if (!c || (c.end !== undefined && c.end < n)) return undefined;
+  const from = n - days(thresholds.monitoringIntervalDays.value);
+  const missing: ("hemoglobin" | "alt")[] = [];
+  const lastHb = labsOf(facts, "hemoglobin", -Infinity, n).at(-1);
+  const lastAlt = labsOf(facts, "alt", -Infinity, n).at(-1);
+  if (!lastHb || lastHb.time < from) missing.push("hemoglobin");
+  if (!lastAlt || lastAlt.time < from) missing.push("alt");
+  if (missing.length === 0) return undefined;
+  const dv: DecidingValue[] = [];
+  if (lastHb) dv.push(decidingValue("last hemoglobin", lastHb));
+  if (lastAlt) dv.push(decidingValue("last ALT", lastAlt));
+  return {
+    code: "monitoring-overdue",
+    indicator: "info",
+    missing,
+    ...(lastHb ? { lastHemoglobin: iso(lastHb.time) } : {}),
+    ...(lastAlt ? { lastAlt: iso(lastAlt.time) } : {}),
+    decidingValues: dv,
+    evidence: uniqueRefs([...c.refs, ...dv.map((d) => d.ref)]),
+    notes: [],
+    summary: `Iguratimod monitoring overdue: no ${missing.map((m) => (m === "alt" ? "ALT" : "hemoglobin")).join(" or ")} in ${thresholds.monitoringIntervalDays.value} days`,
+  };
+}
+
+export interface SafetyAlertEvent {
+  readonly rule: "anemia" | "liver-injury";
+  readonly severity: "warning" | "critical";
+  readonly grade: number;
+  readonly patient: string;
+  readonly observationRef: string;
+  readonly value: { readonly value: number; readonly unit: string };
+  readonly baseline: { readonly value: number; readonly unit: string } | undefined;
+  /** ISO instant of the triggering Observation. */
+  readonly effective: string;
+}
+
+/**
+ * Every hemoglobin / ALT Observation since day 0 that, judged as the latest value at its own time,
+ * is warning or critical (§7 safety-team alerts). Deterministic order (time, then ref).
+ */
+export function safetyAlertEvents(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyAlertEvent[] {
+  const w = safetyWindow(facts, now, thresholds);
+  if (!w) return [];
+  const events: SafetyAlertEvent[] = [];
+  const push = (f: SafetyFinding | undefined) => {
+    if (!f || f.indicator === "info") return;
+    events.push({
+      rule: f.code,
+      severity: f.indicator,
+      grade: f.grade,
+      patient: facts.patientRef,
+      observationRef: f.observationRef,
+      value: f.value,
+      baseline: f.baseline,
+      effective: f.effective,
+    });
+  };
+  const hbBase = baselineOf(facts, "hemoglobin", w, thresholds);
+  for (const hb of sinceDay0(facts, "hemoglobin", w, now, thresholds)) push(judgeAnemia(facts, hb, hbBase, w, thresholds));
+  const altBase = baselineOf(facts, "alt", w, thresholds);
+  for (const a of sinceDay0(facts, "alt", w, now, thresholds)) push(judgeLiver(facts, a, altBase, w, thresholds));
+  return events.sort((a, b) => (a.effective < b.effective ? -1 : a.effective > b.effective ? 1 : a.observationRef < b.observationRef ? -1 : 1));
+}

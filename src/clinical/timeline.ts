@@ -1,0 +1,98 @@
+/** Shared look-ups over the sorted lab facts (pure). */
+import type { LabKind } from "./codes.js";
+import { DAY_MS, type LabFact, type PatientFacts, type Sex, type DataQualityNote } from "./facts.js";
+import type { DecidingValue } from "./findings.js";
+import type { Thresholds } from "./thresholds.js";
+
+export const days = (n: number): number => n * DAY_MS;
+export const iso = (t: number): string => new Date(t).toISOString();
+
+export function labsOf(facts: PatientFacts, kind: LabKind, from = -Infinity, to = Infinity): LabFact[] {
+  return facts.labs.filter((l) => l.kind === kind && l.time >= from && l.time <= to);
+}
+
+/** Nearest to `target` (ties: the earlier, then by ref) within [from, to]. */
+export function nearest(labs: readonly LabFact[], target: number, from: number, to: number): LabFact | undefined {
+  let best: LabFact | undefined;
+  for (const l of labs) {
+    if (l.time < from || l.time > to) continue;
+    if (!best) {
+      best = l;
+      continue;
+    }
+    const d = Math.abs(l.time - target);
+    const bd = Math.abs(best.time - target);
+    if (d < bd || (d === bd && (l.time < best.time || (l.time === best.time && l.ref < best.ref)))) best = l;
+  }
+  return best;
+}
+
+export function latest(labs: readonly LabFact[]): LabFact | undefined {
+  return labs[labs.length - 1];
+}
+
+export interface ProteinSeries {
+  readonly values: readonly LabFact[];
+  /** true when UPCR (g/g) stands in for 24-h protein (§1). */
+  readonly substituted: boolean;
+}
+
+/** §1: 24-h protein where it exists in the window; else UPCR in g/g, disclosed. */
+export function proteinuria(facts: PatientFacts, from: number, to: number): ProteinSeries {
+  const p24 = labsOf(facts, "protein24h", from, to);
+  if (p24.length > 0) return { values: p24, substituted: false };
+  const upcr = labsOf(facts, "upcr", from, to);
+  return { values: upcr, substituted: upcr.length > 0 };
+}
+
+/** Nearest proteinuria measure to target within [from, to], 24-h preferred over UPCR. */
+export function nearestProteinuria(
+  facts: PatientFacts,
+  target: number,
+  from: number,
+  to: number,
+): { value: LabFact; substituted: boolean } | undefined {
+  const p = nearest(labsOf(facts, "protein24h", from, to), target, from, to);
+  if (p) return { value: p, substituted: false };
+  const u = nearest(labsOf(facts, "upcr", from, to), target, from, to);
+  return u ? { value: u, substituted: true } : undefined;
+}
+
+export function substitutionNote(l: LabFact): DataQualityNote {
+  return {
+    reason: "upcr-substituted",
+    ref: l.ref,
+    message: `no 24-h urine protein in the window: UPCR ${l.value} g/g used in its place (g/g ≈ g/day)`,
+  };
+}
+
+export function decidingValue(label: string, l: LabFact): DecidingValue {
+  return {
+    label,
+    kind: l.kind,
+    value: l.value,
+    unit: l.unit,
+    time: iso(l.time),
+    ref: l.ref,
+    ...(l.referenceRange ? { referenceRange: l.referenceRange } : {}),
+  };
+}
+
+export function hemoglobinLln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {
+  if (l?.referenceRange?.low !== undefined) return l.referenceRange.low;
+  return sex === "male" ? t.hemoglobinLlnMale.value : sex === "female" ? t.hemoglobinLlnFemale.value : t.hemoglobinLlnOther.value;
+}
+
+export function altUln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {
+  if (l?.referenceRange?.high !== undefined) return l.referenceRange.high;
+  return sex === "male" ? t.altUlnMale.value : sex === "female" ? t.altUlnFemale.value : t.altUlnOther.value;
+}
+
+export function creatinineUln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {
+  if (l?.referenceRange?.high !== undefined) return l.referenceRange.high;
+  return sex === "male"
+    ? t.creatinineUlnMale.value
+    : sex === "female"
+      ? t.creatinineUlnFemale.value
+      : t.creatinineUlnOther.value;
+}
