@@ -287,7 +287,7 @@ function readObservation(
     return;
   }
   if (typeof raw !== "number" || !Number.isFinite(raw) || raw < 0 || raw >= MAX_VALUE) {
-    notes.push({ reason: "absurd-value", ref, message: `implausible value ${JSON.stringify(raw) ?? "?"}: not used` });
+    notes.push({ reason: "absurd-value", ref, message: `implausible value ${JSON.stringify(raw)}: not used` });
     return;
   }
   const unit = q.code ?? q.unit;

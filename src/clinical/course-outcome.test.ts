@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { courseOutcome } from "./course-outcome.js";
+import { course, dateAt, lab, makeFacts } from "./test-facts.js";
+
+const now = dateAt(1000);
+const outcome = (labs: ReturnType<typeof lab>[], c = course("mycophenolate", 0, 200)) =>
+  courseOutcome(makeFacts({ labs, courses: [c] }), c, now).outcome;
+
+describe("courseOutcome (clinical-rules §4)", () => {
+  it("a course of 182 days without response failed; 181 days is too short", () => {
+    const labs = [lab("protein24h", -5, 4), lab("protein24h", 90, 3.5)];
+    expect(outcome(labs, course("tacrolimus", 0, 182))).toBe("failed");
+    expect(outcome(labs, course("tacrolimus", 0, 181))).toBe("too-short");
+  });
+
+  it("CR-level is below 0.3: 0.299 responds, 0.300 with a 4 g baseline is PR-level (also responds)", () => {
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 90, 0.299)])).toBe("responded");
+    expect(outcome([lab("protein24h", -5, 0.5), lab("protein24h", 90, 0.3)])).toBe("failed");
+  });
+
+  it("PR-level needs ≤ 2.0 and ≤ 50 % of baseline", () => {
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 90, 2.0)])).toBe("responded");
+    expect(outcome([lab("protein24h", -5, 4.002), lab("protein24h", 90, 2.001)])).toBe("failed");
+    expect(outcome([lab("protein24h", -5, 3), lab("protein24h", 90, 1.5)])).toBe("responded");
+    expect(outcome([lab("protein24h", -5, 2.998), lab("protein24h", 90, 1.5)])).toBe("failed");
+  });
+
+  it("relapsed: CR-level then > 0.5; PR-level then ≥ 2 × lowest and ≥ 1.0", () => {
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.51)])).toBe("relapsed");
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.5)])).toBe("responded");
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 2.0)])).toBe("relapsed");
+    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 1.99)])).toBe("responded");
+  });
+
+  it("without proteinuria, 266721009 counts as failed, a relapse text as relapsed, intolerance stays unknown", () => {
+    const withReason = (codes: string[], text: string) =>
+      course("cyclophosphamide", 0, 100, { reasons: [{ codes, text }] });
+    expect(outcome([], withReason(["266721009"], "Absent response to treatment"))).toBe("failed");
+    expect(outcome([], withReason([], "renal flare"))).toBe("relapsed");
+    expect(outcome([], withReason(["407563006"], "Treatment not tolerated"))).toBe("unknown");
+  });
+
+  it("judges an ongoing course up to now", () => {
+    const c = course("azathioprine", 0);
+    const f = makeFacts({ labs: [lab("protein24h", -5, 4), lab("protein24h", 90, 3)], courses: [c] });
+    expect(courseOutcome(f, c, dateAt(181)).outcome).toBe("too-short");
+    expect(courseOutcome(f, c, dateAt(182)).outcome).toBe("failed");
+  });
+});

@@ -1,0 +1,123 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { anemiaFinding, anemiaGrade, liverFinding, liverGrade, monitoringOverdue, safetyAlertEvents } from "./safety.js";
+import { course, dateAt, lab, makeFacts } from "./test-facts.js";
+
+const onDrug = [course("iguratimod", 0)];
+
+describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
+  it.each([
+    [100, 1],
+    [99.9, 2],
+    [80, 2],
+    [79.9, 3],
+    [119.9, 1],
+    [120, 0],
+  ])("Hb %s g/L is grade %s for a woman (LLN 120)", (hb, grade) => {
+    expect(anemiaGrade(hb, 120)).toBe(grade);
+  });
+
+  it("a fall of 20 g/L from baseline is a warning, 19.9 stays info", () => {
+    const f20 = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", -10, 125), lab("hemoglobin", 30, 105)] });
+    const f199 = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", -10, 124.9), lab("hemoglobin", 30, 105)] });
+    expect(anemiaFinding(f20, dateAt(31))?.indicator).toBe("warning");
+    expect(anemiaFinding(f199, dateAt(31))?.indicator).toBe("info");
+  });
+
+  it("grade 3 is critical and grade 2 a warning; the latest value decides", () => {
+    const labs = [lab("hemoglobin", -5, 125), lab("hemoglobin", 49, 80), lab("hemoglobin", 84, 32)];
+    const f = makeFacts({ courses: onDrug, labs });
+    expect(anemiaFinding(f, dateAt(50))).toMatchObject({ indicator: "warning", grade: 2 });
+    expect(anemiaFinding(f, dateAt(85))).toMatchObject({ indicator: "critical", grade: 3, value: { value: 32, unit: "g/L" } });
+  });
+
+  it("uses the Observation's reference range low when present", () => {
+    const f = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", 10, 115, { referenceRange: { low: 110 } })] });
+    expect(anemiaFinding(f, dateAt(11))).toBeUndefined();
+  });
+
+  it("raises one alert event per warning or critical Observation since day 0 (study patient 4)", () => {
+    const labs = [lab("hemoglobin", -5, 125), lab("hemoglobin", 21, 118), lab("hemoglobin", 49, 80), lab("hemoglobin", 84, 32)];
+    const f = makeFacts({ courses: [course("iguratimod", 0, 84)], labs });
+    const events = safetyAlertEvents(f, dateAt(90));
+    expect(events.map((e) => [e.rule, e.severity, e.value.value])).toEqual([
+      ["anemia", "warning", 80],
+      ["anemia", "critical", 32],
+    ]);
+    expect(events[0]?.baseline).toEqual({ value: 125, unit: "g/L" });
+  });
+
+  it("is silent more than 30 days after stopping iguratimod", () => {
+    const f = makeFacts({ courses: [course("iguratimod", 0, 84)], labs: [lab("hemoglobin", 84, 32)] });
+    expect(anemiaFinding(f, dateAt(114))).toBeDefined();
+    expect(anemiaFinding(f, dateAt(115))).toBeUndefined();
+  });
+
+  it("property: a lower hemoglobin never gives a lower grade", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 250, noNaN: true }), fc.double({ min: 0, max: 250, noNaN: true }), (a, b) => {
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        expect(anemiaGrade(lo, 120)).toBeGreaterThanOrEqual(anemiaGrade(hi, 120));
+      }),
+    );
+  });
+});
+
+describe("liver (CTCAE v5.0 and labels)", () => {
+  it.each([
+    [40, undefined, 0],
+    [120, undefined, 1],
+    [120.1, undefined, 2],
+    [200, undefined, 2],
+    [200.1, undefined, 3],
+    [800, undefined, 3],
+    [800.1, undefined, 4],
+    // CTCAE v5.0 writes "> 1.5 - 3.0 x baseline": 1.5 × baseline itself is not yet grade 1
+    [90.1, 60, 1],
+    [90, 60, 0],
+    [180.1, 60, 2],
+  ])("ALT %s with baseline %s (ULN 40) is grade %s", (alt, base, grade) => {
+    expect(liverGrade(alt, 40, base)).toBe(grade);
+  });
+
+  it("3× ULN is grade 1 but a warning (> 2× ULN, Chinese label); 100 U/L is a warning (Japanese label)", () => {
+    const f = (v: number, sex: "female" | "male" = "female") =>
+      liverFinding(makeFacts({ sex, courses: onDrug, labs: [lab("alt", -5, 20), lab("alt", 20, v)] }), dateAt(21));
+    expect(f(120)).toMatchObject({ grade: 1, indicator: "warning" });
+    expect(f(80)).toMatchObject({ grade: 1, indicator: "info" });
+    expect(f(80.1)).toMatchObject({ grade: 1, indicator: "warning" });
+    expect(f(99.9, "male")).toMatchObject({ grade: 1, indicator: "info" });
+    expect(f(100, "male")).toMatchObject({ grade: 1, indicator: "warning" });
+    expect(f(200)).toMatchObject({ grade: 2, indicator: "warning" });
+    expect(f(200.1)).toMatchObject({ grade: 3, indicator: "critical" });
+    expect(f(800.1)).toMatchObject({ grade: 4, indicator: "critical" });
+    expect(f(40)).toBeUndefined();
+  });
+
+  it("property: a higher ALT never gives a lower grade", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 5000, noNaN: true }),
+        fc.double({ min: 0, max: 5000, noNaN: true }),
+        fc.option(fc.double({ min: 1, max: 300, noNaN: true }), { nil: undefined }),
+        (a, b, base) => {
+          const [lo, hi] = a < b ? [a, b] : [b, a];
+          expect(liverGrade(hi, 40, base)).toBeGreaterThanOrEqual(liverGrade(lo, 40, base));
+        },
+      ),
+    );
+  });
+});
+
+describe("monitoring overdue (35 days)", () => {
+  it("reports a missing ALT after 35 days and not at 35", () => {
+    const labs = [lab("hemoglobin", 60, 125), lab("alt", 30, 20)];
+    const f = makeFacts({ courses: onDrug, labs });
+    expect(monitoringOverdue(f, dateAt(65))).toBeUndefined();
+    expect(monitoringOverdue(f, dateAt(66))?.missing).toEqual(["alt"]);
+  });
+
+  it("is silent when not on iguratimod", () => {
+    expect(monitoringOverdue(makeFacts({ courses: [course("iguratimod", 0, 10)] }), dateAt(60))).toBeUndefined();
+  });
+});
