@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { week24Response } from "./response.js";
+import { course, dateAt, lab, makeFacts } from "./test-facts.js";
+import type { LabFact } from "./facts.js";
+
+const igu = [course("iguratimod", 0)];
+/** Baseline: 4 g/24h, creatinine 70, albumin 25, plus the week-24 labs given. */
+function patient(week24: LabFact[], extra: LabFact[] = []) {
+  return makeFacts({
+    courses: igu,
+    labs: [lab("protein24h", -3, 4), lab("creatinine", -3, 70), lab("albumin", -3, 25), ...week24, ...extra],
+  });
+}
+const w24 = (protein: number, opts: { creat?: number; alb?: number; rbc?: number; casts?: number; day?: number } = {}) => {
+  const d = opts.day ?? 168;
+  return [
+    lab("protein24h", d, protein),
+    lab("creatinine", d, opts.creat ?? 70),
+    lab("albumin", d, opts.alb ?? 35),
+    ...(opts.rbc !== undefined ? [lab("urineRbc", d, opts.rbc)] : []),
+    ...(opts.casts !== undefined ? [lab("rbcCasts", d, opts.casts)] : []),
+  ];
+};
+const verdict = (labs: LabFact[], now = dateAt(190)) => week24Response(patient(labs), now)?.week24?.kang2020;
+
+describe("week24Response kang2020 (clinical-rules §6)", () => {
+  it("protein 0.299 with normal creatinine is CR; 0.300 falls to PR", () => {
+    expect(verdict(w24(0.299, { rbc: 2, casts: 0 }))).toBe("CR");
+    expect(verdict(w24(0.3, { rbc: 2, casts: 0 }))).toBe("PR");
+  });
+
+  it("protein 2.000 at ≤ 50 % is PR; 2.001 is NR", () => {
+    expect(verdict(w24(2.0))).toBe("PR");
+    expect(verdict(w24(2.001))).toBe("NR");
+  });
+
+  it("exactly 50 % of baseline is PR; just above is NR", () => {
+    const f = (p: number) =>
+      week24Response(
+        makeFacts({ courses: igu, labs: [lab("protein24h", -3, 3), lab("creatinine", -3, 70), ...w24(p)] }),
+        dateAt(190),
+      )?.week24?.kang2020;
+    expect(f(1.5)).toBe("PR");
+    expect(f(1.501)).toBe("NR");
+  });
+
+  it("albumin 30.0 is NR, 30.1 is PR", () => {
+    expect(verdict(w24(1, { alb: 30 }))).toBe("NR");
+    expect(verdict(w24(1, { alb: 30.1 }))).toBe("PR");
+  });
+
+  it("creatinine 125 % of baseline is PR, 125.1 % is NR", () => {
+    expect(verdict(w24(1, { creat: 87.5 }))).toBe("PR");
+    expect(verdict(w24(1, { creat: 87.57 }))).toBe("NR");
+  });
+
+  it("CR needs creatinine ≤ ULN and sediment quiet; missing sediment is disclosed, not blocking", () => {
+    // creatinine 80 above the Observation's own ULN 75 (but ≤ 125 % of baseline): PR, not CR
+    const aboveUln = [lab("protein24h", 168, 0.1), lab("creatinine", 168, 80, { referenceRange: { high: 75 } }), lab("albumin", 168, 40)];
+    expect(verdict(aboveUln)).toBe("PR");
+    expect(verdict(w24(0.1, { rbc: 6, casts: 0 }))).toBe("PR");
+    expect(verdict(w24(0.1, { rbc: 5, casts: 1 }))).toBe("PR");
+    const r = week24Response(patient(w24(0.1)), dateAt(190));
+    expect(r?.week24).toMatchObject({ kang2020: "CR", sedimentMissing: true });
+    expect(r?.notes.some((n) => n.reason === "sediment-missing")).toBe(true);
+  });
+
+  it("a missing albumin leaves PR undecided: insufficient data", () => {
+    const labs = [lab("protein24h", 168, 1), lab("creatinine", 168, 70)];
+    expect(verdict(labs)).toBe("insufficient-data");
+  });
+
+  it("assessment window is day 140–196: values on day 139 and 197 are not used", () => {
+    expect(week24Response(patient(w24(1, { day: 139 })), dateAt(200))?.code).toBe("week24-insufficient-data");
+    expect(week24Response(patient(w24(1, { day: 197 })), dateAt(200))?.code).toBe("week24-insufficient-data");
+    expect(week24Response(patient(w24(1, { day: 140 })), dateAt(200))?.week24?.kang2020).toBe("PR");
+    expect(week24Response(patient(w24(1, { day: 196 })), dateAt(200))?.week24?.kang2020).toBe("PR");
+  });
+
+  it("before day 140 it is an interim report with weeks on drug and proteinuria change", () => {
+    const r = week24Response(patient([lab("protein24h", 84, 2)]), dateAt(139));
+    expect(r).toMatchObject({ code: "response-interim", weeksOnDrug: 19, proteinuriaChangePercent: -50 });
+  });
+
+  it("stopped before day 140: discontinued early with the last on-treatment status", () => {
+    const f = makeFacts({
+      courses: [course("iguratimod", 0, 84)],
+      labs: [lab("protein24h", -3, 3.92), lab("creatinine", -3, 63), lab("albumin", -3, 28), ...w24(0.47, { day: 84 })],
+    });
+    const r = week24Response(f, dateAt(300));
+    expect(r).toMatchObject({ code: "week24-discontinued-early", lastStatus: "PR", weeksOnDrug: 12 });
+  });
+
+  it("UPCR substitutes when no 24-h protein is in the window, and says so", () => {
+    const labs = [lab("upcr", 168, 1), lab("creatinine", 168, 70), lab("albumin", 168, 35)];
+    const r = week24Response(patient(labs), dateAt(190));
+    expect(r?.week24).toMatchObject({ kang2020: "PR", upcrSubstituted: true });
+    expect(r?.notes.some((n) => n.reason === "upcr-substituted")).toBe(true);
+  });
+
+  it("kdigo2024 is judged beside kang2020: CR < 0.5 with stable eGFR", () => {
+    const r = week24Response(patient(w24(0.4)), dateAt(190));
+    expect(r?.criteria).toEqual({ kang2020: "PR", kdigo2024: "CR" });
+  });
+
+  it("renal relapse after PR: ≥ 2 × lowest and ≥ 1.0 while on iguratimod", () => {
+    const later = [lab("protein24h", 250, 0.6), lab("protein24h", 400, 1.2)];
+    expect(week24Response(patient(w24(1), later), dateAt(420))?.code).toBe("renal-relapse");
+    const stable = [lab("protein24h", 250, 0.6), lab("protein24h", 400, 1.19)];
+    expect(week24Response(patient(w24(1), stable), dateAt(420))?.code).toBe("remission-maintained");
+  });
+
+  it("renal relapse after CR: proteinuria above 0.5", () => {
+    const r = week24Response(patient(w24(0.2), [lab("protein24h", 300, 0.51)]), dateAt(320));
+    expect(r).toMatchObject({ code: "renal-relapse", followUp: { status: "relapse", flare: "proteinuria" } });
+  });
+
+  it("nephritic flare: creatinine ≥ 130 % of week 24 with active sediment", () => {
+    const later = [lab("protein24h", 300, 0.2), lab("creatinine", 300, 91), lab("urineRbc", 300, 10)];
+    const r = week24Response(patient(w24(0.2), later), dateAt(320));
+    expect(r).toMatchObject({ code: "renal-relapse", followUp: { flare: "nephritic" } });
+  });
+});
