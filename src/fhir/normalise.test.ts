@@ -1,0 +1,251 @@
+import fc from "fast-check";
+import type { FhirResource, MedicationRequest, MedicationStatement, Observation } from "fhir/r4.js";
+import { describe, expect, it } from "vitest";
+import { LAB_CODES } from "../clinical/codes.js";
+import { normaliseDraftOrder, normalisePatient } from "./normalise.js";
+
+const NOW = new Date("2025-06-01T00:00:00Z");
+let n = 0;
+function obs(code: string, value: number | undefined, unit: string | undefined, extra: Partial<Observation> = {}): Observation {
+  n += 1;
+  return {
+    resourceType: "Observation",
+    id: `o${n}`,
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code }] },
+    subject: { reference: "Patient/p" },
+    effectiveDateTime: "2025-01-10T08:00:00Z",
+    ...(value !== undefined ? { valueQuantity: { value, ...(unit ? { unit, code: unit, system: "http://unitsofmeasure.org" } : {}) } } : {}),
+    ...extra,
+  };
+}
+const patient: FhirResource = { resourceType: "Patient", id: "p", gender: "female", birthDate: "1990-05-02" };
+const facts = (rs: FhirResource[]) => normalisePatient([patient, ...rs], NOW);
+
+describe("normalisePatient: labs", () => {
+  it("reads every LOINC code of the rules page", () => {
+    const units: Record<string, string> = {
+      protein24h: "g/(24.h)",
+      upcr: "g/g",
+      creatinine: "umol/L",
+      albumin: "g/L",
+      hemoglobin: "g/L",
+      alt: "U/L",
+      urineRbc: "/[HPF]",
+      rbcCasts: "/[LPF]",
+      egfr: "mL/min/{1.73_m2}",
+    };
+    for (const [code, lab] of LAB_CODES) {
+      const unit = code === "34366-5" || code === "40486-3" ? "mg/mmol" : code === "59260-0" ? "mmol/L" : (units[lab.kind] ?? "");
+      const f = facts([obs(code, 1, unit)]);
+      expect(f.labs, code).toHaveLength(1);
+      expect(f.labs[0]?.kind, code).toBe(lab.kind);
+    }
+  });
+
+  it.each([
+    ["2889-4", 1500, "mg/(24.h)", 1.5],
+    ["2889-4", 1500, "mg/d", 1.5],
+    ["2889-4", 1.5, "g/d", 1.5],
+    ["2889-4", 1.5, "g/(24.h)", 1.5],
+    ["26801-1", 750, "mg/(12.h)", 1.5],
+    ["26801-1", 0.75, "g", 1.5],
+    ["2890-2", 1500, "mg/g", 1.5],
+    ["34366-5", 169.68, "mg/mmol", 1.5],
+    ["2160-0", 1, "mg/dL", 88.4017],
+    ["14682-9", 88.4017, "umol/L", 88.4017],
+    ["1751-7", 3.5, "g/dL", 35],
+    ["1751-7", 35, "g/L", 35],
+    ["718-7", 8, "g/dL", 80],
+    ["59260-0", 4.9645, "mmol/L", 80],
+  ])("%s %s %s converts to %s canonical", (code, value, unit, expected) => {
+    const f = facts([obs(code, value, unit)]);
+    expect(f.labs[0]?.value).toBeCloseTo(expected, 3);
+  });
+
+  it("ignores and notes an unknown unit, a missing unit, and never guesses", () => {
+    const f = facts([obs("718-7", 8, "furlongs"), obs("718-7", 8, undefined)]);
+    expect(f.labs).toHaveLength(0);
+    expect(f.notes.map((x) => x.reason).sort()).toEqual(["missing-unit", "unconvertible-unit"]);
+  });
+
+  it("never reads 16285-9 (the inverse ratio) and notes it", () => {
+    const f = facts([obs("16285-9", 2, "g/g")]);
+    expect(f.labs).toHaveLength(0);
+    expect(f.notes[0]?.reason).toBe("inverse-ratio-code");
+  });
+
+  it("uses only final/amended/corrected results", () => {
+    const f = facts([
+      obs("718-7", 100, "g/L", { status: "preliminary" }),
+      obs("718-7", 100, "g/L", { status: "entered-in-error" }),
+      obs("718-7", 101, "g/L", { status: "amended" }),
+      obs("718-7", 102, "g/L", { status: "corrected" }),
+    ]);
+    expect(f.labs.map((l) => l.value)).toEqual([101, 102]);
+    expect(f.notes.filter((x) => x.reason === "status-not-final")).toHaveLength(2);
+  });
+
+  it("ignores absurd values and dates", () => {
+    const f = facts([
+      obs("718-7", -1, "g/L"),
+      obs("718-7", 1e12, "g/L"),
+      obs("718-7", 100, "g/L", { effectiveDateTime: "1850-01-01" }),
+      obs("718-7", 100, "g/L", { effectiveDateTime: "2025-06-03T00:00:00Z" }),
+      { ...obs("718-7", 1, "g/L"), valueQuantity: { value: "12" as unknown as number, unit: "g/L" } },
+    ]);
+    expect(f.labs).toHaveLength(0);
+    expect(f.notes).toHaveLength(5);
+  });
+
+  it("takes time from effectivePeriod.start, else issued", () => {
+    const a = obs("718-7", 100, "g/L", { effectiveDateTime: undefined, effectivePeriod: { start: "2025-02-01T00:00:00Z" } });
+    const b = obs("718-7", 100, "g/L", { effectiveDateTime: undefined, issued: "2025-03-01T00:00:00Z" });
+    const f = facts([a, b]);
+    expect(f.labs.map((l) => new Date(l.time).toISOString())).toEqual(["2025-02-01T00:00:00.000Z", "2025-03-01T00:00:00.000Z"]);
+  });
+
+  it("converts the reference range and keeps the source reference", () => {
+    const f = facts([obs("718-7", 11, "g/dL", { referenceRange: [{ low: { value: 12, unit: "g/dL", code: "g/dL" } }] })]);
+    expect(f.labs[0]).toMatchObject({ value: 110, referenceRange: { low: 120 }, ref: expect.stringMatching(/^Observation\/o\d+$/) });
+  });
+
+  it("counts a re-sent, corrected Observation once, using the latest version", () => {
+    const v1 = obs("718-7", 80, "g/L", { id: "same", meta: { versionId: "1" } });
+    const v2 = obs("718-7", 85, "g/L", { id: "same", status: "corrected", meta: { versionId: "2" } });
+    expect(facts([v2, v1]).labs.map((l) => l.value)).toEqual([85]);
+    expect(facts([v1, v2]).labs.map((l) => l.value)).toEqual([85]);
+  });
+
+  it("property: shuffling the resources never changes the facts", () => {
+    const rs: FhirResource[] = [
+      obs("2889-4", 3, "g/(24.h)", { effectiveDateTime: "2025-01-01" }),
+      obs("2889-4", 2, "g/(24.h)", { effectiveDateTime: "2025-01-01" }),
+      obs("718-7", 120, "g/L"),
+      obs("1742-6", 30, "U/L"),
+      med("MedicationStatement", "ms1", "tacrolimus", "2024-01-01", "2024-03-01"),
+      med("MedicationStatement", "ms2", "tacrolimus", "2024-03-20", "2024-06-01"),
+    ];
+    const ref = JSON.stringify(facts(rs));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length }), (shuffled) => {
+        expect(JSON.stringify(facts(shuffled))).toBe(ref);
+      }),
+    );
+  });
+});
+
+function med(
+  type: "MedicationStatement" | "MedicationRequest",
+  id: string,
+  name: string,
+  start: string,
+  end?: string,
+  extra: Record<string, unknown> = {},
+): MedicationStatement | MedicationRequest {
+  const concept = { text: name };
+  if (type === "MedicationStatement") {
+    return {
+      resourceType: "MedicationStatement",
+      id,
+      status: end ? "completed" : "active",
+      subject: { reference: "Patient/p" },
+      medicationCodeableConcept: concept,
+      effectivePeriod: { start, ...(end ? { end } : {}) },
+      ...extra,
+    } as MedicationStatement;
+  }
+  return {
+    resourceType: "MedicationRequest",
+    id,
+    status: end ? "completed" : "active",
+    intent: "order",
+    subject: { reference: "Patient/p" },
+    medicationCodeableConcept: concept,
+    dispenseRequest: { validityPeriod: { start, ...(end ? { end } : {}) } },
+    ...extra,
+  } as MedicationRequest;
+}
+
+describe("normalisePatient: medications and courses", () => {
+  it("merges statements 30 days apart into one course, 31 days apart into two", () => {
+    const f30 = facts([med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"), med("MedicationStatement", "b", "tacrolimus", "2024-03-31", "2024-06-01")]);
+    const f31 = facts([med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"), med("MedicationStatement", "b", "tacrolimus", "2024-04-01", "2024-06-01")]);
+    expect(f30.courses).toHaveLength(1);
+    expect(f30.courses[0]?.refs).toEqual(["MedicationStatement/a", "MedicationStatement/b"]);
+    expect(f31.courses).toHaveLength(2);
+  });
+
+  it("reads MedicationRequest too, and ignores not-taken / entered-in-error / intended", () => {
+    const f = facts([
+      med("MedicationRequest", "r", "azathioprine", "2024-01-01", "2024-08-01"),
+      med("MedicationStatement", "x", "rituximab", "2024-01-01", undefined, { status: "not-taken" }),
+      med("MedicationStatement", "y", "rituximab", "2024-01-01", undefined, { status: "entered-in-error" }),
+      med("MedicationStatement", "z", "rituximab", "2024-01-01", undefined, { status: "intended" }),
+    ]);
+    expect(f.courses.map((c) => c.agent)).toEqual(["azathioprine"]);
+  });
+
+  it("recognises agents by RxNorm, legacy ATC, product display and CJK synonym; MMF and MPA are one agent", () => {
+    const by = (concept: object): string | undefined =>
+      facts([{ ...med("MedicationStatement", "m", "", "2024-01-01"), medicationCodeableConcept: concept } as MedicationStatement]).courses[0]?.agent;
+    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "42316" }] })).toBe("tacrolimus");
+    expect(by({ coding: [{ system: "http://www.whocc.no/atc", code: "L04AA05" }] })).toBe("tacrolimus");
+    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "999", display: "mycophenolate mofetil 500 MG Oral Tablet" }] })).toBe("mycophenolate");
+    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "7145" }] })).toBe("mycophenolate");
+    expect(by({ text: "艾拉莫德片" })).toBe("iguratimod");
+    expect(by({ text: "イグラチモド" })).toBe("iguratimod");
+    expect(by({ coding: [{ system: "urn:local", code: "T-614" }] })).toBe("iguratimod");
+    expect(by({ text: "雷公藤多苷" })).toBe("tripterygium");
+    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "8640", display: "prednisone" }] })).toBeUndefined();
+    expect(by({ text: "hydroxychloroquine" })).toBeUndefined();
+  });
+
+  it("resolves medicationReference to a contained or supplied Medication", () => {
+    const contained = {
+      ...med("MedicationStatement", "c", "", "2024-01-01"),
+      medicationCodeableConcept: undefined,
+      medicationReference: { reference: "#m1" },
+      contained: [{ resourceType: "Medication", id: "m1", code: { text: "Warfarin 5 mg" } }],
+    } as unknown as MedicationStatement;
+    const supplied = {
+      ...med("MedicationStatement", "s", "", "2024-01-01"),
+      medicationCodeableConcept: undefined,
+      medicationReference: { reference: "Medication/m2" },
+    } as unknown as MedicationStatement;
+    const f = facts([contained, supplied, { resourceType: "Medication", id: "m2", code: { text: "Iguratimod 25 mg" } }]);
+    expect(f.courses.map((c) => c.agent).sort()).toEqual(["iguratimod", "warfarin"]);
+  });
+
+  it("reads the LN diagnosis, sex, age and pregnancy", () => {
+    const f = facts([
+      { resourceType: "Condition", id: "ln", subject: { reference: "Patient/p" }, code: { coding: [{ system: "http://hl7.org/fhir/sid/icd-10-cm", code: "M32.14", display: "Glomerular disease in SLE" }], text: "Lupus nephritis class III + V" } },
+      obs("82810-3", undefined, undefined, { valueCodeableConcept: { coding: [{ system: "http://snomed.info/sct", code: "77386006" }] } }),
+    ]);
+    expect(f.lnDiagnosis).toMatchObject({ ref: "Condition/ln", lnClass: "III + V" });
+    expect(f.sex).toBe("female");
+    expect(f.ageAt(Date.parse("2025-05-01"))).toBe(34);
+    expect(f.ageAt(Date.parse("2025-05-02"))).toBe(35);
+    expect(f.pregnancy[0]).toMatchObject({ source: "observation", pregnant: true });
+  });
+});
+
+describe("normaliseDraftOrder", () => {
+  it("reads iguratimod 25 mg twice daily, tolerating single objects for arrays", () => {
+    const draft = {
+      resourceType: "MedicationRequest",
+      id: "d",
+      status: "draft",
+      intent: "order",
+      category: { text: "outpatient" },
+      reasonCode: { text: "LN" },
+      medicationCodeableConcept: { text: "Iguratimod 25 mg tablet" },
+      dosageInstruction: { doseAndRate: { doseQuantity: { value: 25, unit: "mg", code: "mg" } }, timing: { repeat: { frequency: 2, period: 1, periodUnit: "d" } } },
+    } as unknown as MedicationRequest;
+    expect(normaliseDraftOrder(draft)).toMatchObject({ isIguratimod: true, doseMg: 25, timesPerDay: 2, dailyDoseMg: 50 });
+  });
+
+  it("an empty draft is not iguratimod", () => {
+    expect(normaliseDraftOrder({ resourceType: "MedicationRequest" } as MedicationRequest).isIguratimod).toBe(false);
+  });
+});
