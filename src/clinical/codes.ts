@@ -112,8 +112,8 @@ export interface AgentCodes {
 }
 
 /**
- * §2 agents table. voclosporin RxNorm 2481931 and belimumab RxNorm 1094130 were not verified here;
- * both are also recognised by ATC and by name, so a wrong RxNorm code cannot hide them.
+ * §2 agents table. The RxNorm ingredient codes of voclosporin and belimumab could not be verified
+ * here, so none is listed (a wrong code could claim another drug); both are recognised by ATC and by name.
  */
 export const AGENTS: readonly AgentCodes[] = [
   { agent: "cyclophosphamide", rxnorm: ["3002"], atc: ["L01AA01"], names: ["cyclophosphamide"], abbreviations: ["cyc"] },
@@ -126,14 +126,14 @@ export const AGENTS: readonly AgentCodes[] = [
   },
   { agent: "tacrolimus", rxnorm: ["42316"], atc: ["L04AD02", "L04AA05"], names: ["tacrolimus"] },
   { agent: "cyclosporine", rxnorm: ["3008"], atc: ["L04AD01", "L04AA01"], names: ["cyclosporine", "ciclosporin"] },
-  { agent: "voclosporin", rxnorm: ["2481931"], atc: ["L04AD03"], names: ["voclosporin"] },
+  { agent: "voclosporin", rxnorm: [], atc: ["L04AD03"], names: ["voclosporin"] },
   { agent: "leflunomide", rxnorm: ["27169"], atc: ["L04AK01", "L04AA13"], names: ["leflunomide"] },
   { agent: "azathioprine", rxnorm: ["1256"], atc: ["L04AX01"], names: ["azathioprine"] },
   { agent: "sirolimus", rxnorm: ["35302"], atc: ["L04AH01", "L04AA10"], names: ["sirolimus"] },
   { agent: "methotrexate", rxnorm: ["6851"], atc: ["L04AX03", "L01BA01"], names: ["methotrexate"] },
   { agent: "rituximab", rxnorm: ["121191"], atc: ["L01FA01", "L01XC02"], names: ["rituximab"] },
   { agent: "obinutuzumab", rxnorm: ["974779"], atc: ["L01FA03", "L01XC15"], names: ["obinutuzumab"] },
-  { agent: "belimumab", rxnorm: ["1094130"], atc: ["L04AG04", "L04AA26"], names: ["belimumab"] },
+  { agent: "belimumab", rxnorm: [], atc: ["L04AG04", "L04AA26"], names: ["belimumab"] },
   { agent: "tripterygium", rxnorm: [], atc: [], names: ["tripterygium", "雷公藤"] },
   {
     agent: "iguratimod",
@@ -196,5 +196,7 @@ export const LN_CODES = {
   icd10cm: ["M32.14"],
   icd10N085: "N08.5",
   icd10M321Prefix: "M32.1",
-  snomed: ["68815009", "36402006", "73286009", "4676006", "36402006", "52042003", "76521009", "29967001"],
+  // 68815009 |Systemic lupus erythematosus glomerulonephritis syndrome|; its WHO-class descendants are
+  // caught by their display text ("lupus" + "nephritis"/"glomerulonephritis") rather than an unverified code list.
+  snomed: ["68815009"],
 } as const;
