@@ -4,7 +4,7 @@ import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { days, decidingValue, nearestProteinuria, substitutionNote } from "./timeline.js";
+import { days, decidingValue, factNotes, nearestProteinuria, substitutionNote } from "./timeline.js";
 
 export type EligibilityVerdict = "eligible" | "not-eligible" | "insufficient-data";
 export type EligibilityCriterion = "lupus-nephritis" | "two-failed-agents" | "proteinuria-1g";
@@ -65,7 +65,7 @@ export function refractoryEligibility(
   const dv: DecidingValue[] = [];
   if (latestP) dv.push(decidingValue("latest proteinuria (90 days)", latestP.value));
   for (const o of outcomes) dv.push(...o.decidingValues);
-  const notes = outcomes.flatMap((o) => o.notes);
+  const notes = [...factNotes(facts, ["protein24h", "upcr"]), ...outcomes.flatMap((o) => o.notes)];
   if (latestP?.substituted) notes.push(substitutionNote(latestP.value));
   const code =
     verdict === "eligible"

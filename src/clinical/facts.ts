@@ -25,6 +25,8 @@ export interface DataQualityNote {
   readonly reason: DataQualityReason;
   /** "Observation/x" etc. when a resource is concerned. */
   readonly ref?: string;
+  /** The fact kind the ignored value would have been, so each rule can disclose its own. */
+  readonly kind?: LabKind;
   readonly message: string;
 }
 
@@ -96,8 +98,8 @@ export interface PatientFacts {
   readonly sex: Sex;
   /** ISO date (YYYY-MM-DD) when known. */
   readonly birthDate?: string;
-  /** Age in whole years at an instant (epoch ms), undefined without birth date. */
-  ageAt(time: number): number | undefined;
+  /** Age in whole years at an instant (epoch ms or Date), undefined without birth date. */
+  ageAt(time: number | Date): number | undefined;
   /** Sorted by time, then ref (deterministic regardless of input order). */
   readonly labs: readonly LabFact[];
   /** Sorted by start, then agent. */

@@ -4,7 +4,7 @@ import { refractoryEligibility, type EligibilityFinding } from "./eligibility.js
 import type { DataQualityNote, PatientFacts } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { days, decidingValue, labsOf } from "./timeline.js";
+import { days, decidingValue, factNotes, labsOf } from "./timeline.js";
 
 /** The draft order as the rules need it (built by src/fhir/normalise.ts normaliseDraftOrder). */
 export interface DraftOrderFacts {
@@ -98,7 +98,7 @@ export function iguratimodOrderChecks(
       missing,
       decidingValues: dv,
       evidence: dv.map((d) => d.ref),
-      notes: [],
+      notes: factNotes(facts, ["hemoglobin", "alt", "creatinine"]),
       summary: `No ${missing.join(", ")} in the last ${t.orderLabLookbackDays.value} days before starting iguratimod`,
     });
   }

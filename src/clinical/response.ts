@@ -5,6 +5,7 @@ import { uniqueRefs, type DecidingValue, type Finding, type Kang2020Verdict, typ
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
   creatinineUln,
+  factNotes,
   days,
   decidingValue,
   iso,
@@ -158,7 +159,7 @@ export function week24Response(
   const stoppedAt = course.end !== undefined && course.end <= n ? course.end : undefined;
   const onDrugUntil = stoppedAt ?? n;
   const daysOnDrug = Math.floor((onDrugUntil - day0) / DAY_MS);
-  const notes: DataQualityNote[] = [];
+  const notes: DataQualityNote[] = factNotes(facts, ["protein24h", "upcr", "creatinine", "albumin", "urineRbc", "rbcCasts", "egfr"]);
   const baseP = nearestProteinuria(
     facts,
     day0,

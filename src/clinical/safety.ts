@@ -3,7 +3,7 @@ import type { LabFact, PatientFacts } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { altUln, days, decidingValue, hemoglobinLln, iso, labsOf, nearest } from "./timeline.js";
+import { altUln, days, decidingValue, factNotes, hemoglobinLln, iso, labsOf, nearest } from "./timeline.js";
 
 export interface SafetyWindow {
   readonly day0: number;
@@ -78,7 +78,7 @@ function judgeAnemia(facts: PatientFacts, hb: LabFact, base: LabFact | undefined
     effective: iso(hb.time),
     decidingValues: dv,
     evidence: uniqueRefs([hb.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
-    notes: [],
+    notes: factNotes(facts, ["hemoglobin"]),
     summary: `Anaemia on iguratimod: Hb ${hb.value} g/L (CTCAE grade ${grade}${fall !== undefined ? `, fall ${Math.round(fall * 10) / 10} g/L from baseline` : ""})`,
   };
 }
@@ -108,7 +108,7 @@ function judgeLiver(facts: PatientFacts, alt: LabFact, base: LabFact | undefined
     effective: iso(alt.time),
     decidingValues: dv,
     evidence: uniqueRefs([alt.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
-    notes: [],
+    notes: factNotes(facts, ["alt"]),
     summary: `Liver injury on iguratimod: ALT ${alt.value} U/L (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
   };
 }
@@ -164,7 +164,7 @@ export function monitoringOverdue(facts: PatientFacts, now: Date, thresholds: Th
     ...(lastAlt ? { lastAlt: iso(lastAlt.time) } : {}),
     decidingValues: dv,
     evidence: uniqueRefs([...c.refs, ...dv.map((d) => d.ref)]),
-    notes: [],
+    notes: factNotes(facts, ["hemoglobin", "alt"]),
     summary: `Iguratimod monitoring overdue: no ${missing.map((m) => (m === "alt" ? "ALT" : "hemoglobin")).join(" or ")} in ${thresholds.monitoringIntervalDays.value} days`,
   };
 }

@@ -96,3 +96,8 @@ export function creatinineUln(l: LabFact | undefined, sex: Sex, t: Thresholds): 
       ? t.creatinineUlnFemale.value
       : t.creatinineUlnOther.value;
 }
+
+/** Data-quality notes of the normaliser about values of these kinds (each rule discloses its own). */
+export function factNotes(facts: PatientFacts, kinds: readonly LabKind[]): DataQualityNote[] {
+  return facts.notes.filter((n) => n.kind !== undefined && kinds.includes(n.kind));
+}

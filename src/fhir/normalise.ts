@@ -170,7 +170,7 @@ export function normalisePatient(
     patientRef: `Patient/${patient?.id ?? ""}`,
     sex,
     ...(birthDate ? { birthDate } : {}),
-    ageAt: (time: number) => ageAt(birthDate, time),
+    ageAt: (time: number | Date) => ageAt(birthDate, typeof time === "number" ? time : time.getTime()),
     labs,
     courses,
     ...(lnDiagnosis ? { lnDiagnosis } : {}),
@@ -248,23 +248,24 @@ function readObservation(
   let code: string | undefined;
   for (const c of loinc) if (LAB_CODES.has(c)) code = c;
   const isPregnancy = loinc.includes(PREGNANCY_STATUS_LOINC);
+  const kind = code ? LAB_CODES.get(code)?.kind : undefined;
   if (!code && !isPregnancy) {
     if (loinc.includes(INVERSE_UPCR_LOINC)) {
-      notes.push({ reason: "inverse-ratio-code", ref, message: `LOINC ${INVERSE_UPCR_LOINC} is creatinine/protein (the inverse ratio); not read` });
+      notes.push({ reason: "inverse-ratio-code", ref, kind: "upcr", message: `LOINC ${INVERSE_UPCR_LOINC} is creatinine/protein (the inverse ratio); not read` });
     }
     return;
   }
   if (!USABLE_OBSERVATION_STATUS.has(o.status)) {
-    notes.push({ reason: "status-not-final", ref, message: `status ${o.status}: not used` });
+    notes.push({ reason: "status-not-final", ref, ...(kind ? { kind } : {}), message: `status ${o.status}: not used` });
     return;
   }
   const time = observationTime(o);
   if (time === undefined) {
-    notes.push({ reason: "no-time", ref, message: "no effective time or issued: not used" });
+    notes.push({ reason: "no-time", ref, ...(kind ? { kind } : {}), message: "no effective time or issued: not used" });
     return;
   }
   if (time < MIN_TIME || time > maxTime) {
-    notes.push({ reason: "absurd-date", ref, message: `implausible date ${new Date(time).toISOString()}: not used` });
+    notes.push({ reason: "absurd-date", ref, ...(kind ? { kind } : {}), message: `implausible date ${new Date(time).toISOString()}: not used` });
     return;
   }
   if (isPregnancy) {
@@ -283,16 +284,16 @@ function readObservation(
   const q = o.valueQuantity;
   const raw: unknown = q?.value;
   if (q === undefined || raw === undefined || raw === null) {
-    notes.push({ reason: "no-value", ref, message: "no valueQuantity: not used" });
+    notes.push({ reason: "no-value", ref, ...(kind ? { kind } : {}), message: "no valueQuantity: not used" });
     return;
   }
   if (typeof raw !== "number" || !Number.isFinite(raw) || raw < 0 || raw >= MAX_VALUE) {
-    notes.push({ reason: "absurd-value", ref, message: `implausible value ${JSON.stringify(raw)}: not used` });
+    notes.push({ reason: "absurd-value", ref, ...(kind ? { kind } : {}), message: `implausible value ${JSON.stringify(raw)}: not used` });
     return;
   }
   const unit = q.code ?? q.unit;
   if (!unit) {
-    notes.push({ reason: "missing-unit", ref, message: `value ${raw} has no unit: not used (never guessed)` });
+    notes.push({ reason: "missing-unit", ref, ...(kind ? { kind } : {}), message: `value ${raw} has no unit: not used (never guessed)` });
     return;
   }
   const canonical = CANONICAL_UNIT[lab.kind];
@@ -308,6 +309,7 @@ function readObservation(
     notes.push({
       reason: "unconvertible-unit",
       ref,
+      kind: lab.kind,
       message: `unit "${unit}" cannot be converted to ${canonical}: not used (never guessed)`,
     });
     return;
