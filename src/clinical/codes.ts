@@ -116,7 +116,13 @@ export interface AgentCodes {
  * here, so none is listed (a wrong code could claim another drug); both are recognised by ATC and by name.
  */
 export const AGENTS: readonly AgentCodes[] = [
-  { agent: "cyclophosphamide", rxnorm: ["3002"], atc: ["L01AA01"], names: ["cyclophosphamide"], abbreviations: ["cyc"] },
+  {
+    agent: "cyclophosphamide",
+    rxnorm: ["3002"],
+    atc: ["L01AA01"],
+    names: ["cyclophosphamide"],
+    abbreviations: ["cyc"],
+  },
   {
     agent: "mycophenolate",
     rxnorm: ["68149", "7145"],
@@ -125,21 +131,41 @@ export const AGENTS: readonly AgentCodes[] = [
     abbreviations: ["mmf"],
   },
   { agent: "tacrolimus", rxnorm: ["42316"], atc: ["L04AD02", "L04AA05"], names: ["tacrolimus"] },
-  { agent: "cyclosporine", rxnorm: ["3008"], atc: ["L04AD01", "L04AA01"], names: ["cyclosporine", "ciclosporin"] },
+  {
+    agent: "cyclosporine",
+    rxnorm: ["3008"],
+    atc: ["L04AD01", "L04AA01"],
+    names: ["cyclosporine", "ciclosporin"],
+  },
   { agent: "voclosporin", rxnorm: [], atc: ["L04AD03"], names: ["voclosporin"] },
   { agent: "leflunomide", rxnorm: ["27169"], atc: ["L04AK01", "L04AA13"], names: ["leflunomide"] },
   { agent: "azathioprine", rxnorm: ["1256"], atc: ["L04AX01"], names: ["azathioprine"] },
   { agent: "sirolimus", rxnorm: ["35302"], atc: ["L04AH01", "L04AA10"], names: ["sirolimus"] },
   { agent: "methotrexate", rxnorm: ["6851"], atc: ["L04AX03", "L01BA01"], names: ["methotrexate"] },
   { agent: "rituximab", rxnorm: ["121191"], atc: ["L01FA01", "L01XC02"], names: ["rituximab"] },
-  { agent: "obinutuzumab", rxnorm: ["974779"], atc: ["L01FA03", "L01XC15"], names: ["obinutuzumab"] },
+  {
+    agent: "obinutuzumab",
+    rxnorm: ["974779"],
+    atc: ["L01FA03", "L01XC15"],
+    names: ["obinutuzumab"],
+  },
   { agent: "belimumab", rxnorm: [], atc: ["L04AG04", "L04AA26"], names: ["belimumab"] },
   { agent: "tripterygium", rxnorm: [], atc: [], names: ["tripterygium", "雷公藤"] },
   {
     agent: "iguratimod",
     rxnorm: [],
     atc: [],
-    names: ["iguratimod", "t-614", "艾拉莫德", "イグラチモド", "careram", "ケアラム", "kolbet", "コルベット", "iremod"],
+    names: [
+      "iguratimod",
+      "t-614",
+      "艾拉莫德",
+      "イグラチモド",
+      "careram",
+      "ケアラム",
+      "kolbet",
+      "コルベット",
+      "iremod",
+    ],
   },
   { agent: "warfarin", rxnorm: ["11289"], atc: ["B01AA03"], names: ["warfarin"] },
 ];
@@ -165,7 +191,8 @@ function agentByName(text: string): Agent | undefined {
   const lower = text.toLowerCase();
   for (const a of AGENTS) {
     for (const n of a.names) if (lower.includes(n)) return a.agent;
-    for (const ab of a.abbreviations ?? []) if (new RegExp(`(^|[^a-z])${ab}([^a-z]|$)`).test(lower)) return a.agent;
+    for (const ab of a.abbreviations ?? [])
+      if (new RegExp(`(^|[^a-z])${ab}([^a-z]|$)`).test(lower)) return a.agent;
   }
   return undefined;
 }

@@ -26,10 +26,18 @@ describe("courseOutcome (clinical-rules §4)", () => {
   });
 
   it("relapsed: CR-level then > 0.5; PR-level then ≥ 2 × lowest and ≥ 1.0", () => {
-    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.51)])).toBe("relapsed");
-    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.5)])).toBe("responded");
-    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 2.0)])).toBe("relapsed");
-    expect(outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 1.99)])).toBe("responded");
+    expect(
+      outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.51)]),
+    ).toBe("relapsed");
+    expect(
+      outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 0.2), lab("protein24h", 150, 0.5)]),
+    ).toBe("responded");
+    expect(
+      outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 2.0)]),
+    ).toBe("relapsed");
+    expect(
+      outcome([lab("protein24h", -5, 4), lab("protein24h", 60, 1.0), lab("protein24h", 150, 1.99)]),
+    ).toBe("responded");
   });
 
   it("without proteinuria, 266721009 counts as failed, a relapse text as relapsed, intolerance stays unknown", () => {
@@ -42,7 +50,10 @@ describe("courseOutcome (clinical-rules §4)", () => {
 
   it("judges an ongoing course up to now", () => {
     const c = course("azathioprine", 0);
-    const f = makeFacts({ labs: [lab("protein24h", -5, 4), lab("protein24h", 90, 3)], courses: [c] });
+    const f = makeFacts({
+      labs: [lab("protein24h", -5, 4), lab("protein24h", 90, 3)],
+      courses: [c],
+    });
     expect(courseOutcome(f, c, dateAt(181)).outcome).toBe("too-short");
     expect(courseOutcome(f, c, dateAt(182)).outcome).toBe("failed");
   });

@@ -1,9 +1,21 @@
 /** §4 Outcome of a prior immunosuppressant course. */
 import { SNOMED_ABSENT_RESPONSE } from "./codes.js";
-import { DAY_MS, type DataQualityNote, type LabFact, type MedicationCourse, type PatientFacts } from "./facts.js";
+import {
+  DAY_MS,
+  type DataQualityNote,
+  type LabFact,
+  type MedicationCourse,
+  type PatientFacts,
+} from "./facts.js";
 import type { DecidingValue } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { days, decidingValue, nearestProteinuria, proteinuria, substitutionNote } from "./timeline.js";
+import {
+  days,
+  decidingValue,
+  nearestProteinuria,
+  proteinuria,
+  substitutionNote,
+} from "./timeline.js";
 
 export type CourseOutcomeKind = "responded" | "relapsed" | "failed" | "too-short" | "unknown";
 
@@ -72,7 +84,9 @@ export function courseOutcome(
   const baseValue = baseline?.value.value;
   const crLevel = (v: number) => v < t.crProteinBelow.value;
   const prLevel = (v: number) =>
-    baseValue !== undefined && v <= t.prProteinAtMost.value && v <= t.prProteinFractionOfBaselineAtMost.value * baseValue;
+    baseValue !== undefined &&
+    v <= t.prProteinAtMost.value &&
+    v <= t.prProteinFractionOfBaselineAtMost.value * baseValue;
   let response: "CR" | "PR" | undefined;
   let responseValue: LabFact | undefined;
   let lowest = Infinity;
@@ -104,7 +118,10 @@ export function courseOutcome(
   let outcome: CourseOutcomeKind;
   if (flare && responseValue) {
     outcome = "relapsed";
-    dv.push(decidingValue(`${response}-level proteinuria on course`, responseValue), decidingValue("renal flare", flare));
+    dv.push(
+      decidingValue(`${response}-level proteinuria on course`, responseValue),
+      decidingValue("renal flare", flare),
+    );
   } else if (responseValue) {
     outcome = "responded";
     dv.push(decidingValue(`${response}-level proteinuria on course`, responseValue));

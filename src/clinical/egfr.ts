@@ -7,7 +7,12 @@ export function egfrCkdEpi2021(scrMgDl: number, ageYears: number, sex: Sex): num
   const kappa = female ? 0.7 : 0.9;
   const alpha = female ? -0.241 : -0.302;
   const r = scrMgDl / kappa;
-  const egfr = 142 * Math.min(r, 1) ** alpha * Math.max(r, 1) ** -1.2 * 0.9938 ** ageYears * (female ? 1.012 : 1);
+  const egfr =
+    142 *
+    Math.min(r, 1) ** alpha *
+    Math.max(r, 1) ** -1.2 *
+    0.9938 ** ageYears *
+    (female ? 1.012 : 1);
   return Math.round(egfr * 10) / 10;
 }
 

@@ -3,11 +3,19 @@ import { refractoryEligibility } from "./eligibility.js";
 import { course, dateAt, lab, makeFacts } from "./test-facts.js";
 
 const failedCourses = [course("cyclophosphamide", 0, 200), course("mycophenolate", 250, 500)];
-const noResponse = [lab("protein24h", -5, 4), lab("protein24h", 100, 3.8), lab("protein24h", 245, 4), lab("protein24h", 400, 3.5)];
+const noResponse = [
+  lab("protein24h", -5, 4),
+  lab("protein24h", 100, 3.8),
+  lab("protein24h", 245, 4),
+  lab("protein24h", 400, 3.5),
+];
 
 describe("refractoryEligibility (kang2020, §5)", () => {
   it("two failed agents and proteinuria ≥ 1.0 in 90 days: eligible", () => {
-    const f = makeFacts({ courses: failedCourses, labs: [...noResponse, lab("protein24h", 550, 1.0)] });
+    const f = makeFacts({
+      courses: failedCourses,
+      labs: [...noResponse, lab("protein24h", 550, 1.0)],
+    });
     const r = refractoryEligibility(f, dateAt(560));
     expect(r).toMatchObject({ code: "refractory-ln-eligible", verdict: "eligible" });
     expect(r?.failedAgents).toEqual(["cyclophosphamide", "mycophenolate"]);
@@ -15,13 +23,25 @@ describe("refractoryEligibility (kang2020, §5)", () => {
   });
 
   it("proteinuria 0.99 is not eligible, naming the criterion", () => {
-    const f = makeFacts({ courses: failedCourses, labs: [...noResponse, lab("protein24h", 550, 0.99)] });
-    expect(refractoryEligibility(f, dateAt(560))).toMatchObject({ verdict: "not-eligible", unmetCriteria: ["proteinuria-1g"] });
+    const f = makeFacts({
+      courses: failedCourses,
+      labs: [...noResponse, lab("protein24h", 550, 0.99)],
+    });
+    expect(refractoryEligibility(f, dateAt(560))).toMatchObject({
+      verdict: "not-eligible",
+      unmetCriteria: ["proteinuria-1g"],
+    });
   });
 
   it("one failed agent is not eligible (study patient 11)", () => {
-    const f = makeFacts({ courses: [course("cyclophosphamide", 0, 200)], labs: [...noResponse, lab("protein24h", 550, 6)] });
-    expect(refractoryEligibility(f, dateAt(560))).toMatchObject({ verdict: "not-eligible", unmetCriteria: ["two-failed-agents"] });
+    const f = makeFacts({
+      courses: [course("cyclophosphamide", 0, 200)],
+      labs: [...noResponse, lab("protein24h", 550, 6)],
+    });
+    expect(refractoryEligibility(f, dateAt(560))).toMatchObject({
+      verdict: "not-eligible",
+      unmetCriteria: ["two-failed-agents"],
+    });
   });
 
   it("no proteinuria in 90 days is insufficient data", () => {
@@ -49,7 +69,10 @@ describe("refractoryEligibility (kang2020, §5)", () => {
   });
 
   it("is not evaluated while on iguratimod", () => {
-    const f = makeFacts({ courses: [...failedCourses, course("iguratimod", 540)], labs: noResponse });
+    const f = makeFacts({
+      courses: [...failedCourses, course("iguratimod", 540)],
+      labs: noResponse,
+    });
     expect(refractoryEligibility(f, dateAt(560))).toBeUndefined();
     expect(refractoryEligibility(f, dateAt(540))).toBeDefined();
   });

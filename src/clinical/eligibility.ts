@@ -4,13 +4,20 @@ import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { days, decidingValue, factNotes, nearestProteinuria, substitutionNote } from "./timeline.js";
+import {
+  days,
+  decidingValue,
+  factNotes,
+  nearestProteinuria,
+  substitutionNote,
+} from "./timeline.js";
 
 export type EligibilityVerdict = "eligible" | "not-eligible" | "insufficient-data";
 export type EligibilityCriterion = "lupus-nephritis" | "two-failed-agents" | "proteinuria-1g";
 
-export interface EligibilityFinding
-  extends Finding<"refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"> {
+export interface EligibilityFinding extends Finding<
+  "refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"
+> {
   readonly verdict: EligibilityVerdict;
   readonly unmetCriteria: readonly EligibilityCriterion[];
   /** Criteria that missing data leaves open. */
@@ -24,7 +31,9 @@ export interface EligibilityFinding
 /** True when an iguratimod course has started before `now` and has not ended before it. */
 export function onIguratimod(facts: PatientFacts, now: Date): boolean {
   const n = now.getTime();
-  return facts.courses.some((c) => c.agent === "iguratimod" && c.start < n && (c.end === undefined || c.end >= n));
+  return facts.courses.some(
+    (c) => c.agent === "iguratimod" && c.start < n && (c.end === undefined || c.end >= n),
+  );
 }
 
 /**
@@ -39,12 +48,16 @@ export function refractoryEligibility(
   if (onIguratimod(facts, now)) return undefined;
   const t = thresholds;
   const n = now.getTime();
-  const prior: MedicationCourse[] = facts.courses.filter((c) => IMMUNOSUPPRESSANTS.has(c.agent) && c.start <= n);
+  const prior: MedicationCourse[] = facts.courses.filter(
+    (c) => IMMUNOSUPPRESSANTS.has(c.agent) && c.start <= n,
+  );
   const outcomes = prior.map((c) => courseOutcome(facts, c, now, t));
   const failed = new Set<Agent>();
-  for (const o of outcomes) if (o.outcome === "failed" || o.outcome === "relapsed") failed.add(o.agent);
+  for (const o of outcomes)
+    if (o.outcome === "failed" || o.outcome === "relapsed") failed.add(o.agent);
   const unknownAgents = new Set<Agent>();
-  for (const o of outcomes) if (o.outcome === "unknown" && !failed.has(o.agent)) unknownAgents.add(o.agent);
+  for (const o of outcomes)
+    if (o.outcome === "unknown" && !failed.has(o.agent)) unknownAgents.add(o.agent);
 
   const need = t.eligibilityMinFailedAgents.value;
   const agentsMet = failed.size >= need;
@@ -61,7 +74,8 @@ export function refractoryEligibility(
   if (proteinMet === false) unmet.push("proteinuria-1g");
   if (proteinMet === undefined) undecided.push("proteinuria-1g");
 
-  const verdict: EligibilityVerdict = unmet.length > 0 ? "not-eligible" : undecided.length > 0 ? "insufficient-data" : "eligible";
+  const verdict: EligibilityVerdict =
+    unmet.length > 0 ? "not-eligible" : undecided.length > 0 ? "insufficient-data" : "eligible";
   const dv: DecidingValue[] = [];
   if (latestP) dv.push(decidingValue("latest proteinuria (90 days)", latestP.value));
   for (const o of outcomes) dv.push(...o.decidingValues);

@@ -26,13 +26,21 @@ export type OrderCheckFinding =
   | Finding<"pregnancy-contraindication">;
 
 export interface EligibilityOrderFinding
-  extends Omit<EligibilityFinding, "indicator">,
-    Finding<"refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"> {}
+  extends
+    Omit<EligibilityFinding, "indicator">,
+    Finding<
+      "refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"
+    > {}
 
 /** Labs to order, so cards can suggest ServiceRequests (LOINC code of each). */
-export const BASELINE_LAB_ORDERS: Readonly<Record<"hemoglobin" | "alt" | "creatinine", { loinc: string; display: string }>> = {
+export const BASELINE_LAB_ORDERS: Readonly<
+  Record<"hemoglobin" | "alt" | "creatinine", { loinc: string; display: string }>
+> = {
   hemoglobin: { loinc: "718-7", display: "Hemoglobin [Mass/volume] in Blood" },
-  alt: { loinc: "1742-6", display: "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma" },
+  alt: {
+    loinc: "1742-6",
+    display: "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma",
+  },
   creatinine: { loinc: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma" },
 };
 
@@ -53,7 +61,9 @@ export interface ConcurrentImmunosuppressantFinding extends Finding<"concurrent-
 }
 
 function activeCourses(facts: PatientFacts, n: number, pred: (a: Agent) => boolean) {
-  return facts.courses.filter((c) => pred(c.agent) && c.start <= n && (c.end === undefined || c.end >= n));
+  return facts.courses.filter(
+    (c) => pred(c.agent) && c.start <= n && (c.end === undefined || c.end >= n),
+  );
 }
 
 /** All §8 checks; an empty list when the draft is not iguratimod. */
@@ -79,7 +89,8 @@ export function iguratimodOrderChecks(
       decidingValues: [],
       evidence: uniqueRefs(warfarin.flatMap((c) => c.refs)),
       notes: [],
-      summary: "Warfarin is active: iguratimod is contraindicated with warfarin (bleeding; Japanese label)",
+      summary:
+        "Warfarin is active: iguratimod is contraindicated with warfarin (bleeding; Japanese label)",
     });
   }
 
@@ -106,9 +117,12 @@ export function iguratimodOrderChecks(
   const reasons: DoseCheckFinding["reasons"][number][] = [];
   const studyDose = t.iguratimodStudyDoseMg.value;
   const studyTimes = t.iguratimodStudyTimesPerDay.value;
-  if (draft.dailyDoseMg !== undefined && draft.dailyDoseMg > t.iguratimodMaxDailyDoseMg.value) reasons.push("above-max-daily-dose");
-  if (draft.doseMg === undefined || draft.timesPerDay === undefined) reasons.push("dose-not-stated");
-  else if (draft.doseMg !== studyDose || draft.timesPerDay !== studyTimes) reasons.push("not-study-regimen");
+  if (draft.dailyDoseMg !== undefined && draft.dailyDoseMg > t.iguratimodMaxDailyDoseMg.value)
+    reasons.push("above-max-daily-dose");
+  if (draft.doseMg === undefined || draft.timesPerDay === undefined)
+    reasons.push("dose-not-stated");
+  else if (draft.doseMg !== studyDose || draft.timesPerDay !== studyTimes)
+    reasons.push("not-study-regimen");
   if (reasons.length > 0) {
     out.push({
       code: "dose-check",
@@ -159,15 +173,20 @@ export function iguratimodOrderChecks(
  * Refs that make a pregnancy active at `now`: a pregnancy Condition without abatement before now, or
  * the latest LOINC 82810-3 status saying pregnant (within 280 days) with no later "not pregnant".
  */
-export function activePregnancy(facts: PatientFacts, now: Date, t: Thresholds = defaultThresholds): string[] {
+export function activePregnancy(
+  facts: PatientFacts,
+  now: Date,
+  t: Thresholds = defaultThresholds,
+): string[] {
   const n = now.getTime();
   const refs: string[] = [];
   for (const p of facts.pregnancy) {
-    if (p.source === "condition" && p.pregnant && p.time <= n && (p.end === undefined || p.end > n)) refs.push(p.ref);
+    if (p.source === "condition" && p.pregnant && p.time <= n && (p.end === undefined || p.end > n))
+      refs.push(p.ref);
   }
   const obs = facts.pregnancy.filter((p) => p.source === "observation" && p.time <= n);
   const last = obs.at(-1);
-  if (last?.pregnant && n - last.time <= days(t.pregnancyObservationValidDays.value)) refs.push(last.ref);
+  if (last?.pregnant && n - last.time <= days(t.pregnancyObservationValidDays.value))
+    refs.push(last.ref);
   return refs;
 }
-

@@ -21,7 +21,12 @@ function synthetic(observations: number): FhirResource[] {
   ] as const;
   const out: FhirResource[] = [
     { resourceType: "Patient", id: "perf", gender: "female", birthDate: "1990-01-01" },
-    { resourceType: "Condition", id: "ln", subject: { reference: "Patient/perf" }, code: { text: "Lupus nephritis" } },
+    {
+      resourceType: "Condition",
+      id: "ln",
+      subject: { reference: "Patient/perf" },
+      code: { text: "Lupus nephritis" },
+    },
     {
       resourceType: "MedicationStatement",
       id: "igu",
@@ -51,7 +56,14 @@ describe("hot path", () => {
     const rs = synthetic(240);
     const run = () => {
       const f = normalisePatient(rs, NOW);
-      return [week24Response(f, NOW), anemiaFinding(f, NOW), liverFinding(f, NOW), monitoringOverdue(f, NOW), safetyAlertEvents(f, NOW), refractoryEligibility(f, NOW)];
+      return [
+        week24Response(f, NOW),
+        anemiaFinding(f, NOW),
+        liverFinding(f, NOW),
+        monitoringOverdue(f, NOW),
+        safetyAlertEvents(f, NOW),
+        refractoryEligibility(f, NOW),
+      ];
     };
     run(); // warm-up: UCUM factors are computed once per unit pair
     const runs = 50;

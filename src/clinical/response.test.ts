@@ -8,10 +8,19 @@ const igu = [course("iguratimod", 0)];
 function patient(week24: LabFact[], extra: LabFact[] = []) {
   return makeFacts({
     courses: igu,
-    labs: [lab("protein24h", -3, 4), lab("creatinine", -3, 70), lab("albumin", -3, 25), ...week24, ...extra],
+    labs: [
+      lab("protein24h", -3, 4),
+      lab("creatinine", -3, 70),
+      lab("albumin", -3, 25),
+      ...week24,
+      ...extra,
+    ],
   });
 }
-const w24 = (protein: number, opts: { creat?: number; alb?: number; rbc?: number; casts?: number; day?: number } = {}) => {
+const w24 = (
+  protein: number,
+  opts: { creat?: number; alb?: number; rbc?: number; casts?: number; day?: number } = {},
+) => {
   const d = opts.day ?? 168;
   return [
     lab("protein24h", d, protein),
@@ -21,7 +30,8 @@ const w24 = (protein: number, opts: { creat?: number; alb?: number; rbc?: number
     ...(opts.casts !== undefined ? [lab("rbcCasts", d, opts.casts)] : []),
   ];
 };
-const verdict = (labs: LabFact[], now = dateAt(190)) => week24Response(patient(labs), now)?.week24?.kang2020;
+const verdict = (labs: LabFact[], now = dateAt(190)) =>
+  week24Response(patient(labs), now)?.week24?.kang2020;
 
 describe("week24Response kang2020 (clinical-rules §6)", () => {
   it("protein 0.299 with normal creatinine is CR; 0.300 falls to PR", () => {
@@ -37,7 +47,10 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
   it("exactly 50 % of baseline is PR; just above is NR", () => {
     const f = (p: number) =>
       week24Response(
-        makeFacts({ courses: igu, labs: [lab("protein24h", -3, 3), lab("creatinine", -3, 70), ...w24(p)] }),
+        makeFacts({
+          courses: igu,
+          labs: [lab("protein24h", -3, 3), lab("creatinine", -3, 70), ...w24(p)],
+        }),
         dateAt(190),
       )?.week24?.kang2020;
     expect(f(1.5)).toBe("PR");
@@ -56,7 +69,11 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
 
   it("CR needs creatinine ≤ ULN and sediment quiet; missing sediment is disclosed, not blocking", () => {
     // creatinine 80 above the Observation's own ULN 75 (but ≤ 125 % of baseline): PR, not CR
-    const aboveUln = [lab("protein24h", 168, 0.1), lab("creatinine", 168, 80, { referenceRange: { high: 75 } }), lab("albumin", 168, 40)];
+    const aboveUln = [
+      lab("protein24h", 168, 0.1),
+      lab("creatinine", 168, 80, { referenceRange: { high: 75 } }),
+      lab("albumin", 168, 40),
+    ];
     expect(verdict(aboveUln)).toBe("PR");
     expect(verdict(w24(0.1, { rbc: 6, casts: 0 }))).toBe("PR");
     expect(verdict(w24(0.1, { rbc: 5, casts: 1 }))).toBe("PR");
@@ -71,24 +88,41 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
   });
 
   it("assessment window is day 140–196: values on day 139 and 197 are not used", () => {
-    expect(week24Response(patient(w24(1, { day: 139 })), dateAt(200))?.code).toBe("week24-insufficient-data");
-    expect(week24Response(patient(w24(1, { day: 197 })), dateAt(200))?.code).toBe("week24-insufficient-data");
+    expect(week24Response(patient(w24(1, { day: 139 })), dateAt(200))?.code).toBe(
+      "week24-insufficient-data",
+    );
+    expect(week24Response(patient(w24(1, { day: 197 })), dateAt(200))?.code).toBe(
+      "week24-insufficient-data",
+    );
     expect(week24Response(patient(w24(1, { day: 140 })), dateAt(200))?.week24?.kang2020).toBe("PR");
     expect(week24Response(patient(w24(1, { day: 196 })), dateAt(200))?.week24?.kang2020).toBe("PR");
   });
 
   it("before day 140 it is an interim report with weeks on drug and proteinuria change", () => {
     const r = week24Response(patient([lab("protein24h", 84, 2)]), dateAt(139));
-    expect(r).toMatchObject({ code: "response-interim", weeksOnDrug: 19, proteinuriaChangePercent: -50 });
+    expect(r).toMatchObject({
+      code: "response-interim",
+      weeksOnDrug: 19,
+      proteinuriaChangePercent: -50,
+    });
   });
 
   it("stopped before day 140: discontinued early with the last on-treatment status", () => {
     const f = makeFacts({
       courses: [course("iguratimod", 0, 84)],
-      labs: [lab("protein24h", -3, 3.92), lab("creatinine", -3, 63), lab("albumin", -3, 28), ...w24(0.47, { day: 84 })],
+      labs: [
+        lab("protein24h", -3, 3.92),
+        lab("creatinine", -3, 63),
+        lab("albumin", -3, 28),
+        ...w24(0.47, { day: 84 }),
+      ],
     });
     const r = week24Response(f, dateAt(300));
-    expect(r).toMatchObject({ code: "week24-discontinued-early", lastStatus: "PR", weeksOnDrug: 12 });
+    expect(r).toMatchObject({
+      code: "week24-discontinued-early",
+      lastStatus: "PR",
+      weeksOnDrug: 12,
+    });
   });
 
   it("UPCR substitutes when no 24-h protein is in the window, and says so", () => {
@@ -112,11 +146,18 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
 
   it("renal relapse after CR: proteinuria above 0.5", () => {
     const r = week24Response(patient(w24(0.2), [lab("protein24h", 300, 0.51)]), dateAt(320));
-    expect(r).toMatchObject({ code: "renal-relapse", followUp: { status: "relapse", flare: "proteinuria" } });
+    expect(r).toMatchObject({
+      code: "renal-relapse",
+      followUp: { status: "relapse", flare: "proteinuria" },
+    });
   });
 
   it("nephritic flare: creatinine ≥ 130 % of week 24 with active sediment", () => {
-    const later = [lab("protein24h", 300, 0.2), lab("creatinine", 300, 91), lab("urineRbc", 300, 10)];
+    const later = [
+      lab("protein24h", 300, 0.2),
+      lab("creatinine", 300, 91),
+      lab("urineRbc", 300, 10),
+    ];
     const r = week24Response(patient(w24(0.2), later), dateAt(320));
     expect(r).toMatchObject({ code: "renal-relapse", followUp: { flare: "nephritic" } });
   });

@@ -1,7 +1,19 @@
 /** §6 Week-24 response to iguratimod, kang2020 primary and kdigo2024 beside it; relapse after response. */
-import { DAY_MS, type DataQualityNote, type LabFact, type MedicationCourse, type PatientFacts } from "./facts.js";
+import {
+  DAY_MS,
+  type DataQualityNote,
+  type LabFact,
+  type MedicationCourse,
+  type PatientFacts,
+} from "./facts.js";
 import { egfrCkdEpi2021, creatinineUmolToMgDl } from "./egfr.js";
-import { uniqueRefs, type DecidingValue, type Finding, type Kang2020Verdict, type Kdigo2024Verdict } from "./findings.js";
+import {
+  uniqueRefs,
+  type DecidingValue,
+  type Finding,
+  type Kang2020Verdict,
+  type Kdigo2024Verdict,
+} from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
   creatinineUln,
@@ -54,7 +66,10 @@ export interface ResponseFinding extends Finding<ResponseCode> {
   readonly lastStatus?: Kang2020Verdict;
 }
 
-export function currentIguratimodCourse(facts: PatientFacts, now: Date): MedicationCourse | undefined {
+export function currentIguratimodCourse(
+  facts: PatientFacts,
+  now: Date,
+): MedicationCourse | undefined {
   const n = now.getTime();
   let cur: MedicationCourse | undefined;
   for (const c of facts.courses) if (c.agent === "iguratimod" && c.start <= n) cur = c;
@@ -78,7 +93,8 @@ function judge(
   t: Thresholds,
 ): Judged {
   const w = days(t.companionLabWindowDays.value);
-  const near = (k: Parameters<typeof labsOf>[1]) => nearest(labsOf(facts, k), p.time, p.time - w, p.time + w);
+  const near = (k: Parameters<typeof labsOf>[1]) =>
+    nearest(labsOf(facts, k), p.time, p.time - w, p.time + w);
   const creat = near("creatinine");
   const alb = near("albumin");
   const rbc = near("urineRbc");
@@ -96,7 +112,11 @@ function judge(
   const notes: DataQualityNote[] = [];
   const sedimentMissing = !rbc || !casts;
   if (sedimentMissing) {
-    notes.push({ reason: "sediment-missing", message: "urine sediment (RBC/HPF, casts) missing near the assessment: not blocking CR (kang2020), disclosed" });
+    notes.push({
+      reason: "sediment-missing",
+      message:
+        "urine sediment (RBC/HPF, casts) missing near the assessment: not blocking CR (kang2020), disclosed",
+    });
   }
 
   // kang2020 CR: protein < 0.3, creatinine ≤ ULN, RBC ≤ 5/HPF, no casts (missing sediment does not block)
@@ -113,9 +133,13 @@ function judge(
     // kang2020 PR: ≤ 2.0 and ≤ 50 % of baseline, albumin > 30 g/L, creatinine ≤ 125 % of baseline
     const checks: (boolean | undefined)[] = [
       p.value <= t.prProteinAtMost.value,
-      baseProtein ? p.value <= t.prProteinFractionOfBaselineAtMost.value * baseProtein.value : undefined,
+      baseProtein
+        ? p.value <= t.prProteinFractionOfBaselineAtMost.value * baseProtein.value
+        : undefined,
       alb ? alb.value > t.prAlbuminAbove.value : undefined,
-      creat && baseCreat ? creat.value <= t.prCreatinineFractionOfBaselineAtMost.value * baseCreat.value : undefined,
+      creat && baseCreat
+        ? creat.value <= t.prCreatinineFractionOfBaselineAtMost.value * baseCreat.value
+        : undefined,
     ];
     kang = checks.includes(false) ? "NR" : checks.includes(undefined) ? "insufficient-data" : "PR";
   }
@@ -130,11 +154,15 @@ function judge(
   };
   const eNow = egfrAt(creat, p.time);
   const eBase = egfrAt(baseCreat, day0);
-  const stable = eNow !== undefined && eBase !== undefined ? eNow >= (1 - t.kdigoEgfrMaxFallFraction.value) * eBase : undefined;
+  const stable =
+    eNow !== undefined && eBase !== undefined
+      ? eNow >= (1 - t.kdigoEgfrMaxFallFraction.value) * eBase
+      : undefined;
   let kdigo: Kdigo2024Verdict;
   const prKd =
     baseProtein !== undefined
-      ? p.value <= (1 - t.kdigoPrReductionAtLeast.value) * baseProtein.value && p.value < t.kdigoPrProteinBelow.value
+      ? p.value <= (1 - t.kdigoPrReductionAtLeast.value) * baseProtein.value &&
+        p.value < t.kdigoPrProteinBelow.value
       : undefined;
   if (p.value < t.kdigoCrProteinBelow.value && stable === true) kdigo = "CR";
   else if (prKd === true && stable === true) kdigo = "PR";
@@ -159,7 +187,15 @@ export function week24Response(
   const stoppedAt = course.end !== undefined && course.end <= n ? course.end : undefined;
   const onDrugUntil = stoppedAt ?? n;
   const daysOnDrug = Math.floor((onDrugUntil - day0) / DAY_MS);
-  const notes: DataQualityNote[] = factNotes(facts, ["protein24h", "upcr", "creatinine", "albumin", "urineRbc", "rbcCasts", "egfr"]);
+  const notes: DataQualityNote[] = factNotes(facts, [
+    "protein24h",
+    "upcr",
+    "creatinine",
+    "albumin",
+    "urineRbc",
+    "rbcCasts",
+    "egfr",
+  ]);
   const baseP = nearestProteinuria(
     facts,
     day0,
@@ -209,7 +245,8 @@ export function week24Response(
   }
 
   const target = day0 + days(t.assessmentDay.value);
-  const assessed = n >= winStart ? nearestProteinuria(facts, target, winStart, Math.min(winEnd, n)) : undefined;
+  const assessed =
+    n >= winStart ? nearestProteinuria(facts, target, winStart, Math.min(winEnd, n)) : undefined;
 
   // Before day 140, or inside the window with nothing measured yet: interim.
   if (!assessed && n <= winEnd) {
@@ -236,7 +273,13 @@ export function week24Response(
       code: "week24-insufficient-data",
       indicator: "info",
       ...common,
-      week24: { kang2020: "insufficient-data", kdigo2024: "insufficient-data", assessed: iso(target), upcrSubstituted: false, sedimentMissing: true },
+      week24: {
+        kang2020: "insufficient-data",
+        kdigo2024: "insufficient-data",
+        assessed: iso(target),
+        upcrSubstituted: false,
+        sedimentMissing: true,
+      },
       criteria: { kang2020: "insufficient-data", kdigo2024: "insufficient-data" },
       decidingValues: baseP ? [decidingValue("baseline proteinuria", baseP.value)] : [],
       evidence: uniqueRefs(evidenceBase),
@@ -266,7 +309,8 @@ export function week24Response(
 
   if (j.kang === "CR" || j.kang === "PR") {
     // Renal relapse while on iguratimod, after the week-24 value.
-    const after = (k: "creatinine" | "urineRbc" | "rbcCasts") => labsOf(facts, k, assessed.value.time + 1, onDrugUntil);
+    const after = (k: "creatinine" | "urineRbc" | "rbcCasts") =>
+      labsOf(facts, k, assessed.value.time + 1, onDrugUntil);
     const series = proteinuria(facts, assessed.value.time + 1, onDrugUntil).values;
     let lowest = assessed.value.value;
     let flare: { kind: "proteinuria" | "nephritic"; values: LabFact[] } | undefined;
@@ -274,7 +318,8 @@ export function week24Response(
       const isFlare =
         j.kang === "CR"
           ? v.value > t.flareAfterCrProteinAbove.value
-          : v.value >= t.flareAfterPrMultipleOfLowest.value * lowest && v.value >= t.flareAfterPrProteinAtLeast.value;
+          : v.value >= t.flareAfterPrMultipleOfLowest.value * lowest &&
+            v.value >= t.flareAfterPrProteinAtLeast.value;
       if (isFlare) {
         flare = { kind: "proteinuria", values: [v] };
         break;
@@ -289,9 +334,13 @@ export function week24Response(
         if (c.value < t.nephriticFlareCreatinineFraction.value * w24Creat.value) continue;
         const rbc = nearest(after("urineRbc"), c.time, c.time - w, c.time + w);
         const casts = nearest(after("rbcCasts"), c.time, c.time - w, c.time + w);
-        const active = (rbc && rbc.value > t.nephriticFlareUrineRbcAbove.value) || (casts && casts.value > 0);
+        const active =
+          (rbc && rbc.value > t.nephriticFlareUrineRbcAbove.value) || (casts && casts.value > 0);
         if (active) {
-          flare = { kind: "nephritic", values: [c, ...(rbc ? [rbc] : []), ...(casts ? [casts] : [])] };
+          flare = {
+            kind: "nephritic",
+            values: [c, ...(rbc ? [rbc] : []), ...(casts ? [casts] : [])],
+          };
           break;
         }
       }
@@ -315,8 +364,15 @@ export function week24Response(
         indicator: "info",
         ...base,
         followUp: { status: "maintained" },
-        decidingValues: [...j.dv, decidingValue("latest proteinuria", series[series.length - 1] as LabFact)],
-        evidence: uniqueRefs([...evidenceBase, ...j.dv.map((d) => d.ref), ...series.map((s) => s.ref)]),
+        decidingValues: [
+          ...j.dv,
+          decidingValue("latest proteinuria", series[series.length - 1] as LabFact),
+        ],
+        evidence: uniqueRefs([
+          ...evidenceBase,
+          ...j.dv.map((d) => d.ref),
+          ...series.map((s) => s.ref),
+        ]),
         notes,
         summary: `Remission maintained since week-24 ${j.kang} (kang2020); kdigo2024: ${j.kdigo}`,
       };

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { anemiaFinding, anemiaGrade, liverFinding, liverGrade, monitoringOverdue, safetyAlertEvents } from "./safety.js";
+import {
+  anemiaFinding,
+  anemiaGrade,
+  liverFinding,
+  liverGrade,
+  monitoringOverdue,
+  safetyAlertEvents,
+} from "./safety.js";
 import { course, dateAt, lab, makeFacts } from "./test-facts.js";
 
 const onDrug = [course("iguratimod", 0)];
@@ -18,8 +25,14 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
   });
 
   it("a fall of 20 g/L from baseline is a warning, 19.9 stays info", () => {
-    const f20 = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", -10, 125), lab("hemoglobin", 30, 105)] });
-    const f199 = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", -10, 124.9), lab("hemoglobin", 30, 105)] });
+    const f20 = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", -10, 125), lab("hemoglobin", 30, 105)],
+    });
+    const f199 = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", -10, 124.9), lab("hemoglobin", 30, 105)],
+    });
     expect(anemiaFinding(f20, dateAt(31))?.indicator).toBe("warning");
     expect(anemiaFinding(f199, dateAt(31))?.indicator).toBe("info");
   });
@@ -28,16 +41,28 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
     const labs = [lab("hemoglobin", -5, 125), lab("hemoglobin", 49, 80), lab("hemoglobin", 84, 32)];
     const f = makeFacts({ courses: onDrug, labs });
     expect(anemiaFinding(f, dateAt(50))).toMatchObject({ indicator: "warning", grade: 2 });
-    expect(anemiaFinding(f, dateAt(85))).toMatchObject({ indicator: "critical", grade: 3, value: { value: 32, unit: "g/L" } });
+    expect(anemiaFinding(f, dateAt(85))).toMatchObject({
+      indicator: "critical",
+      grade: 3,
+      value: { value: 32, unit: "g/L" },
+    });
   });
 
   it("uses the Observation's reference range low when present", () => {
-    const f = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", 10, 115, { referenceRange: { low: 110 } })] });
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", 10, 115, { referenceRange: { low: 110 } })],
+    });
     expect(anemiaFinding(f, dateAt(11))).toBeUndefined();
   });
 
   it("raises one alert event per warning or critical Observation since day 0 (study patient 4)", () => {
-    const labs = [lab("hemoglobin", -5, 125), lab("hemoglobin", 21, 118), lab("hemoglobin", 49, 80), lab("hemoglobin", 84, 32)];
+    const labs = [
+      lab("hemoglobin", -5, 125),
+      lab("hemoglobin", 21, 118),
+      lab("hemoglobin", 49, 80),
+      lab("hemoglobin", 84, 32),
+    ];
     const f = makeFacts({ courses: [course("iguratimod", 0, 84)], labs });
     const events = safetyAlertEvents(f, dateAt(90));
     expect(events.map((e) => [e.rule, e.severity, e.value.value])).toEqual([
@@ -48,17 +73,24 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
   });
 
   it("is silent more than 30 days after stopping iguratimod", () => {
-    const f = makeFacts({ courses: [course("iguratimod", 0, 84)], labs: [lab("hemoglobin", 84, 32)] });
+    const f = makeFacts({
+      courses: [course("iguratimod", 0, 84)],
+      labs: [lab("hemoglobin", 84, 32)],
+    });
     expect(anemiaFinding(f, dateAt(114))).toBeDefined();
     expect(anemiaFinding(f, dateAt(115))).toBeUndefined();
   });
 
   it("property: a lower hemoglobin never gives a lower grade", () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 250, noNaN: true }), fc.double({ min: 0, max: 250, noNaN: true }), (a, b) => {
-        const [lo, hi] = a < b ? [a, b] : [b, a];
-        expect(anemiaGrade(lo, 120)).toBeGreaterThanOrEqual(anemiaGrade(hi, 120));
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 250, noNaN: true }),
+        fc.double({ min: 0, max: 250, noNaN: true }),
+        (a, b) => {
+          const [lo, hi] = a < b ? [a, b] : [b, a];
+          expect(anemiaGrade(lo, 120)).toBeGreaterThanOrEqual(anemiaGrade(hi, 120));
+        },
+      ),
     );
   });
 });
@@ -82,7 +114,10 @@ describe("liver (CTCAE v5.0 and labels)", () => {
 
   it("3× ULN is grade 1 but a warning (> 2× ULN, Chinese label); 100 U/L is a warning (Japanese label)", () => {
     const f = (v: number, sex: "female" | "male" = "female") =>
-      liverFinding(makeFacts({ sex, courses: onDrug, labs: [lab("alt", -5, 20), lab("alt", 20, v)] }), dateAt(21));
+      liverFinding(
+        makeFacts({ sex, courses: onDrug, labs: [lab("alt", -5, 20), lab("alt", 20, v)] }),
+        dateAt(21),
+      );
     expect(f(120)).toMatchObject({ grade: 1, indicator: "warning" });
     expect(f(80)).toMatchObject({ grade: 1, indicator: "info" });
     expect(f(80.1)).toMatchObject({ grade: 1, indicator: "warning" });
@@ -118,6 +153,8 @@ describe("monitoring overdue (35 days)", () => {
   });
 
   it("is silent when not on iguratimod", () => {
-    expect(monitoringOverdue(makeFacts({ courses: [course("iguratimod", 0, 10)] }), dateAt(60))).toBeUndefined();
+    expect(
+      monitoringOverdue(makeFacts({ courses: [course("iguratimod", 0, 10)] }), dateAt(60)),
+    ).toBeUndefined();
   });
 });

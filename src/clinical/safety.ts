@@ -3,7 +3,16 @@ import type { LabFact, PatientFacts } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { altUln, days, decidingValue, factNotes, hemoglobinLln, iso, labsOf, nearest } from "./timeline.js";
+import {
+  altUln,
+  days,
+  decidingValue,
+  factNotes,
+  hemoglobinLln,
+  iso,
+  labsOf,
+  nearest,
+} from "./timeline.js";
 
 export interface SafetyWindow {
   readonly day0: number;
@@ -13,7 +22,11 @@ export interface SafetyWindow {
 }
 
 /** The iguratimod course the safety rules watch at `now`, or undefined when none is active (+30 days). */
-export function safetyWindow(facts: PatientFacts, now: Date, t: Thresholds = defaultThresholds): SafetyWindow | undefined {
+export function safetyWindow(
+  facts: PatientFacts,
+  now: Date,
+  t: Thresholds = defaultThresholds,
+): SafetyWindow | undefined {
   const c = currentIguratimodCourse(facts, now);
   if (!c) return undefined;
   const n = now.getTime();
@@ -33,7 +46,12 @@ export function anemiaGrade(hbGL: number, lln: number, t: Thresholds = defaultTh
  * CTCAE v5.0 ALT grade. Baseline normal: > ULN–3×, > 3–5×, > 5–20×, > 20× ULN.
  * Baseline above ULN: the same multiples of the baseline, grade 1 starting above 1.5 × baseline.
  */
-export function liverGrade(alt: number, uln: number, baseline: number | undefined, t: Thresholds = defaultThresholds): number {
+export function liverGrade(
+  alt: number,
+  uln: number,
+  baseline: number | undefined,
+  t: Thresholds = defaultThresholds,
+): number {
   const elevated = baseline !== undefined && baseline > uln;
   const ref = elevated ? baseline : uln;
   if (alt > t.liverGrade4AboveMultiple.value * ref) return 4;
@@ -52,11 +70,27 @@ export interface SafetyFinding extends Finding<"anemia" | "liver-injury"> {
   readonly effective: string;
 }
 
-function baselineOf(facts: PatientFacts, kind: "hemoglobin" | "alt", w: SafetyWindow, t: Thresholds): LabFact | undefined {
-  return nearest(labsOf(facts, kind), w.day0, w.day0 - days(t.safetyBaselineBeforeDays.value), w.day0);
+function baselineOf(
+  facts: PatientFacts,
+  kind: "hemoglobin" | "alt",
+  w: SafetyWindow,
+  t: Thresholds,
+): LabFact | undefined {
+  return nearest(
+    labsOf(facts, kind),
+    w.day0,
+    w.day0 - days(t.safetyBaselineBeforeDays.value),
+    w.day0,
+  );
 }
 
-function judgeAnemia(facts: PatientFacts, hb: LabFact, base: LabFact | undefined, w: SafetyWindow, t: Thresholds): SafetyFinding | undefined {
+function judgeAnemia(
+  facts: PatientFacts,
+  hb: LabFact,
+  base: LabFact | undefined,
+  w: SafetyWindow,
+  t: Thresholds,
+): SafetyFinding | undefined {
   const lln = hemoglobinLln(hb, facts.sex, t);
   const grade = anemiaGrade(hb.value, lln, t);
   const fall = base ? base.value - hb.value : undefined;
@@ -83,7 +117,13 @@ function judgeAnemia(facts: PatientFacts, hb: LabFact, base: LabFact | undefined
   };
 }
 
-function judgeLiver(facts: PatientFacts, alt: LabFact, base: LabFact | undefined, w: SafetyWindow, t: Thresholds): SafetyFinding | undefined {
+function judgeLiver(
+  facts: PatientFacts,
+  alt: LabFact,
+  base: LabFact | undefined,
+  w: SafetyWindow,
+  t: Thresholds,
+): SafetyFinding | undefined {
   const uln = altUln(alt, facts.sex, t);
   const grade = liverGrade(alt.value, uln, base?.value, t);
   let indicator: Indicator | undefined;
@@ -113,25 +153,43 @@ function judgeLiver(facts: PatientFacts, alt: LabFact, base: LabFact | undefined
   };
 }
 
-function sinceDay0(facts: PatientFacts, kind: "hemoglobin" | "alt", w: SafetyWindow, now: Date, t: Thresholds): LabFact[] {
+function sinceDay0(
+  facts: PatientFacts,
+  kind: "hemoglobin" | "alt",
+  w: SafetyWindow,
+  now: Date,
+  t: Thresholds,
+): LabFact[] {
   const stopWatch = w.end !== undefined ? w.end + days(t.safetyAfterStopDays.value) : Infinity;
   return labsOf(facts, kind, w.day0, Math.min(now.getTime(), stopWatch));
 }
 
 /** Anaemia from the latest hemoglobin since day 0 (CTCAE v5.0); undefined when none or normal. */
-export function anemiaFinding(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyFinding | undefined {
+export function anemiaFinding(
+  facts: PatientFacts,
+  now: Date,
+  thresholds: Thresholds = defaultThresholds,
+): SafetyFinding | undefined {
   const w = safetyWindow(facts, now, thresholds);
   if (!w) return undefined;
   const hb = sinceDay0(facts, "hemoglobin", w, now, thresholds).at(-1);
-  return hb ? judgeAnemia(facts, hb, baselineOf(facts, "hemoglobin", w, thresholds), w, thresholds) : undefined;
+  return hb
+    ? judgeAnemia(facts, hb, baselineOf(facts, "hemoglobin", w, thresholds), w, thresholds)
+    : undefined;
 }
 
 /** Liver injury from the latest ALT since day 0 (CTCAE v5.0, labels); undefined when none or normal. */
-export function liverFinding(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyFinding | undefined {
+export function liverFinding(
+  facts: PatientFacts,
+  now: Date,
+  thresholds: Thresholds = defaultThresholds,
+): SafetyFinding | undefined {
   const w = safetyWindow(facts, now, thresholds);
   if (!w) return undefined;
   const alt = sinceDay0(facts, "alt", w, now, thresholds).at(-1);
-  return alt ? judgeLiver(facts, alt, baselineOf(facts, "alt", w, thresholds), w, thresholds) : undefined;
+  return alt
+    ? judgeLiver(facts, alt, baselineOf(facts, "alt", w, thresholds), w, thresholds)
+    : undefined;
 }
 
 export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
@@ -142,7 +200,11 @@ export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
 }
 
 /** On iguratimod and no hemoglobin, or no ALT, in the last 35 days (Chinese label: monthly ALT). */
-export function monitoringOverdue(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): MonitoringFinding | undefined {
+export function monitoringOverdue(
+  facts: PatientFacts,
+  now: Date,
+  thresholds: Thresholds = defaultThresholds,
+): MonitoringFinding | undefined {
   const c = currentIguratimodCourse(facts, now);
   const n = now.getTime();
   if (!c || (c.end !== undefined && c.end < n)) return undefined;
@@ -185,7 +247,11 @@ export interface SafetyAlertEvent {
  * Every hemoglobin / ALT Observation since day 0 that, judged as the latest value at its own time,
  * is warning or critical (§7 safety-team alerts). Deterministic order (time, then ref).
  */
-export function safetyAlertEvents(facts: PatientFacts, now: Date, thresholds: Thresholds = defaultThresholds): SafetyAlertEvent[] {
+export function safetyAlertEvents(
+  facts: PatientFacts,
+  now: Date,
+  thresholds: Thresholds = defaultThresholds,
+): SafetyAlertEvent[] {
   const w = safetyWindow(facts, now, thresholds);
   if (!w) return [];
   const events: SafetyAlertEvent[] = [];
@@ -203,8 +269,18 @@ export function safetyAlertEvents(facts: PatientFacts, now: Date, thresholds: Th
     });
   };
   const hbBase = baselineOf(facts, "hemoglobin", w, thresholds);
-  for (const hb of sinceDay0(facts, "hemoglobin", w, now, thresholds)) push(judgeAnemia(facts, hb, hbBase, w, thresholds));
+  for (const hb of sinceDay0(facts, "hemoglobin", w, now, thresholds))
+    push(judgeAnemia(facts, hb, hbBase, w, thresholds));
   const altBase = baselineOf(facts, "alt", w, thresholds);
-  for (const a of sinceDay0(facts, "alt", w, now, thresholds)) push(judgeLiver(facts, a, altBase, w, thresholds));
-  return events.sort((a, b) => (a.effective < b.effective ? -1 : a.effective > b.effective ? 1 : a.observationRef < b.observationRef ? -1 : 1));
+  for (const a of sinceDay0(facts, "alt", w, now, thresholds))
+    push(judgeLiver(facts, a, altBase, w, thresholds));
+  return events.sort((a, b) =>
+    a.effective < b.effective
+      ? -1
+      : a.effective > b.effective
+        ? 1
+        : a.observationRef < b.observationRef
+          ? -1
+          : 1,
+  );
 }

@@ -24,8 +24,20 @@ function obs(code: string, day: number, value: number, unit: string): Observatio
 
 const resources: FhirResource[] = [
   { resourceType: "Patient", id: "s", gender: "female", birthDate: "1980-03-01" },
-  { resourceType: "Condition", id: "ln", code: { text: "Lupus nephritis class IV" }, subject: { reference: "Patient/s" } },
-  { resourceType: "MedicationStatement", id: "igu", status: "active", subject: { reference: "Patient/s" }, medicationCodeableConcept: { text: "Iguratimod 25 mg" }, effectivePeriod: { start: new Date(D0).toISOString() } },
+  {
+    resourceType: "Condition",
+    id: "ln",
+    code: { text: "Lupus nephritis class IV" },
+    subject: { reference: "Patient/s" },
+  },
+  {
+    resourceType: "MedicationStatement",
+    id: "igu",
+    status: "active",
+    subject: { reference: "Patient/s" },
+    medicationCodeableConcept: { text: "Iguratimod 25 mg" },
+    effectivePeriod: { start: new Date(D0).toISOString() },
+  },
   obs("2889-4", -3, 3200, "mg/(24.h)"),
   obs("2889-4", 56, 2.1, "g/(24.h)"),
   obs("2889-4", 168, 1.2, "g/(24.h)"),
@@ -60,9 +72,15 @@ describe("findings do not depend on resource order", () => {
     const expected = findings(resources);
     expect(expected).toContain("week24-partial-response");
     fc.assert(
-      fc.property(fc.shuffledSubarray(resources, { minLength: resources.length, maxLength: resources.length }), (rs) => {
-        expect(findings(rs)).toBe(expected);
-      }),
+      fc.property(
+        fc.shuffledSubarray(resources, {
+          minLength: resources.length,
+          maxLength: resources.length,
+        }),
+        (rs) => {
+          expect(findings(rs)).toBe(expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });

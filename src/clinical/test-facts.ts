@@ -1,13 +1,25 @@
 /** Builders of PatientFacts for the rule unit tests (no FHIR JSON: the rules never see it). */
 import { CANONICAL_UNIT, type Agent, type LabKind } from "./codes.js";
-import { DAY_MS, type LabFact, type MedicationCourse, type PatientFacts, type PregnancyFact, type Sex } from "./facts.js";
+import {
+  DAY_MS,
+  type LabFact,
+  type MedicationCourse,
+  type PatientFacts,
+  type PregnancyFact,
+  type Sex,
+} from "./facts.js";
 
 export const DAY0 = Date.UTC(2024, 0, 1);
 export const at = (day: number): number => DAY0 + day * DAY_MS;
 export const dateAt = (day: number): Date => new Date(at(day));
 
 let seq = 0;
-export function lab(kind: LabKind, day: number, value: number, extra: Partial<LabFact> = {}): LabFact {
+export function lab(
+  kind: LabKind,
+  day: number,
+  value: number,
+  extra: Partial<LabFact> = {},
+): LabFact {
   seq += 1;
   return {
     kind,
@@ -22,7 +34,12 @@ export function lab(kind: LabKind, day: number, value: number, extra: Partial<La
   };
 }
 
-export function course(agent: Agent, startDay: number, endDay?: number, extra: Partial<MedicationCourse> = {}): MedicationCourse {
+export function course(
+  agent: Agent,
+  startDay: number,
+  endDay?: number,
+  extra: Partial<MedicationCourse> = {},
+): MedicationCourse {
   return {
     agent,
     start: at(startDay),

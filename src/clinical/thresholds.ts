@@ -18,7 +18,11 @@ export interface Threshold {
   readonly source: ThresholdSource;
 }
 
-const t = (value: number, unit: string, source: ThresholdSource): Threshold => ({ value, unit, source });
+const t = (value: number, unit: string, source: ThresholdSource): Threshold => ({
+  value,
+  unit,
+  source,
+});
 
 export const defaultThresholds = {
   // §2 courses

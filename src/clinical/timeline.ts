@@ -1,18 +1,34 @@
 /** Shared look-ups over the sorted lab facts (pure). */
 import type { LabKind } from "./codes.js";
-import { DAY_MS, type LabFact, type PatientFacts, type Sex, type DataQualityNote } from "./facts.js";
+import {
+  DAY_MS,
+  type LabFact,
+  type PatientFacts,
+  type Sex,
+  type DataQualityNote,
+} from "./facts.js";
 import type { DecidingValue } from "./findings.js";
 import type { Thresholds } from "./thresholds.js";
 
 export const days = (n: number): number => n * DAY_MS;
 export const iso = (t: number): string => new Date(t).toISOString();
 
-export function labsOf(facts: PatientFacts, kind: LabKind, from = -Infinity, to = Infinity): LabFact[] {
+export function labsOf(
+  facts: PatientFacts,
+  kind: LabKind,
+  from = -Infinity,
+  to = Infinity,
+): LabFact[] {
   return facts.labs.filter((l) => l.kind === kind && l.time >= from && l.time <= to);
 }
 
 /** Nearest to `target` (ties: the earlier, then by ref) within [from, to]. */
-export function nearest(labs: readonly LabFact[], target: number, from: number, to: number): LabFact | undefined {
+export function nearest(
+  labs: readonly LabFact[],
+  target: number,
+  from: number,
+  to: number,
+): LabFact | undefined {
   let best: LabFact | undefined;
   for (const l of labs) {
     if (l.time < from || l.time > to) continue;
@@ -22,7 +38,8 @@ export function nearest(labs: readonly LabFact[], target: number, from: number, 
     }
     const d = Math.abs(l.time - target);
     const bd = Math.abs(best.time - target);
-    if (d < bd || (d === bd && (l.time < best.time || (l.time === best.time && l.ref < best.ref)))) best = l;
+    if (d < bd || (d === bd && (l.time < best.time || (l.time === best.time && l.ref < best.ref))))
+      best = l;
   }
   return best;
 }
@@ -80,12 +97,20 @@ export function decidingValue(label: string, l: LabFact): DecidingValue {
 
 export function hemoglobinLln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {
   if (l?.referenceRange?.low !== undefined) return l.referenceRange.low;
-  return sex === "male" ? t.hemoglobinLlnMale.value : sex === "female" ? t.hemoglobinLlnFemale.value : t.hemoglobinLlnOther.value;
+  return sex === "male"
+    ? t.hemoglobinLlnMale.value
+    : sex === "female"
+      ? t.hemoglobinLlnFemale.value
+      : t.hemoglobinLlnOther.value;
 }
 
 export function altUln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {
   if (l?.referenceRange?.high !== undefined) return l.referenceRange.high;
-  return sex === "male" ? t.altUlnMale.value : sex === "female" ? t.altUlnFemale.value : t.altUlnOther.value;
+  return sex === "male"
+    ? t.altUlnMale.value
+    : sex === "female"
+      ? t.altUlnFemale.value
+      : t.altUlnOther.value;
 }
 
 export function creatinineUln(l: LabFact | undefined, sex: Sex, t: Thresholds): number {

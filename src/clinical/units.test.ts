@@ -21,12 +21,16 @@ describe("convertUnit (UCUM)", () => {
       ["g/g", "mg/mmol", CREATININE_MOLECULAR_WEIGHT],
     ] as const;
     fc.assert(
-      fc.property(fc.double({ min: 0.001, max: 10_000, noNaN: true }), fc.constantFrom(...pairs), (v, [a, b, mw]) => {
-        const there = convertUnit(v, a, b, mw);
-        expect(there).toBeDefined();
-        const back = convertUnit(there ?? 0, b, a, mw) ?? 0;
-        expect(Math.abs(back - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-5);
-      }),
+      fc.property(
+        fc.double({ min: 0.001, max: 10_000, noNaN: true }),
+        fc.constantFrom(...pairs),
+        (v, [a, b, mw]) => {
+          const there = convertUnit(v, a, b, mw);
+          expect(there).toBeDefined();
+          const back = convertUnit(there ?? 0, b, a, mw) ?? 0;
+          expect(Math.abs(back - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-5);
+        },
+      ),
     );
   });
 

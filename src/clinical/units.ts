@@ -14,15 +14,29 @@ function converter(): Utils {
 const factorCache = new Map<string, number | null>();
 
 /** Factor that multiplies a value in `from` to give `to`, or undefined when UCUM cannot convert. */
-export function conversionFactor(from: string, to: string, molecularWeight?: number): number | undefined {
+export function conversionFactor(
+  from: string,
+  to: string,
+  molecularWeight?: number,
+): number | undefined {
   if (from === to) return 1;
   const key = `${from}\u0000${to}\u0000${molecularWeight ?? ""}`;
   const cached = factorCache.get(key);
   if (cached !== undefined) return cached ?? undefined;
   let factor: number | null = null;
   try {
-    const r = converter().convertUnitTo(from, 1, to, molecularWeight ? { molecularWeight } : undefined);
-    if (r.status === "succeeded" && typeof r.toVal === "number" && Number.isFinite(r.toVal) && r.toVal > 0) {
+    const r = converter().convertUnitTo(
+      from,
+      1,
+      to,
+      molecularWeight ? { molecularWeight } : undefined,
+    );
+    if (
+      r.status === "succeeded" &&
+      typeof r.toVal === "number" &&
+      Number.isFinite(r.toVal) &&
+      r.toVal > 0
+    ) {
       factor = r.toVal;
     }
   } catch {
@@ -38,7 +52,12 @@ export function roundClinical(x: number): number {
   return Number(x.toPrecision(6));
 }
 
-export function convertUnit(value: number, from: string, to: string, molecularWeight?: number): number | undefined {
+export function convertUnit(
+  value: number,
+  from: string,
+  to: string,
+  molecularWeight?: number,
+): number | undefined {
   const f = conversionFactor(from, to, molecularWeight);
   return f === undefined ? undefined : roundClinical(value * f);
 }

@@ -6,7 +6,12 @@ import { normaliseDraftOrder, normalisePatient } from "./normalise.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 let n = 0;
-function obs(code: string, value: number | undefined, unit: string | undefined, extra: Partial<Observation> = {}): Observation {
+function obs(
+  code: string,
+  value: number | undefined,
+  unit: string | undefined,
+  extra: Partial<Observation> = {},
+): Observation {
   n += 1;
   return {
     resourceType: "Observation",
@@ -15,11 +20,23 @@ function obs(code: string, value: number | undefined, unit: string | undefined, 
     code: { coding: [{ system: "http://loinc.org", code }] },
     subject: { reference: "Patient/p" },
     effectiveDateTime: "2025-01-10T08:00:00Z",
-    ...(value !== undefined ? { valueQuantity: { value, ...(unit ? { unit, code: unit, system: "http://unitsofmeasure.org" } : {}) } } : {}),
+    ...(value !== undefined
+      ? {
+          valueQuantity: {
+            value,
+            ...(unit ? { unit, code: unit, system: "http://unitsofmeasure.org" } : {}),
+          },
+        }
+      : {}),
     ...extra,
   };
 }
-const patient: FhirResource = { resourceType: "Patient", id: "p", gender: "female", birthDate: "1990-05-02" };
+const patient: FhirResource = {
+  resourceType: "Patient",
+  id: "p",
+  gender: "female",
+  birthDate: "1990-05-02",
+};
 const facts = (rs: FhirResource[]) => normalisePatient([patient, ...rs], NOW);
 
 describe("normalisePatient: labs", () => {
@@ -36,7 +53,12 @@ describe("normalisePatient: labs", () => {
       egfr: "mL/min/{1.73_m2}",
     };
     for (const [code, lab] of LAB_CODES) {
-      const unit = code === "34366-5" || code === "40486-3" ? "mg/mmol" : code === "59260-0" ? "mmol/L" : (units[lab.kind] ?? "");
+      const unit =
+        code === "34366-5" || code === "40486-3"
+          ? "mg/mmol"
+          : code === "59260-0"
+            ? "mmol/L"
+            : (units[lab.kind] ?? "");
       const f = facts([obs(code, 1, unit)]);
       expect(f.labs, code).toHaveLength(1);
       expect(f.labs[0]?.kind, code).toBe(lab.kind);
@@ -92,27 +114,51 @@ describe("normalisePatient: labs", () => {
       obs("718-7", 1e12, "g/L"),
       obs("718-7", 100, "g/L", { effectiveDateTime: "1850-01-01" }),
       obs("718-7", 100, "g/L", { effectiveDateTime: "2025-06-03T00:00:00Z" }),
-      { ...obs("718-7", 1, "g/L"), valueQuantity: { value: "12" as unknown as number, unit: "g/L" } },
+      {
+        ...obs("718-7", 1, "g/L"),
+        valueQuantity: { value: "12" as unknown as number, unit: "g/L" },
+      },
     ]);
     expect(f.labs).toHaveLength(0);
     expect(f.notes).toHaveLength(5);
   });
 
   it("takes time from effectivePeriod.start, else issued", () => {
-    const a = obs("718-7", 100, "g/L", { effectiveDateTime: undefined, effectivePeriod: { start: "2025-02-01T00:00:00Z" } });
-    const b = obs("718-7", 100, "g/L", { effectiveDateTime: undefined, issued: "2025-03-01T00:00:00Z" });
+    const a = obs("718-7", 100, "g/L", {
+      effectiveDateTime: undefined,
+      effectivePeriod: { start: "2025-02-01T00:00:00Z" },
+    });
+    const b = obs("718-7", 100, "g/L", {
+      effectiveDateTime: undefined,
+      issued: "2025-03-01T00:00:00Z",
+    });
     const f = facts([a, b]);
-    expect(f.labs.map((l) => new Date(l.time).toISOString())).toEqual(["2025-02-01T00:00:00.000Z", "2025-03-01T00:00:00.000Z"]);
+    expect(f.labs.map((l) => new Date(l.time).toISOString())).toEqual([
+      "2025-02-01T00:00:00.000Z",
+      "2025-03-01T00:00:00.000Z",
+    ]);
   });
 
   it("converts the reference range and keeps the source reference", () => {
-    const f = facts([obs("718-7", 11, "g/dL", { referenceRange: [{ low: { value: 12, unit: "g/dL", code: "g/dL" } }] })]);
-    expect(f.labs[0]).toMatchObject({ value: 110, referenceRange: { low: 120 }, ref: expect.stringMatching(/^Observation\/o\d+$/) });
+    const f = facts([
+      obs("718-7", 11, "g/dL", {
+        referenceRange: [{ low: { value: 12, unit: "g/dL", code: "g/dL" } }],
+      }),
+    ]);
+    expect(f.labs[0]).toMatchObject({
+      value: 110,
+      referenceRange: { low: 120 },
+      ref: expect.stringMatching(/^Observation\/o\d+$/),
+    });
   });
 
   it("counts a re-sent, corrected Observation once, using the latest version", () => {
     const v1 = obs("718-7", 80, "g/L", { id: "same", meta: { versionId: "1" } });
-    const v2 = obs("718-7", 85, "g/L", { id: "same", status: "corrected", meta: { versionId: "2" } });
+    const v2 = obs("718-7", 85, "g/L", {
+      id: "same",
+      status: "corrected",
+      meta: { versionId: "2" },
+    });
     expect(facts([v2, v1]).labs.map((l) => l.value)).toEqual([85]);
     expect(facts([v1, v2]).labs.map((l) => l.value)).toEqual([85]);
   });
@@ -128,9 +174,12 @@ describe("normalisePatient: labs", () => {
     ];
     const ref = JSON.stringify(facts(rs));
     fc.assert(
-      fc.property(fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length }), (shuffled) => {
-        expect(JSON.stringify(facts(shuffled))).toBe(ref);
-      }),
+      fc.property(
+        fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length }),
+        (shuffled) => {
+          expect(JSON.stringify(facts(shuffled))).toBe(ref);
+        },
+      ),
     );
   });
 });
@@ -169,8 +218,14 @@ function med(
 
 describe("normalisePatient: medications and courses", () => {
   it("merges statements 30 days apart into one course, 31 days apart into two", () => {
-    const f30 = facts([med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"), med("MedicationStatement", "b", "tacrolimus", "2024-03-31", "2024-06-01")]);
-    const f31 = facts([med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"), med("MedicationStatement", "b", "tacrolimus", "2024-04-01", "2024-06-01")]);
+    const f30 = facts([
+      med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"),
+      med("MedicationStatement", "b", "tacrolimus", "2024-03-31", "2024-06-01"),
+    ]);
+    const f31 = facts([
+      med("MedicationStatement", "a", "tacrolimus", "2024-01-01", "2024-03-01"),
+      med("MedicationStatement", "b", "tacrolimus", "2024-04-01", "2024-06-01"),
+    ]);
     expect(f30.courses).toHaveLength(1);
     expect(f30.courses[0]?.refs).toEqual(["MedicationStatement/a", "MedicationStatement/b"]);
     expect(f31.courses).toHaveLength(2);
@@ -179,8 +234,12 @@ describe("normalisePatient: medications and courses", () => {
   it("reads MedicationRequest too, and ignores not-taken / entered-in-error / intended", () => {
     const f = facts([
       med("MedicationRequest", "r", "azathioprine", "2024-01-01", "2024-08-01"),
-      med("MedicationStatement", "x", "rituximab", "2024-01-01", undefined, { status: "not-taken" }),
-      med("MedicationStatement", "y", "rituximab", "2024-01-01", undefined, { status: "entered-in-error" }),
+      med("MedicationStatement", "x", "rituximab", "2024-01-01", undefined, {
+        status: "not-taken",
+      }),
+      med("MedicationStatement", "y", "rituximab", "2024-01-01", undefined, {
+        status: "entered-in-error",
+      }),
       med("MedicationStatement", "z", "rituximab", "2024-01-01", undefined, { status: "intended" }),
     ]);
     expect(f.courses.map((c) => c.agent)).toEqual(["azathioprine"]);
@@ -188,16 +247,47 @@ describe("normalisePatient: medications and courses", () => {
 
   it("recognises agents by RxNorm, legacy ATC, product display and CJK synonym; MMF and MPA are one agent", () => {
     const by = (concept: object): string | undefined =>
-      facts([{ ...med("MedicationStatement", "m", "", "2024-01-01"), medicationCodeableConcept: concept } as MedicationStatement]).courses[0]?.agent;
-    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "42316" }] })).toBe("tacrolimus");
-    expect(by({ coding: [{ system: "http://www.whocc.no/atc", code: "L04AA05" }] })).toBe("tacrolimus");
-    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "999", display: "mycophenolate mofetil 500 MG Oral Tablet" }] })).toBe("mycophenolate");
-    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "7145" }] })).toBe("mycophenolate");
+      facts([
+        {
+          ...med("MedicationStatement", "m", "", "2024-01-01"),
+          medicationCodeableConcept: concept,
+        } as MedicationStatement,
+      ]).courses[0]?.agent;
+    expect(
+      by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "42316" }] }),
+    ).toBe("tacrolimus");
+    expect(by({ coding: [{ system: "http://www.whocc.no/atc", code: "L04AA05" }] })).toBe(
+      "tacrolimus",
+    );
+    expect(
+      by({
+        coding: [
+          {
+            system: "http://www.nlm.nih.gov/research/umls/rxnorm",
+            code: "999",
+            display: "mycophenolate mofetil 500 MG Oral Tablet",
+          },
+        ],
+      }),
+    ).toBe("mycophenolate");
+    expect(
+      by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "7145" }] }),
+    ).toBe("mycophenolate");
     expect(by({ text: "艾拉莫德片" })).toBe("iguratimod");
     expect(by({ text: "イグラチモド" })).toBe("iguratimod");
     expect(by({ coding: [{ system: "urn:local", code: "T-614" }] })).toBe("iguratimod");
     expect(by({ text: "雷公藤多苷" })).toBe("tripterygium");
-    expect(by({ coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "8640", display: "prednisone" }] })).toBeUndefined();
+    expect(
+      by({
+        coding: [
+          {
+            system: "http://www.nlm.nih.gov/research/umls/rxnorm",
+            code: "8640",
+            display: "prednisone",
+          },
+        ],
+      }),
+    ).toBeUndefined();
     expect(by({ text: "hydroxychloroquine" })).toBeUndefined();
   });
 
@@ -213,14 +303,34 @@ describe("normalisePatient: medications and courses", () => {
       medicationCodeableConcept: undefined,
       medicationReference: { reference: "Medication/m2" },
     } as unknown as MedicationStatement;
-    const f = facts([contained, supplied, { resourceType: "Medication", id: "m2", code: { text: "Iguratimod 25 mg" } }]);
+    const f = facts([
+      contained,
+      supplied,
+      { resourceType: "Medication", id: "m2", code: { text: "Iguratimod 25 mg" } },
+    ]);
     expect(f.courses.map((c) => c.agent).sort()).toEqual(["iguratimod", "warfarin"]);
   });
 
   it("reads the LN diagnosis, sex, age and pregnancy", () => {
     const f = facts([
-      { resourceType: "Condition", id: "ln", subject: { reference: "Patient/p" }, code: { coding: [{ system: "http://hl7.org/fhir/sid/icd-10-cm", code: "M32.14", display: "Glomerular disease in SLE" }], text: "Lupus nephritis class III + V" } },
-      obs("82810-3", undefined, undefined, { valueCodeableConcept: { coding: [{ system: "http://snomed.info/sct", code: "77386006" }] } }),
+      {
+        resourceType: "Condition",
+        id: "ln",
+        subject: { reference: "Patient/p" },
+        code: {
+          coding: [
+            {
+              system: "http://hl7.org/fhir/sid/icd-10-cm",
+              code: "M32.14",
+              display: "Glomerular disease in SLE",
+            },
+          ],
+          text: "Lupus nephritis class III + V",
+        },
+      },
+      obs("82810-3", undefined, undefined, {
+        valueCodeableConcept: { coding: [{ system: "http://snomed.info/sct", code: "77386006" }] },
+      }),
     ]);
     expect(f.lnDiagnosis).toMatchObject({ ref: "Condition/ln", lnClass: "III + V" });
     expect(f.sex).toBe("female");
@@ -240,12 +350,22 @@ describe("normaliseDraftOrder", () => {
       category: { text: "outpatient" },
       reasonCode: { text: "LN" },
       medicationCodeableConcept: { text: "Iguratimod 25 mg tablet" },
-      dosageInstruction: { doseAndRate: { doseQuantity: { value: 25, unit: "mg", code: "mg" } }, timing: { repeat: { frequency: 2, period: 1, periodUnit: "d" } } },
+      dosageInstruction: {
+        doseAndRate: { doseQuantity: { value: 25, unit: "mg", code: "mg" } },
+        timing: { repeat: { frequency: 2, period: 1, periodUnit: "d" } },
+      },
     } as unknown as MedicationRequest;
-    expect(normaliseDraftOrder(draft)).toMatchObject({ isIguratimod: true, doseMg: 25, timesPerDay: 2, dailyDoseMg: 50 });
+    expect(normaliseDraftOrder(draft)).toMatchObject({
+      isIguratimod: true,
+      doseMg: 25,
+      timesPerDay: 2,
+      dailyDoseMg: 50,
+    });
   });
 
   it("an empty draft is not iguratimod", () => {
-    expect(normaliseDraftOrder({ resourceType: "MedicationRequest" } as MedicationRequest).isIguratimod).toBe(false);
+    expect(
+      normaliseDraftOrder({ resourceType: "MedicationRequest" } as MedicationRequest).isIguratimod,
+    ).toBe(false);
   });
 });

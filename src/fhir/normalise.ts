@@ -42,7 +42,13 @@ import {
 import { defaultThresholds, type Thresholds } from "../clinical/thresholds.js";
 
 const USABLE_OBSERVATION_STATUS = new Set(["final", "amended", "corrected"]);
-const IGNORED_MEDICATION_STATUS = new Set(["entered-in-error", "not-taken", "intended", "cancelled", "draft"]);
+const IGNORED_MEDICATION_STATUS = new Set([
+  "entered-in-error",
+  "not-taken",
+  "intended",
+  "cancelled",
+  "draft",
+]);
 const MIN_TIME = Date.UTC(1900, 0, 1);
 const MAX_VALUE = 1e12;
 
@@ -134,12 +140,16 @@ export function normalisePatient(
   labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 
   let lnDiagnosis: LnDiagnosis | undefined;
-  const allConditionCodes = conditions.filter(conditionActive).flatMap((c) => codings(c.code).map((x) => x.code ?? ""));
+  const allConditionCodes = conditions
+    .filter(conditionActive)
+    .flatMap((c) => codings(c.code).map((x) => x.code ?? ""));
   const hasM321 = allConditionCodes.some((c) => c.startsWith(LN_CODES.icd10M321Prefix));
   for (const c of [...conditions].sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1))) {
     if (!conditionActive(c)) continue;
     if (!lnDiagnosis && isLupusNephritis(c, hasM321)) {
-      const text = [c.code?.text ?? "", ...codings(c.code).map((x) => x.display ?? "")].join(" ").trim();
+      const text = [c.code?.text ?? "", ...codings(c.code).map((x) => x.display ?? "")]
+        .join(" ")
+        .trim();
       const m = /class\s+([IVX]+(?:\s*\+\s*[IVX]+)?)/i.exec(text);
       lnDiagnosis = { ref: `Condition/${c.id ?? ""}`, text, ...(m?.[1] ? { lnClass: m[1] } : {}) };
     }
@@ -164,13 +174,16 @@ export function normalisePatient(
   const courses = mergeCourses(statements, thresholds.courseMergeGapDays.value);
 
   const sex: Sex =
-    patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other" ? patient.gender : "unknown";
+    patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other"
+      ? patient.gender
+      : "unknown";
   const birthDate = patient?.birthDate;
   return {
     patientRef: `Patient/${patient?.id ?? ""}`,
     sex,
     ...(birthDate ? { birthDate } : {}),
-    ageAt: (time: number | Date) => ageAt(birthDate, typeof time === "number" ? time : time.getTime()),
+    ageAt: (time: number | Date) =>
+      ageAt(birthDate, typeof time === "number" ? time : time.getTime()),
     labs,
     courses,
     ...(lnDiagnosis ? { lnDiagnosis } : {}),
@@ -216,23 +229,34 @@ function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
   for (const x of cs) {
     const sys = x.system ?? "";
     const code = x.code ?? "";
-    if (sys.includes("icd-10") && (LN_CODES.icd10cm as readonly string[]).includes(code)) return true;
-    if (code === LN_CODES.icd10N085 && (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith("M32.1")))) return true;
-    if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code)) return true;
+    if (sys.includes("icd-10") && (LN_CODES.icd10cm as readonly string[]).includes(code))
+      return true;
+    if (
+      code === LN_CODES.icd10N085 &&
+      (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith("M32.1")))
+    )
+      return true;
+    if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code))
+      return true;
   }
   const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
-  return text.includes("lupus") && (text.includes("nephritis") || text.includes("glomerulonephritis"));
+  return (
+    text.includes("lupus") && (text.includes("nephritis") || text.includes("glomerulonephritis"))
+  );
 }
 
 function isPregnancyCondition(c: Condition): boolean {
   const cs = codings(c.code);
-  if (cs.some((x) => x.code === SNOMED_PREGNANT || x.code === "Z33.1" || x.code === "Z33")) return true;
+  if (cs.some((x) => x.code === SNOMED_PREGNANT || x.code === "Z33.1" || x.code === "Z33"))
+    return true;
   const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
   return /\bpregnan(t|cy)\b/.test(text) && !/\bnot pregnant\b/.test(text);
 }
 
 function observationTime(o: Observation): number | undefined {
-  return parseTime(o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued);
+  return parseTime(
+    o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued,
+  );
 }
 
 function readObservation(
@@ -251,27 +275,49 @@ function readObservation(
   const kind = code ? LAB_CODES.get(code)?.kind : undefined;
   if (!code && !isPregnancy) {
     if (loinc.includes(INVERSE_UPCR_LOINC)) {
-      notes.push({ reason: "inverse-ratio-code", ref, kind: "upcr", message: `LOINC ${INVERSE_UPCR_LOINC} is creatinine/protein (the inverse ratio); not read` });
+      notes.push({
+        reason: "inverse-ratio-code",
+        ref,
+        kind: "upcr",
+        message: `LOINC ${INVERSE_UPCR_LOINC} is creatinine/protein (the inverse ratio); not read`,
+      });
     }
     return;
   }
   if (!USABLE_OBSERVATION_STATUS.has(o.status)) {
-    notes.push({ reason: "status-not-final", ref, ...(kind ? { kind } : {}), message: `status ${o.status}: not used` });
+    notes.push({
+      reason: "status-not-final",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: `status ${o.status}: not used`,
+    });
     return;
   }
   const time = observationTime(o);
   if (time === undefined) {
-    notes.push({ reason: "no-time", ref, ...(kind ? { kind } : {}), message: "no effective time or issued: not used" });
+    notes.push({
+      reason: "no-time",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: "no effective time or issued: not used",
+    });
     return;
   }
   if (time < MIN_TIME || time > maxTime) {
-    notes.push({ reason: "absurd-date", ref, ...(kind ? { kind } : {}), message: `implausible date ${new Date(time).toISOString()}: not used` });
+    notes.push({
+      reason: "absurd-date",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: `implausible date ${new Date(time).toISOString()}: not used`,
+    });
     return;
   }
   if (isPregnancy) {
     const vc = o.valueCodeableConcept;
     const vcodes = codings(vc).map((c) => c.code);
-    const vtext = [vc?.text ?? "", ...codings(vc).map((c) => c.display ?? "")].join(" ").toLowerCase();
+    const vtext = [vc?.text ?? "", ...codings(vc).map((c) => c.display ?? "")]
+      .join(" ")
+      .toLowerCase();
     let pregnant: boolean | undefined;
     if (o.valueBoolean !== undefined) pregnant = o.valueBoolean;
     else if (vcodes.includes(SNOMED_NOT_PREGNANT) || /not pregnant/.test(vtext)) pregnant = false;
@@ -284,16 +330,31 @@ function readObservation(
   const q = o.valueQuantity;
   const raw: unknown = q?.value;
   if (q === undefined || raw === undefined || raw === null) {
-    notes.push({ reason: "no-value", ref, ...(kind ? { kind } : {}), message: "no valueQuantity: not used" });
+    notes.push({
+      reason: "no-value",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: "no valueQuantity: not used",
+    });
     return;
   }
   if (typeof raw !== "number" || !Number.isFinite(raw) || raw < 0 || raw >= MAX_VALUE) {
-    notes.push({ reason: "absurd-value", ref, ...(kind ? { kind } : {}), message: `implausible value ${JSON.stringify(raw)}: not used` });
+    notes.push({
+      reason: "absurd-value",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: `implausible value ${JSON.stringify(raw)}: not used`,
+    });
     return;
   }
   const unit = q.code ?? q.unit;
   if (!unit) {
-    notes.push({ reason: "missing-unit", ref, ...(kind ? { kind } : {}), message: `value ${raw} has no unit: not used (never guessed)` });
+    notes.push({
+      reason: "missing-unit",
+      ref,
+      ...(kind ? { kind } : {}),
+      message: `value ${raw} has no unit: not used (never guessed)`,
+    });
     return;
   }
   const canonical = CANONICAL_UNIT[lab.kind];
@@ -302,7 +363,12 @@ function readObservation(
   if (factor === undefined && lab.kind === "protein24h") {
     const massFactor = conversionFactor(unit, "g");
     if (massFactor !== undefined) factor = massFactor * (lab.multiplier ?? 1);
-  } else if (factor !== undefined && lab.multiplier && code === "26801-1" && conversionFactor(unit, "g") !== undefined) {
+  } else if (
+    factor !== undefined &&
+    lab.multiplier &&
+    code === "26801-1" &&
+    conversionFactor(unit, "g") !== undefined
+  ) {
     factor *= lab.multiplier;
   }
   if (factor === undefined) {
@@ -328,7 +394,12 @@ function readObservation(
   });
 }
 
-function convertRange(o: Observation, valueUnit: string, canonical: string, mw?: number): ReferenceLimits | undefined {
+function convertRange(
+  o: Observation,
+  valueUnit: string,
+  canonical: string,
+  mw?: number,
+): ReferenceLimits | undefined {
   const rr = arr(o.referenceRange)[0];
   if (!rr) return undefined;
   const conv = (q: Quantity | undefined): number | undefined => {
@@ -347,21 +418,29 @@ function medicationConcept(
   medications: ReadonlyMap<string, Medication>,
 ): { codings: readonly CodingLike[]; text: string } | undefined {
   if (m.medicationCodeableConcept) {
-    return { codings: codings(m.medicationCodeableConcept), text: m.medicationCodeableConcept.text ?? "" };
+    return {
+      codings: codings(m.medicationCodeableConcept),
+      text: m.medicationCodeableConcept.text ?? "",
+    };
   }
   const ref = m.medicationReference?.reference;
   if (!ref) return undefined;
   let med: Medication | undefined;
   if (ref.startsWith("#")) {
     const id = ref.slice(1);
-    med = arr(m.contained).find((c): c is Medication => c.resourceType === "Medication" && c.id === id);
+    med = arr(m.contained).find(
+      (c): c is Medication => c.resourceType === "Medication" && c.id === id,
+    );
   } else {
     med = medications.get(ref.replace(/^.*Medication\//, ""));
   }
   const display = m.medicationReference?.display ?? "";
   if (!med) return { codings: [], text: display };
   const ingredientCodings = arr(med.ingredient).flatMap((i) => codings(i.itemCodeableConcept));
-  return { codings: [...codings(med.code), ...ingredientCodings], text: `${med.code?.text ?? ""} ${display}`.trim() };
+  return {
+    codings: [...codings(med.code), ...ingredientCodings],
+    text: `${med.code?.text ?? ""} ${display}`.trim(),
+  };
 }
 
 /** Recognises the agent of a medication resource, for callers outside the normaliser. */
@@ -398,7 +477,11 @@ function readMedication(
     return undefined;
   }
   if (start < MIN_TIME || start > maxTime) {
-    notes.push({ reason: "absurd-date", ref, message: `${agent}: implausible start date: not used` });
+    notes.push({
+      reason: "absurd-date",
+      ref,
+      message: `${agent}: implausible start date: not used`,
+    });
     return undefined;
   }
   if (end === undefined && (m.status === "completed" || m.status === "stopped")) {
@@ -417,7 +500,10 @@ function readMedication(
 }
 
 /** §2 courses: one agent; statements that overlap or are ≤ gapDays apart merge. */
-export function mergeCourses(statements: readonly MedicationStatementFact[], gapDays = 30): MedicationCourse[] {
+export function mergeCourses(
+  statements: readonly MedicationStatementFact[],
+  gapDays = 30,
+): MedicationCourse[] {
   const byAgent = new Map<Agent, MedicationStatementFact[]>();
   for (const s of statements) {
     const list = byAgent.get(s.agent) ?? [];
@@ -427,12 +513,22 @@ export function mergeCourses(statements: readonly MedicationStatementFact[], gap
   const courses: MedicationCourse[] = [];
   for (const [agent, list] of byAgent) {
     list.sort((a, b) => a.start - b.start || (a.ref < b.ref ? -1 : 1));
-    let cur: { start: number; end: number | undefined; refs: string[]; status: string; reasons: ReasonFact[]; last: number } | undefined;
+    let cur:
+      | {
+          start: number;
+          end: number | undefined;
+          refs: string[];
+          status: string;
+          reasons: ReasonFact[];
+          last: number;
+        }
+      | undefined;
     for (const s of list) {
       const fits =
         cur !== undefined && (cur.end === undefined || s.start - cur.end <= gapDays * DAY_MS);
       if (cur && fits) {
-        cur.end = cur.end === undefined || s.end === undefined ? undefined : Math.max(cur.end, s.end);
+        cur.end =
+          cur.end === undefined || s.end === undefined ? undefined : Math.max(cur.end, s.end);
         cur.refs.push(s.ref);
         cur.reasons.push(...s.reasons);
         if (s.start >= cur.last) {
@@ -441,7 +537,14 @@ export function mergeCourses(statements: readonly MedicationStatementFact[], gap
         }
       } else {
         if (cur) courses.push(toCourse(agent, cur));
-        cur = { start: s.start, end: s.end, refs: [s.ref], status: s.status, reasons: [...s.reasons], last: s.start };
+        cur = {
+          start: s.start,
+          end: s.end,
+          refs: [s.ref],
+          status: s.status,
+          reasons: [...s.reasons],
+          last: s.start,
+        };
       }
     }
     if (cur) courses.push(toCourse(agent, cur));
@@ -451,7 +554,13 @@ export function mergeCourses(statements: readonly MedicationStatementFact[], gap
 
 function toCourse(
   agent: Agent,
-  c: { start: number; end: number | undefined; refs: string[]; status: string; reasons: ReasonFact[] },
+  c: {
+    start: number;
+    end: number | undefined;
+    refs: string[];
+    status: string;
+    reasons: ReasonFact[];
+  },
 ): MedicationCourse {
   return {
     agent,
@@ -476,7 +585,10 @@ export interface DraftOrder {
 }
 
 /** Reads a draft MedicationRequest from order-select/order-sign, tolerating not-quite-valid R4. */
-export function normaliseDraftOrder(mr: MedicationRequest, medications: readonly Medication[] = []): DraftOrder {
+export function normaliseDraftOrder(
+  mr: MedicationRequest,
+  medications: readonly Medication[] = [],
+): DraftOrder {
   const ref = `MedicationRequest/${mr.id ?? ""}`;
   const notes: DataQualityNote[] = [];
   const medMap = new Map(medications.filter((m) => m.id).map((m) => [m.id ?? "", m]));
@@ -490,12 +602,25 @@ export function normaliseDraftOrder(mr: MedicationRequest, medications: readonly
     if (q && typeof q.value === "number") {
       const f = conversionFactor(q.code ?? q.unit ?? "", "mg");
       if (f !== undefined) doseMg = roundClinical(q.value * f);
-      else notes.push({ reason: "unconvertible-unit", ref, message: `dose unit "${q.code ?? q.unit ?? ""}" is not a mass` });
+      else
+        notes.push({
+          reason: "unconvertible-unit",
+          ref,
+          message: `dose unit "${q.code ?? q.unit ?? ""}" is not a mass`,
+        });
     }
     const rep = dosage.timing?.repeat;
     if (rep && typeof rep.frequency === "number") {
       const period = rep.period ?? 1;
-      const unitDays: Record<string, number> = { s: 1 / 86400, min: 1 / 1440, h: 1 / 24, d: 1, wk: 7, mo: 30, a: 365 };
+      const unitDays: Record<string, number> = {
+        s: 1 / 86400,
+        min: 1 / 1440,
+        h: 1 / 24,
+        d: 1,
+        wk: 7,
+        mo: 30,
+        a: 365,
+      };
       const days = period * (unitDays[rep.periodUnit ?? "d"] ?? 1);
       if (days > 0) timesPerDay = roundClinical(rep.frequency / days);
     } else {
@@ -506,8 +631,13 @@ export function normaliseDraftOrder(mr: MedicationRequest, medications: readonly
   }
   const regimenText =
     dosage?.text ??
-    (doseMg !== undefined ? `${doseMg} mg${timesPerDay !== undefined ? ` × ${timesPerDay}/day` : ""}` : "dose not stated");
-  const dailyDoseMg = doseMg !== undefined && timesPerDay !== undefined ? roundClinical(doseMg * timesPerDay) : undefined;
+    (doseMg !== undefined
+      ? `${doseMg} mg${timesPerDay !== undefined ? ` × ${timesPerDay}/day` : ""}`
+      : "dose not stated");
+  const dailyDoseMg =
+    doseMg !== undefined && timesPerDay !== undefined
+      ? roundClinical(doseMg * timesPerDay)
+      : undefined;
   return {
     ref,
     isIguratimod: agent === "iguratimod",
