@@ -345,6 +345,58 @@ describe("refused tokens: bare 401, and the JWKS log shows what was fetched", ()
   });
 });
 
+describe("logs of an authenticated invocation (auth layer only, until the full app exists)", () => {
+  it("contain no token, no patient name and no Observation value, at debug level", async () => {
+    const logs: string[] = [];
+    const auth = createCdsAuthCore({
+      config: config(),
+      logger: createLogger(
+        "trace",
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            logs.push(chunk.toString("utf8"));
+            cb();
+          },
+        }),
+      ),
+      rememberJti: () => Promise.resolve(true),
+    });
+    const app = express();
+    app.use(express.json());
+    app.post("/cds-services/:id", auth, (_req, res) => {
+      res.json({ cards: [] });
+    });
+    const token = await signCdsToken(es384, cdsClaims(ISS, AUD));
+    const body = {
+      hook: "patient-view",
+      hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+      context: { patientId: "p-1" },
+      prefetch: {
+        patient: {
+          resourceType: "Patient",
+          id: "p-1",
+          name: [{ family: "Xiaoling", given: ["Wang"] }],
+        },
+        hemoglobin: { resourceType: "Observation", valueQuantity: { value: 73.25, unit: "g/L" } },
+      },
+    };
+    const ok = await request(app)
+      .post(SERVICE_PATH)
+      .set("Authorization", `Bearer ${token}`)
+      .send(body);
+    expect(ok.status).toBe(200);
+    const refused = await request(app)
+      .post(SERVICE_PATH)
+      .set("Authorization", `Bearer ${token}x`)
+      .send(body);
+    expect(refused.status).toBe(401);
+    const text = logs.join("");
+    expect(text).toContain("cds-auth-refused");
+    for (const secret of [...token.split("."), "Xiaoling", "Wang", "73.25"])
+      expect(text).not.toContain(secret);
+  });
+});
+
 describe("replay store failure", () => {
   it("answers 503 with an OperationOutcome (not 401, not a hang) when the replay store is down", async () => {
     const logs: string[] = [];
