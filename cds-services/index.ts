@@ -1,0 +1,77 @@
+/**
+ * The registry of CDS services. Discovery is generated from it (never a JSON file beside it):
+ * one discovery entry per (service, hook), so an id that serves two hooks is listed twice.
+ *
+ * To add a service: write `cds-services/<id>/service.ts` exporting a `CdsService`, and add it to
+ * `defaultServices` below. `registryProblems` (tested) catches duplicate ids, unknown template
+ * tokens and required keys without a template.
+ */
+import type { Config } from "../src/config.js";
+import { unknownTokens } from "../src/hooks/prefetch.js";
+import type { HookName } from "../src/hooks/schemas.js";
+import type { CdsService } from "./types.js";
+
+export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
+
+/** The real services of ln-cds. The four clinical services are added by the services issue. */
+export function defaultServices(config: Config): CdsService[] {
+  void config;
+  return [];
+}
+
+export interface DiscoveryEntry {
+  readonly hook: HookName;
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly prefetch?: Readonly<Record<string, string>>;
+  readonly usageRequirements?: string;
+}
+
+/** `GET /cds-services` body. Empty fields are left out (CDS Hooks 2.0: no empty values). */
+export function discoveryOf(services: readonly CdsService[]): { services: DiscoveryEntry[] } {
+  const entries: DiscoveryEntry[] = [];
+  for (const service of services) {
+    for (const hook of service.hooks) {
+      entries.push({
+        hook,
+        id: service.id,
+        title: service.title,
+        description: service.description,
+        ...(Object.keys(service.prefetch).length > 0 ? { prefetch: { ...service.prefetch } } : {}),
+        ...(service.usageRequirements ? { usageRequirements: service.usageRequirements } : {}),
+      });
+    }
+  }
+  return { services: entries };
+}
+
+export function findService(services: readonly CdsService[], id: string): CdsService | undefined {
+  return services.find((s) => s.id === id);
+}
+
+/** Programming errors in a registry, one line each; empty when the registry is sound. */
+export function registryProblems(services: readonly CdsService[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const s of services) {
+    if (seen.has(s.id)) problems.push(`${s.id}: the id is used twice`);
+    seen.add(s.id);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id))
+      problems.push(`${s.id}: an id is lower-case letters, digits and dashes`);
+    if (s.hooks.length === 0) problems.push(`${s.id}: serves no hook`);
+    if (new Set(s.hooks).size !== s.hooks.length) problems.push(`${s.id}: a hook is listed twice`);
+    for (const [key, template] of Object.entries(s.prefetch)) {
+      for (const token of unknownTokens(template)) {
+        problems.push(
+          `${s.id}: prefetch "${key}" uses {{${token}}}, which is not a CDS Hooks 2.0 token`,
+        );
+      }
+    }
+    for (const key of s.requiredPrefetch) {
+      if (!Object.hasOwn(s.prefetch, key))
+        problems.push(`${s.id}: required prefetch "${key}" has no template`);
+    }
+  }
+  return problems;
+}

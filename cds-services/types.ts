@@ -1,0 +1,54 @@
+/**
+ * What a CDS service is, for the registry (cds-services/index.ts). Discovery, dispatch and
+ * prefetch resolution are generated from these fields; a service only says which data it needs
+ * and turns resolved data into cards.
+ */
+import type { FhirResource } from "fhir/r4.js";
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/log.js";
+import type { Card, HookContexts, HookName } from "../src/hooks/schemas.js";
+
+export type { Card, HookName };
+
+export interface CdsService {
+  /** URL segment: POST /cds-services/{id}. */
+  readonly id: string;
+  /** One discovery entry per hook; the same id may serve several hooks. */
+  readonly hooks: readonly HookName[];
+  readonly title: string;
+  readonly description: string;
+  /** Prefetch templates by key, CDS Hooks 2.0 tokens only (see src/hooks/prefetch.ts). */
+  readonly prefetch: Readonly<Record<string, string>>;
+  /** Keys without which the service cannot answer: 412 when they cannot be had. */
+  readonly requiredPrefetch: readonly string[];
+  readonly usageRequirements?: string;
+  evaluate(input: ServiceInput): Promise<Card[]> | Card[];
+}
+
+/**
+ * Prefetch data as services see it: typed FHIR resources per key, never the request's JSON.
+ * A read template gives at most one resource; a search (or a Bundle sent in prefetch) gives every
+ * resource of every page followed.
+ */
+export interface ResolvedPrefetch {
+  /** Every key of the service's prefetch: its resources ([] for "no data" and for unavailable keys). */
+  readonly resources: Readonly<Record<string, readonly FhirResource[]>>;
+  /** Non-required keys that could not be had (not sent and not fetchable, or the fetch failed). */
+  readonly unavailable: readonly string[];
+  /** Keys whose paging stopped at PREFETCH_MAX_PAGES / PREFETCH_MAX_RESOURCES (data may be partial). */
+  readonly incomplete: readonly string[];
+}
+
+interface CommonInput {
+  readonly serviceId: string;
+  readonly hookInstance: string;
+  readonly data: ResolvedPrefetch;
+  readonly now: Date;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** The input of `evaluate`, discriminated on `hook` so each hook's context is typed. */
+export type ServiceInput = {
+  [H in HookName]: CommonInput & { readonly hook: H; readonly context: HookContexts[H] };
+}[HookName];

@@ -1,0 +1,81 @@
+/**
+ * The express app, built from its dependencies: nothing global, so tests build as many apps as
+ * they need, each with its own config, store, services and clock.
+ *
+ * Order: security headers → CORS (so preflight never needs a token) → access log → request time
+ * limit → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
+ */
+import express, { type RequestHandler } from "express";
+import type { Config } from "./config.js";
+import type { Logger } from "./log.js";
+import type { CdsService } from "../cds-services/types.js";
+import type { ReaderFactory } from "./hooks/prefetch.js";
+import { accessLog } from "./http/access-log.js";
+import { cdsRoutes, type SaveFeedback } from "./http/cds-routes.js";
+import { cors } from "./http/cors.js";
+import { errorMiddleware, notFound } from "./http/errors.js";
+import { healthRoutes, type Pingable } from "./http/health.js";
+import { requestTimeLimit } from "./http/request-timeout.js";
+import { securityHeaders } from "./http/security-headers.js";
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The database (E's Store satisfies this); `/readyz` pings it. */
+  readonly store: Pingable;
+  /** Stores feedback idempotently on (card uuid, outcome, outcomeTimestamp). */
+  readonly saveFeedback: SaveFeedback;
+  readonly services: readonly CdsService[];
+  readonly clock: () => Date;
+  /**
+   * CDS Hooks JWT check (and per-issuer rate limit) for discovery, invocation and feedback.
+   * Required when CDS_AUTH=on: createApp refuses to build an app that would serve unauthenticated.
+   * With CDS_AUTH=off it is not used.
+   */
+  readonly cdsAuth?: RequestHandler | readonly RequestHandler[];
+  /** For tests: how prefetch reads a FHIR server (default fhir-kit-client). */
+  readonly readerFactory?: ReaderFactory;
+}
+
+export class AppWiringError extends Error {
+  override name = "AppWiringError";
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, logger } = deps;
+  let auth: readonly RequestHandler[] = [];
+  if (config.CDS_AUTH === "on") {
+    if (deps.cdsAuth === undefined) {
+      throw new AppWiringError("CDS_AUTH=on but no cdsAuth middleware was given to createApp");
+    }
+    auth = Array.isArray(deps.cdsAuth)
+      ? (deps.cdsAuth as readonly RequestHandler[])
+      : [deps.cdsAuth as RequestHandler];
+  }
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.set("trust proxy", false);
+  app.use(securityHeaders());
+  app.use(cors(config.CORS_ORIGINS));
+  app.use(accessLog(logger));
+  app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
+  app.use(healthRoutes(deps.store, logger));
+  app.use(
+    cdsRoutes({
+      config,
+      logger,
+      services: deps.services,
+      clock: deps.clock,
+      saveFeedback: deps.saveFeedback,
+      auth,
+      ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
+    }),
+  );
+  app.use((req, _res, next) => {
+    next(notFound(`no such endpoint (${req.method})`));
+  });
+  app.use(errorMiddleware(logger));
+  return app;
+}

@@ -1,0 +1,326 @@
+/**
+ * Prefetch templates and their resolution (CDS Hooks 2.0 §Prefetch; issue 2 §5).
+ *
+ * Each key of a service's prefetch arrives in one of four states:
+ * - present: used as is (a Bundle's `next` pages are followed when the FHIR server is reachable);
+ * - `null`: the client knows there is no data;
+ * - an OperationOutcome: the client's fetch failed, so we fetch it ourselves;
+ * - absent: we fetch it ourselves.
+ * Fetches go to `fhirServer` with `fhirAuthorization.access_token` (none when absent), all keys
+ * in parallel within PREFETCH_BUDGET_MS, and only when `fhirServer`'s origin is on
+ * FHIR_SERVER_ALLOWLIST; any other server counts as unreachable and is never contacted.
+ * A required key that cannot be had → 412 naming the key.
+ */
+import type { Bundle, FhirResource } from "fhir/r4.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import { isAllowedOrigin } from "../fhir/allowlist.js";
+import { createFhirKitReader, type FhirKitReaderOptions } from "../fhir/fhir-kit-reader.js";
+import { bundleResources, type FhirReader, nextLink } from "../fhir/reader.js";
+import { preconditionFailed } from "../http/errors.js";
+import type { ResolvedPrefetch } from "../../cds-services/types.js";
+
+// ---------------------------------------------------------------- templates
+
+/** The only tokens CDS Hooks 2.0 defines for prefetch templates. */
+export const PREFETCH_TOKENS = [
+  "context.patientId",
+  "context.encounterId",
+  "context.userId",
+  "userPractitionerId",
+  "userPractitionerRoleId",
+  "userPatientId",
+  "userRelatedPersonId",
+] as const;
+export type PrefetchToken = (typeof PREFETCH_TOKENS)[number];
+
+const TOKEN = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/** Every `{{token}}` of a template, in order. */
+export function templateTokens(template: string): string[] {
+  return [...template.matchAll(TOKEN)].map((m) => m[1] ?? "");
+}
+
+/** Tokens of a template that CDS Hooks 2.0 does not define (a programming error in a service). */
+export function unknownTokens(template: string): string[] {
+  return templateTokens(template).filter(
+    (t) => !(PREFETCH_TOKENS as readonly string[]).includes(t),
+  );
+}
+
+export interface TemplateContext {
+  readonly patientId?: string;
+  readonly encounterId?: string;
+  readonly userId?: string;
+}
+
+/** Token values from the hook context; `user*Id` tokens come from `userId`'s resource type. */
+export function tokenValues(context: TemplateContext): Partial<Record<PrefetchToken, string>> {
+  const values: Partial<Record<PrefetchToken, string>> = {};
+  if (context.patientId !== undefined) values["context.patientId"] = context.patientId;
+  if (context.encounterId !== undefined) values["context.encounterId"] = context.encounterId;
+  if (context.userId !== undefined) {
+    values["context.userId"] = context.userId;
+    const [type, id] = context.userId.split("/");
+    if (id !== undefined && id !== "") {
+      if (type === "Practitioner") values.userPractitionerId = id;
+      if (type === "PractitionerRole") values.userPractitionerRoleId = id;
+      if (type === "Patient") values.userPatientId = id;
+      if (type === "RelatedPerson") values.userRelatedPersonId = id;
+    }
+  }
+  return values;
+}
+
+/**
+ * Fills a template. Values are URL-encoded. Undefined when a token has no value in this request
+ * (e.g. `{{context.encounterId}}` without an encounter), so the key cannot be fetched.
+ */
+export function fillTemplate(
+  template: string,
+  values: Partial<Record<PrefetchToken, string>>,
+): string | undefined {
+  if (templateTokens(template).some((t) => values[t as PrefetchToken] === undefined))
+    return undefined;
+  return template.replace(TOKEN, (_, token: string) =>
+    encodeURIComponent(values[token as PrefetchToken] ?? ""),
+  );
+}
+
+/** `Patient/123` is a read; anything with a query or without an id is a search. */
+export function isReadTemplate(relativeUrl: string): boolean {
+  return /^[A-Z][A-Za-z]+\/[^/?]+$/.test(relativeUrl);
+}
+
+// ---------------------------------------------------------------- resolution
+
+type KeyState =
+  | { readonly kind: "present"; readonly value: FhirResource }
+  | { readonly kind: "none" }
+  | { readonly kind: "failed" }
+  | { readonly kind: "absent" };
+
+function isResource(value: unknown): value is FhirResource {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { resourceType?: unknown }).resourceType === "string"
+  );
+}
+
+/** The state of one key as the client sent it. Anything that is not a resource counts as failed. */
+export function keyState(
+  prefetch: Readonly<Record<string, unknown>> | undefined,
+  key: string,
+): KeyState {
+  if (prefetch === undefined || !Object.hasOwn(prefetch, key)) return { kind: "absent" };
+  const value = prefetch[key];
+  if (value === undefined) return { kind: "absent" };
+  if (value === null) return { kind: "none" };
+  if (!isResource(value) || value.resourceType === "OperationOutcome") return { kind: "failed" };
+  return { kind: "present", value };
+}
+
+export interface PrefetchRequest {
+  readonly fhirServer?: string;
+  readonly accessToken?: string;
+  readonly prefetch?: Readonly<Record<string, unknown>>;
+  readonly context: TemplateContext;
+}
+
+export interface PrefetchNeeds {
+  readonly serviceId: string;
+  readonly prefetch: Readonly<Record<string, string>>;
+  readonly requiredPrefetch: readonly string[];
+}
+
+export type ReaderFactory = (options: FhirKitReaderOptions) => FhirReader;
+
+export interface ResolveOptions {
+  readonly config: Pick<
+    Config,
+    | "FHIR_SERVER_ALLOWLIST"
+    | "FHIR_TIMEOUT_MS"
+    | "FHIR_MAX_RESPONSE_BYTES"
+    | "PREFETCH_BUDGET_MS"
+    | "PREFETCH_MAX_PAGES"
+    | "PREFETCH_MAX_RESOURCES"
+  >;
+  readonly logger: Logger;
+  /** Aborted when the incoming request is abandoned. */
+  readonly signal?: AbortSignal;
+  readonly readerFactory?: ReaderFactory;
+}
+
+type KeyResult =
+  | { readonly ok: true; readonly resources: FhirResource[]; readonly complete: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+class BudgetExceeded extends Error {
+  constructor() {
+    super("prefetch time budget exceeded");
+  }
+}
+
+/** Rejects when the signal aborts, so a read that ignores its signal cannot outlive the budget. */
+function withinBudget<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new BudgetExceeded());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new BudgetExceeded());
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** A short reason without URLs or ids (they could carry patient data). */
+function reasonOf(error: unknown): string {
+  if (error instanceof BudgetExceeded) return "the prefetch time budget ran out";
+  const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
+  if (typeof status === "number") return `the FHIR server answered HTTP ${status}`;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === "OutboundTimeout" || name === "TimeoutError" || name === "AbortError")
+    return "the FHIR server did not answer in time";
+  if (name === "OutboundRefused") return "the FHIR request was refused by the outbound policy";
+  return "the FHIR server could not be reached";
+}
+
+/**
+ * Resolves a service's prefetch for one request. Throws a 412 OperationOutcomeError naming the
+ * first required key that cannot be had.
+ */
+export async function resolvePrefetch(
+  needs: PrefetchNeeds,
+  request: PrefetchRequest,
+  options: ResolveOptions,
+): Promise<ResolvedPrefetch> {
+  const { config } = options;
+  const reachable =
+    request.fhirServer !== undefined &&
+    isAllowedOrigin(request.fhirServer, config.FHIR_SERVER_ALLOWLIST);
+  const budget = AbortSignal.timeout(config.PREFETCH_BUDGET_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+  let reader: FhirReader | undefined;
+  const readerFor = (): FhirReader => {
+    if (reader === undefined) {
+      const factory = options.readerFactory ?? createFhirKitReader;
+      reader = factory({
+        baseUrl: request.fhirServer ?? "",
+        ...(request.accessToken !== undefined ? { accessToken: request.accessToken } : {}),
+        timeoutMs: config.FHIR_TIMEOUT_MS,
+        maxResponseBytes: config.FHIR_MAX_RESPONSE_BYTES,
+        paging: {
+          maxPages: config.PREFETCH_MAX_PAGES,
+          maxResources: config.PREFETCH_MAX_RESOURCES,
+        },
+      });
+    }
+    return reader;
+  };
+  const values = tokenValues(request.context);
+  const unreachableReason =
+    request.fhirServer === undefined
+      ? "no fhirServer was given"
+      : "the fhirServer is not on the FHIR server allow-list";
+
+  const resolveKey = async (key: string, template: string): Promise<KeyResult> => {
+    const state = keyState(request.prefetch, key);
+    if (state.kind === "none") return { ok: true, resources: [], complete: true };
+    if (state.kind === "present") {
+      if (state.value.resourceType !== "Bundle")
+        return { ok: true, resources: [state.value], complete: true };
+      const bundle = state.value as Bundle;
+      if (nextLink(bundle) === undefined)
+        return { ok: true, resources: bundleResources(bundle), complete: true };
+      // A paginated Bundle: follow `next` when we may, else use the first page and say it is partial.
+      if (!reachable) return { ok: true, resources: bundleResources(bundle), complete: false };
+      try {
+        const result = await withinBudget(readerFor().continueBundle(bundle, signal), signal);
+        return { ok: true, resources: result.resources, complete: result.complete };
+      } catch (error) {
+        return { ok: false, reason: `its next pages could not be read: ${reasonOf(error)}` };
+      }
+    }
+    if (!reachable) return { ok: false, reason: `it was not sent and ${unreachableReason}` };
+    const url = fillTemplate(template, values);
+    if (url === undefined)
+      return { ok: false, reason: "its template needs a context value this request lacks" };
+    try {
+      if (isReadTemplate(url)) {
+        const resource = await withinBudget(readerFor().read(url, signal), signal);
+        return { ok: true, resources: resource === undefined ? [] : [resource], complete: true };
+      }
+      const result = await withinBudget(readerFor().search(url, signal), signal);
+      return { ok: true, resources: result.resources, complete: result.complete };
+    } catch (error) {
+      return { ok: false, reason: reasonOf(error) };
+    }
+  };
+
+  const started = Date.now();
+  const keys = Object.entries(needs.prefetch);
+  const results = await Promise.all(
+    keys.map(async ([key, template]) => [key, await resolveKey(key, template)] as const),
+  );
+
+  const resources: Record<string, readonly FhirResource[]> = {};
+  const unavailable: string[] = [];
+  const incomplete: string[] = [];
+  for (const [key, result] of results) {
+    if (result.ok) {
+      resources[key] = result.resources;
+      if (!result.complete) incomplete.push(key);
+      continue;
+    }
+    if (needs.requiredPrefetch.includes(key)) {
+      options.logger.warn(
+        {
+          serviceId: needs.serviceId,
+          prefetchKey: key,
+          reason: result.reason,
+          durationMs: Date.now() - started,
+        },
+        "required prefetch unavailable",
+      );
+      throw preconditionFailed(
+        `required prefetch "${key}" could not be had: ${result.reason}`,
+        key,
+      );
+    }
+    resources[key] = [];
+    unavailable.push(key);
+  }
+  options.logger.debug(
+    {
+      serviceId: needs.serviceId,
+      keys: keys.length,
+      unavailable: unavailable.length,
+      incomplete: incomplete.length,
+      durationMs: Date.now() - started,
+    },
+    "prefetch resolved",
+  );
+  return { resources, unavailable, incomplete };
+}
+
+/** Resources of one key narrowed to a resource type, for services. */
+export function resourcesOf<T extends FhirResource["resourceType"]>(
+  data: ResolvedPrefetch,
+  key: string,
+  type: T,
+): Extract<FhirResource, { resourceType: T }>[] {
+  return (data.resources[key] ?? []).filter(
+    (r): r is Extract<FhirResource, { resourceType: T }> => r.resourceType === type,
+  );
+}

@@ -1,0 +1,292 @@
+/**
+ * CDS Hooks 2.0 messages as zod schemas: the wire format is declared once, checked at run time,
+ * and the TypeScript types come from it (z.infer).
+ *
+ * Requests are checked for what ln-cds reads and no more (cds-contract.md "Real clients"): unknown
+ * fields pass through, `fhirAuthorization` may be absent, and draft orders that are not quite valid
+ * R4 (e.g. `MedicationRequest.category` as one object) are accepted as long as the fields the
+ * order check reads are usable.
+ */
+import type { Bundle, MedicationRequest } from "fhir/r4.js";
+import { z } from "zod";
+
+/** The hooks ln-cds serves. */
+export const HOOK_NAMES = ["patient-view", "order-select", "order-sign"] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+export function isHookName(value: string): value is HookName {
+  return (HOOK_NAMES as readonly string[]).includes(value);
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** CDS Hooks 2.0 §hookInstance: a UUID. Clients vary in case and format, so accept UUID-like tokens. */
+const HOOK_INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const nonEmpty = z.string().min(1, "must not be empty");
+const fhirId = z.string().regex(FHIR_ID, "must be a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)");
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+/** `userId` is a FHIR reference to the user: Practitioner, PractitionerRole, Patient or RelatedPerson. */
+const userReference = z
+  .string()
+  .regex(
+    /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/,
+    "must be a reference like Practitioner/123 (Practitioner, PractitionerRole, Patient or RelatedPerson)",
+  );
+
+// ---------------------------------------------------------------- request
+
+export const fhirAuthorizationSchema = z.looseObject({
+  access_token: nonEmpty,
+  token_type: z.literal("Bearer", { error: 'must be "Bearer"' }),
+  expires_in: z.number().int().nonnegative(),
+  scope: nonEmpty,
+  subject: nonEmpty,
+  patient: fhirId.optional(),
+});
+export type FhirAuthorization = z.infer<typeof fhirAuthorizationSchema>;
+
+const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
+
+export const cdsRequestSchema = z
+  .looseObject({
+    hook: nonEmpty,
+    hookInstance: z.string().regex(HOOK_INSTANCE, "must be a UUID"),
+    fhirServer: httpUrl.optional(),
+    fhirAuthorization: fhirAuthorizationSchema.optional(),
+    context: jsonObject,
+    prefetch: jsonObject.optional(),
+    extension: jsonObject.optional(),
+  })
+  .superRefine((req, ctx) => {
+    // CDS Hooks 2.0: fhirAuthorization is only meaningful with a fhirServer to use it on.
+    if (req.fhirAuthorization !== undefined && req.fhirServer === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "fhirAuthorization is given without fhirServer",
+        path: ["fhirServer"],
+      });
+    }
+  });
+export type CdsRequest = z.infer<typeof cdsRequestSchema>;
+
+// ---------------------------------------------------------------- draft orders
+
+/** A single object where R4 wants an array: tolerated and wrapped (real clients send this). */
+const arrayOrOne = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? [v] : v),
+    z.array(item),
+  );
+
+/** What the order check reads of a draft MedicationRequest; everything else passes through untouched. */
+const draftMedicationRequestSchema = z.looseObject({
+  resourceType: z.literal("MedicationRequest"),
+  id: fhirId.optional(),
+  status: z.string().optional(),
+  intent: z.string().optional(),
+  medicationCodeableConcept: jsonObject.optional(),
+  medicationReference: jsonObject.optional(),
+  dosageInstruction: arrayOrOne(jsonObject).optional(),
+});
+
+const draftResourceSchema = z
+  .looseObject({ resourceType: nonEmpty, id: z.string().optional() })
+  .transform((resource, ctx) => {
+    if (resource.resourceType !== "MedicationRequest") return resource;
+    const parsed = draftMedicationRequestSchema.safeParse(resource);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    }
+    return z.NEVER;
+  });
+
+export const draftOrdersSchema = z.looseObject({
+  resourceType: z.literal("Bundle", { error: 'must be a Bundle (resourceType "Bundle")' }),
+  entry: z.array(z.looseObject({ resource: draftResourceSchema.optional() })).optional(),
+});
+
+// ---------------------------------------------------------------- contexts
+
+export const patientViewContextSchema = z.looseObject({
+  userId: userReference,
+  patientId: fhirId,
+  encounterId: fhirId.optional(),
+});
+
+export const orderSignContextSchema = z.looseObject({
+  userId: userReference,
+  patientId: fhirId,
+  encounterId: fhirId.optional(),
+  draftOrders: draftOrdersSchema,
+});
+
+export const orderSelectContextSchema = orderSignContextSchema.extend({
+  selections: z.array(nonEmpty),
+});
+
+/** Context types as services see them: draftOrders typed as an R4 Bundle (checked loosely above). */
+export interface PatientViewContext {
+  readonly userId: string;
+  readonly patientId: string;
+  readonly encounterId?: string;
+}
+export interface OrderSignContext extends PatientViewContext {
+  readonly draftOrders: Bundle;
+}
+export interface OrderSelectContext extends OrderSignContext {
+  readonly selections: readonly string[];
+}
+export interface HookContexts {
+  "patient-view": PatientViewContext;
+  "order-select": OrderSelectContext;
+  "order-sign": OrderSignContext;
+}
+
+export const contextSchemas = {
+  "patient-view": patientViewContextSchema,
+  "order-select": orderSelectContextSchema,
+  "order-sign": orderSignContextSchema,
+} as const satisfies Record<HookName, z.ZodType>;
+
+/** Draft MedicationRequests of an order hook, for services. */
+export function draftMedicationRequests(context: OrderSignContext): MedicationRequest[] {
+  return (context.draftOrders.entry ?? [])
+    .map((e) => e.resource)
+    .filter((r): r is MedicationRequest => r?.resourceType === "MedicationRequest");
+}
+
+// ---------------------------------------------------------------- response
+
+export const codingSchema = z.object({
+  code: nonEmpty,
+  system: nonEmpty.optional(),
+  display: nonEmpty.optional(),
+});
+export type Coding = z.infer<typeof codingSchema>;
+
+export const sourceSchema = z.object({
+  label: nonEmpty,
+  url: httpUrl.optional(),
+  icon: httpUrl.optional(),
+  topic: codingSchema.optional(),
+});
+export type Source = z.infer<typeof sourceSchema>;
+
+export const actionSchema = z.object({
+  type: z.enum(["create", "update", "delete"]),
+  description: nonEmpty,
+  resource: jsonObject.optional(),
+  resourceId: nonEmpty.optional(),
+});
+export type Action = z.infer<typeof actionSchema>;
+
+export const suggestionSchema = z.object({
+  label: nonEmpty,
+  /** Optional in CDS Hooks 2.0, always sent by ln-cds (cds-contract.md "Every card"). */
+  uuid: z.uuid(),
+  isRecommended: z.boolean().optional(),
+  actions: z.array(actionSchema).optional(),
+});
+export type Suggestion = z.infer<typeof suggestionSchema>;
+
+export const linkSchema = z.object({
+  label: nonEmpty,
+  url: httpUrl,
+  type: z.enum(["absolute", "smart"]),
+  appContext: nonEmpty.optional(),
+});
+export type Link = z.infer<typeof linkSchema>;
+
+/** An override reason is a Coding whose display is required (CDS Hooks 2.0 req. 100, 136). */
+export const overrideReasonSchema = codingSchema.extend({ display: nonEmpty });
+export type OverrideReason = z.infer<typeof overrideReasonSchema>;
+
+export const cardSchema = z.object({
+  /** Optional in CDS Hooks 2.0, always sent by ln-cds so feedback can name the card. */
+  uuid: z.uuid(),
+  summary: z.string().min(1).max(139),
+  detail: nonEmpty.optional(),
+  indicator: z.enum(["info", "warning", "critical"]),
+  source: sourceSchema,
+  suggestions: z.array(suggestionSchema).optional(),
+  selectionBehavior: z.enum(["at-most-one", "any"]).optional(),
+  overrideReasons: z.array(overrideReasonSchema).optional(),
+  links: z.array(linkSchema).optional(),
+  extension: jsonObject.optional(),
+});
+export type Card = z.infer<typeof cardSchema>;
+
+export const cdsResponseSchema = z.object({
+  cards: z.array(cardSchema),
+  systemActions: z.array(actionSchema).optional(),
+});
+export type CdsResponse = z.infer<typeof cdsResponseSchema>;
+
+// ---------------------------------------------------------------- feedback
+
+const instant = z.iso.datetime({
+  offset: true,
+  error: "must be an ISO 8601 date-time with a time zone",
+});
+
+export const feedbackItemSchema = z
+  .looseObject({
+    card: nonEmpty,
+    outcome: z.enum(["accepted", "overridden"]),
+    acceptedSuggestions: z.array(z.looseObject({ id: nonEmpty })).optional(),
+    overrideReason: z
+      .looseObject({ reason: codingSchema.loose().optional(), userComment: z.string().optional() })
+      .optional(),
+    outcomeTimestamp: instant,
+  })
+  .superRefine((fb, ctx) => {
+    // fb-1: an accepted outcome says which suggestion(s) were accepted.
+    if (fb.outcome === "accepted" && (fb.acceptedSuggestions ?? []).length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: "an accepted outcome needs acceptedSuggestions",
+        path: ["acceptedSuggestions"],
+      });
+    }
+    // fb-2: acceptedSuggestions only with the accepted outcome.
+    if (fb.outcome !== "accepted" && fb.acceptedSuggestions !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "acceptedSuggestions is only allowed with outcome accepted",
+        path: ["acceptedSuggestions"],
+      });
+    }
+    // fb-3: overrideReason only with the overridden outcome.
+    if (fb.outcome !== "overridden" && fb.overrideReason !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "overrideReason is only allowed with outcome overridden",
+        path: ["overrideReason"],
+      });
+    }
+  });
+export type FeedbackItem = z.infer<typeof feedbackItemSchema>;
+
+export const feedbackRequestSchema = z.object({
+  feedback: z.array(feedbackItemSchema).min(1, "must hold at least one feedback item"),
+});
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+
+// ---------------------------------------------------------------- errors
+
+/** zod issues as `{message, expression}` pairs: expression is the dotted path, e.g. "context.patientId". */
+export function describeIssues(
+  error: z.ZodError,
+  prefix: readonly (string | number)[] = [],
+): { message: string; expression?: string }[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
+    const expression = path
+      .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`))
+      .join("");
+    const message = expression === "" ? issue.message : `${expression}: ${issue.message}`;
+    return expression === "" ? { message } : { message, expression };
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * One structured log line per request: method, route, status, duration, and for hook calls the
+ * service id, hook and hookInstance. Never a header, a body, a token or patient data: the path is
+ * logged only as the route pattern, because a path can hold ids.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Logger } from "../log.js";
+
+interface HookLogFields {
+  serviceId?: string;
+  hook?: string;
+  hookInstance?: string;
+  cards?: number;
+}
+
+const fields = new WeakMap<Request, HookLogFields>();
+
+/** Adds hook fields to the request's log line (called by the invoke and feedback routes). */
+export function annotateRequestLog(req: Request, add: HookLogFields): void {
+  fields.set(req, { ...fields.get(req), ...add });
+}
+
+export function accessLog(logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    res.once("finish", () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const route = (req.route as { path?: unknown } | undefined)?.path;
+      const status = res.statusCode;
+      const line = {
+        method: req.method,
+        route: typeof route === "string" ? route : undefined,
+        status,
+        durationMs: Math.round(durationMs * 10) / 10,
+        ...fields.get(req),
+      };
+      if (status >= 500) logger.error(line, "request");
+      else logger.info(line, "request");
+    });
+    next();
+  };
+}

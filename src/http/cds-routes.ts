@@ -1,0 +1,198 @@
+/**
+ * The CDS Hooks 2.0 endpoints: discovery, invocation and feedback. Routes stay thin: the request
+ * is checked with the zod schemas, the prefetch resolved, the service called, and its response
+ * checked by the one validator before it goes out.
+ */
+import { Router, type Request, type RequestHandler, type Response } from "express";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import { discoveryOf, findService } from "../../cds-services/index.js";
+import type { CdsService, ServiceInput } from "../../cds-services/types.js";
+import { resolvePrefetch, type ReaderFactory } from "../hooks/prefetch.js";
+import {
+  cdsRequestSchema,
+  contextSchemas,
+  describeIssues,
+  draftMedicationRequests,
+  feedbackRequestSchema,
+  isHookName,
+  type CdsResponse,
+  type HookContexts,
+  type HookName,
+  type OrderSignContext,
+} from "../hooks/schemas.js";
+import { enforceValidResponse } from "../hooks/validate-response.js";
+import { annotateRequestLog } from "./access-log.js";
+import { badRequest, badRequestIssues, notFound, unsupportedMediaType } from "./errors.js";
+import { jsonBody } from "./json-body.js";
+import { requestSignalOf } from "./request-timeout.js";
+
+export interface FeedbackRecord {
+  readonly serviceId: string;
+  /** The card's uuid. */
+  readonly card: string;
+  readonly outcome: "accepted" | "overridden";
+  /** As sent (ISO 8601); part of the idempotency key with card and outcome. */
+  readonly outcomeTimestamp: string;
+  readonly acceptedSuggestions: readonly string[];
+  readonly overrideReason?: {
+    readonly code: string;
+    readonly system?: string;
+    readonly display?: string;
+  };
+  readonly userComment?: string;
+  readonly receivedAt: Date;
+}
+
+/** Stores feedback idempotently on (card, outcome, outcomeTimestamp). */
+export type SaveFeedback = (records: readonly FeedbackRecord[]) => Promise<unknown>;
+
+export interface CdsRoutesDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly services: readonly CdsService[];
+  readonly clock: () => Date;
+  readonly saveFeedback: SaveFeedback;
+  /** Authentication (and rate limit) run before the body is read. */
+  readonly auth: readonly RequestHandler[];
+  readonly readerFactory?: ReaderFactory;
+}
+
+const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];
+
+/** 415 unless the body is declared JSON (CDS Hooks 2.0 req. 1: JSON only). */
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (req.is(JSON_TYPES) === false || req.headers["content-type"] === undefined) {
+    next(unsupportedMediaType("the request body must be application/json"));
+    return;
+  }
+  next();
+};
+
+/** An order hook whose drafts hold no medication order with a medication: nothing to check. */
+function hasNoMedicationDraft(context: OrderSignContext): boolean {
+  return !draftMedicationRequests(context).some(
+    (mr) => mr.medicationCodeableConcept !== undefined || mr.medicationReference !== undefined,
+  );
+}
+
+function sendCards(res: Response, body: CdsResponse): void {
+  // Cards are about one patient at one moment: never cached by a browser or a proxy.
+  res.set("Cache-Control", "no-store").status(200).json(body);
+}
+
+export function cdsRoutes(deps: CdsRoutesDeps): Router {
+  const router = Router();
+  const body = jsonBody({ limitBytes: deps.config.BODY_LIMIT_BYTES });
+  const mode = deps.config.NODE_ENV === "test" ? "test" : "production";
+
+  const serviceOf = (req: Request): CdsService => {
+    const id = String(req.params.id);
+    const service = findService(deps.services, id);
+    if (service === undefined) throw notFound(`no CDS service with id "${id}"`);
+    annotateRequestLog(req, { serviceId: service.id });
+    return service;
+  };
+
+  router.get("/cds-services", ...deps.auth, (_req, res) => {
+    res.status(200).json(discoveryOf(deps.services));
+  });
+
+  router.post("/cds-services/:id", ...deps.auth, requireJson, body, async (req, res) => {
+    const service = serviceOf(req);
+    const parsed = cdsRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const request = parsed.data;
+    annotateRequestLog(req, { hook: request.hook, hookInstance: request.hookInstance });
+
+    const hook = request.hook;
+    if (!isHookName(hook) || !service.hooks.includes(hook)) {
+      throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
+    }
+    const contextResult = contextSchemas[hook].safeParse(request.context);
+    if (!contextResult.success)
+      throw badRequestIssues(describeIssues(contextResult.error, ["context"]));
+    const context = contextResult.data as HookContexts[HookName];
+
+    // Real clients fire order-select on an empty draft (cds-contract.md "Real clients"): answer
+    // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
+    if (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) {
+      annotateRequestLog(req, { cards: 0 });
+      sendCards(res, { cards: [] });
+      return;
+    }
+
+    const signal = requestSignalOf(req);
+    const data = await resolvePrefetch(
+      {
+        serviceId: service.id,
+        prefetch: service.prefetch,
+        requiredPrefetch: service.requiredPrefetch,
+      },
+      {
+        ...(request.fhirServer !== undefined ? { fhirServer: request.fhirServer } : {}),
+        ...(request.fhirAuthorization !== undefined
+          ? { accessToken: request.fhirAuthorization.access_token }
+          : {}),
+        ...(request.prefetch !== undefined ? { prefetch: request.prefetch } : {}),
+        context,
+      },
+      {
+        config: deps.config,
+        logger: deps.logger,
+        ...(signal !== undefined ? { signal } : {}),
+        ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
+      },
+    );
+    const input = {
+      hook,
+      context,
+      serviceId: service.id,
+      hookInstance: request.hookInstance,
+      data,
+      now: deps.clock(),
+      config: deps.config,
+      logger: deps.logger,
+    } as ServiceInput;
+    const cards = await service.evaluate(input);
+    const checked = enforceValidResponse(
+      { cards },
+      { mode, logger: deps.logger, serviceId: service.id },
+    );
+    annotateRequestLog(req, { cards: checked.cards.length });
+    sendCards(res, checked);
+  });
+
+  router.post("/cds-services/:id/feedback", ...deps.auth, requireJson, body, async (req, res) => {
+    const service = serviceOf(req);
+    const parsed = feedbackRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const receivedAt = deps.clock();
+    const records: FeedbackRecord[] = parsed.data.feedback.map((fb) => {
+      const reason = fb.overrideReason?.reason;
+      const comment = fb.overrideReason?.userComment;
+      return {
+        serviceId: service.id,
+        card: fb.card,
+        outcome: fb.outcome,
+        outcomeTimestamp: fb.outcomeTimestamp,
+        acceptedSuggestions: (fb.acceptedSuggestions ?? []).map((s) => s.id),
+        ...(reason !== undefined
+          ? {
+              overrideReason: {
+                code: reason.code,
+                ...(reason.system !== undefined ? { system: reason.system } : {}),
+                ...(reason.display !== undefined ? { display: reason.display } : {}),
+              },
+            }
+          : {}),
+        ...(comment !== undefined && comment !== "" ? { userComment: comment } : {}),
+        receivedAt,
+      };
+    });
+    await deps.saveFeedback(records);
+    res.status(200).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,45 @@
+/**
+ * CORS from CORS_ORIGINS (cds-contract.md "Real clients": a browser page on another origin).
+ * Allowed origins get `Access-Control-Allow-Origin` on every response and a successful preflight
+ * for GET and POST with Authorization, Content-Type and Accept. Other origins get no CORS header
+ * at all, and their preflight is refused, so the browser blocks the call.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { sendOutcome } from "./send-outcome.js";
+
+export const CORS_METHODS = "GET, POST, OPTIONS";
+export const CORS_HEADERS = "Authorization, Content-Type, Accept";
+
+export function cors(allowedOrigins: readonly string[]): RequestHandler {
+  const allowed = new Set(allowedOrigins);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const origin = req.headers.origin;
+    res.vary("Origin");
+    const isPreflight =
+      req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    if (typeof origin !== "string" || !allowed.has(origin)) {
+      if (isPreflight) {
+        sendOutcome(res, 403, {
+          code: "forbidden",
+          diagnostics: "this origin is not allowed by CORS",
+        });
+        return;
+      }
+      next();
+      return;
+    }
+    res.set("Access-Control-Allow-Origin", origin);
+    if (isPreflight) {
+      res
+        .set({
+          "Access-Control-Allow-Methods": CORS_METHODS,
+          "Access-Control-Allow-Headers": CORS_HEADERS,
+          "Access-Control-Max-Age": "600",
+        })
+        .status(204)
+        .end();
+      return;
+    }
+    next();
+  };
+}
