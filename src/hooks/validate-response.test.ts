@@ -1,0 +1,226 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../log.js";
+import type { Card, CdsResponse } from "./schemas.js";
+import {
+  InvalidCdsResponseError,
+  enforceValidResponse,
+  responseViolations,
+  type ResponseRule,
+} from "./validate-response.js";
+
+const UUID_A = "4e0a3a1e-3283-4575-ab82-028d55fe2719";
+const UUID_B = "e56e1945-20b3-4393-8503-a1a20fd73152";
+
+function goodCard(): Record<string, unknown> {
+  return {
+    uuid: UUID_A,
+    summary: "Iguratimod: week-24 partial response",
+    indicator: "info",
+    source: { label: "ln-cds", url: "https://doi.org/10.1177/0961203320941874" },
+    suggestions: [
+      {
+        label: "Order urine protein",
+        uuid: UUID_B,
+        actions: [
+          {
+            type: "create",
+            description: "Order 24-h urine protein",
+            resource: { resourceType: "ServiceRequest" },
+          },
+        ],
+      },
+    ],
+    selectionBehavior: "at-most-one",
+    overrideReasons: [
+      { code: "not-relevant", system: "urn:ln-cds:override", display: "Not relevant" },
+    ],
+    links: [{ label: "Study", url: "https://doi.org/10.1177/0961203320941874", type: "absolute" }],
+  };
+}
+
+const rulesOf = (card: Record<string, unknown>): ResponseRule[] =>
+  responseViolations({ cards: [card] }).map((v) => v.rule);
+
+describe("CDS Hooks 2.0 response invariants", () => {
+  it("a complete valid card has no violation", () => {
+    expect(responseViolations({ cards: [goodCard()] })).toEqual([]);
+  });
+
+  it("cards: [] is allowed (the one empty value)", () => {
+    expect(responseViolations({ cards: [] })).toEqual([]);
+  });
+
+  it("the official full response example has only the missing uuids to complain about", () => {
+    const example = JSON.parse(
+      readFileSync(
+        "/work/shared/reference/cds-hooks-2.0-examples/response-cards-full-example.json",
+        "utf8",
+      ),
+    ) as unknown;
+    const rules = new Set(responseViolations(example).map((v) => v.rule));
+    expect([...rules].every((r) => r === "uuid")).toBe(true);
+  });
+
+  it("summary of 139 characters passes", () => {
+    expect(rulesOf({ ...goodCard(), summary: "x".repeat(139) })).toEqual([]);
+  });
+
+  it("summary of 140 characters fails", () => {
+    const v = responseViolations({ cards: [{ ...goodCard(), summary: "x".repeat(140) }] });
+    expect(v.map((x) => [x.rule, x.path])).toEqual([["summary-length", "$.cards[0].summary"]]);
+  });
+
+  it("summary counts characters, not UTF-16 units (139 emoji pass)", () => {
+    expect(rulesOf({ ...goodCard(), summary: "💊".repeat(139) })).toEqual([]);
+  });
+
+  it("indicator must be info, warning or critical (the obsolete hard-stop fails)", () => {
+    expect(rulesOf({ ...goodCard(), indicator: "hard-stop" })).toEqual(["indicator"]);
+  });
+
+  it("source.label is required", () => {
+    expect(rulesOf({ ...goodCard(), source: { url: "https://example.org" } })).toEqual([
+      "source-label",
+    ]);
+  });
+
+  it("selectionBehavior is required when there are suggestions", () => {
+    const card = goodCard();
+    delete card.selectionBehavior;
+    expect(rulesOf(card)).toEqual(["selection-behavior"]);
+  });
+
+  it("every action has a description", () => {
+    const card = goodCard();
+    card.suggestions = [
+      {
+        label: "x",
+        uuid: UUID_B,
+        actions: [{ type: "create", resource: { resourceType: "ServiceRequest" } }],
+      },
+    ];
+    const v = responseViolations({ cards: [card] });
+    expect(v.map((x) => [x.rule, x.path])).toEqual([
+      ["action-description", "$.cards[0].suggestions[0].actions[0].description"],
+    ]);
+  });
+
+  it("a delete action uses resourceId", () => {
+    const card = goodCard();
+    card.suggestions = [
+      { label: "x", uuid: UUID_B, actions: [{ type: "delete", description: "Stop warfarin" }] },
+    ];
+    expect(rulesOf(card)).toEqual(["delete-resource-id"]);
+  });
+
+  it("a delete action carries no resource", () => {
+    const card = goodCard();
+    card.suggestions = [
+      {
+        label: "x",
+        uuid: UUID_B,
+        actions: [
+          {
+            type: "delete",
+            description: "Stop",
+            resourceId: "MedicationRequest/1",
+            resource: { resourceType: "MedicationRequest" },
+          },
+        ],
+      },
+    ];
+    expect(rulesOf(card)).toEqual(["delete-resource-id"]);
+  });
+
+  it("appContext only on smart links", () => {
+    const card = goodCard();
+    card.links = [
+      { label: "App", url: "https://app.example.org", type: "absolute", appContext: "x" },
+    ];
+    expect(rulesOf(card)).toEqual(["app-context-smart-only"]);
+  });
+
+  it("appContext on a smart link passes", () => {
+    const card = goodCard();
+    card.links = [
+      { label: "App", url: "https://app.example.org/launch", type: "smart", appContext: "x" },
+    ];
+    expect(rulesOf(card)).toEqual([]);
+  });
+
+  it("override reasons have a display", () => {
+    const card = goodCard();
+    card.overrideReasons = [{ code: "x", system: "urn:ln-cds:override" }];
+    expect(rulesOf(card)).toEqual(["override-reason-display"]);
+  });
+
+  it.each([
+    ["null", null],
+    ["empty string", ""],
+    ["empty array", []],
+    ["empty object", {}],
+  ])("no %s anywhere", (_name, value) => {
+    const card = goodCard();
+    card.detail = value;
+    const v = responseViolations({ cards: [card] });
+    expect(v.map((x) => [x.rule, x.path])).toContainEqual(["no-empty-values", "$.cards[0].detail"]);
+  });
+
+  it("an empty value deep inside an extension is found with its path", () => {
+    const card = { ...goodCard(), extension: { "ln-cds": { finding: "anemia", evidence: [] } } };
+    const v = responseViolations({ cards: [card] });
+    expect(v.map((x) => x.path)).toEqual(["$.cards[0].extension.ln-cds.evidence"]);
+  });
+
+  it("every card has a uuid", () => {
+    const card = goodCard();
+    delete card.uuid;
+    expect(rulesOf(card)).toEqual(["uuid"]);
+  });
+
+  it("every suggestion has a uuid", () => {
+    const card = goodCard();
+    card.suggestions = [
+      {
+        label: "x",
+        actions: [
+          { type: "create", description: "d", resource: { resourceType: "ServiceRequest" } },
+        ],
+      },
+    ];
+    expect(rulesOf(card)).toEqual(["uuid"]);
+  });
+});
+
+describe("enforcing the invariants", () => {
+  const logged: string[] = [];
+  const logger = createLogger("error", { write: (line: string) => void logged.push(line) });
+  const response = (): CdsResponse => ({
+    cards: [
+      goodCard() as unknown as Card,
+      { ...goodCard(), uuid: UUID_B, summary: "x".repeat(200) } as unknown as Card,
+    ],
+  });
+
+  it("in tests a violation throws", () => {
+    expect(() =>
+      enforceValidResponse(response(), { mode: "test", logger, serviceId: "s" }),
+    ).toThrow(InvalidCdsResponseError);
+  });
+
+  it("in production the invalid card is dropped, logged as an error, and the rest goes out", () => {
+    logged.length = 0;
+    const out = enforceValidResponse(response(), { mode: "production", logger, serviceId: "s" });
+    expect(out.cards.map((c) => c.uuid)).toEqual([UUID_A]);
+    expect(logged).toHaveLength(1);
+    const line = JSON.parse(logged[0] ?? "{}") as {
+      level: number;
+      serviceId: string;
+      droppedCards: number;
+    };
+    expect(line.level).toBe(50);
+    expect(line.droppedCards).toBe(1);
+    expect(logged[0]).not.toContain("xxxx");
+  });
+});
