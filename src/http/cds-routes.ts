@@ -76,6 +76,13 @@ function hasNoMedicationDraft(context: OrderSignContext): boolean {
   );
 }
 
+/** The body must be a JSON object before any field can be named. */
+function requireObjectBody(body: unknown, what: string): void {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest(`the request body must be a JSON object (${what})`);
+  }
+}
+
 function sendCards(res: Response, body: CdsResponse): void {
   // Cards are about one patient at one moment: never cached by a browser or a proxy.
   res.set("Cache-Control", "no-store").status(200).json(body);
@@ -100,6 +107,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
 
   router.post("/cds-services/:id", ...deps.auth, requireJson, body, async (req, res) => {
     const service = serviceOf(req);
+    requireObjectBody(req.body, "a CDS Hooks request with hook, hookInstance and context");
     const parsed = cdsRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
     const request = parsed.data;
@@ -165,6 +173,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
 
   router.post("/cds-services/:id/feedback", ...deps.auth, requireJson, body, async (req, res) => {
     const service = serviceOf(req);
+    requireObjectBody(req.body, "a CDS Hooks feedback request");
     const parsed = feedbackRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
     const receivedAt = deps.clock();
