@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+/**
+ * The ln-cds command line. It only wires parts together and listens:
+ *
+ *   ln-cds serve        production: CDS Hooks JWTs required (refuses to start without issuers
+ *                       unless CDS_AUTH=off is set explicitly)
+ *   ln-cds demo         the newcomer's `npm start`: 127.0.0.1, SQLite, CDS_AUTH=off (loudly), and
+ *                       the embedded demo FHIR server with every fixture, allow-listed
+ *   ln-cds fhir-server  the demo FHIR server alone
+ *
+ * A configuration error prints one readable line and exits 1. SIGTERM/SIGINT close the HTTP
+ * server (in-flight requests finish), then the database.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Bundle } from "fhir/r4.js";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger, type Logger } from "./log.js";
+import { checkAuthAtStartup, createCdsAuthCore } from "./http/auth/index.js";
+import { createIssuerRateLimit } from "./http/rate-limit.js";
+import type { FeedbackRecord } from "./http/cds-routes.js";
+import { defaultServices, registryProblems } from "../cds-services/index.js";
+
+// ------------------------------------------------------------------ parts owned by other modules
+//
+// The store (src/store) and the demo FHIR server (src/fhir-server, fixtures) are loaded through
+// these typed seams. The module names are fixed; the interfaces are the least main needs.
+
+interface Store {
+  ping(): Promise<unknown>;
+  close?(): Promise<unknown>;
+}
+interface StoreModule {
+  openStore: (config: Config) => Promise<Store>;
+}
+interface FeedbackModule {
+  saveFeedback: (store: Store, records: readonly FeedbackRecord[]) => Promise<unknown>;
+}
+interface ReplayModule {
+  rememberJti: (store: Store, iss: string, jti: string, expiresAt: Date) => Promise<boolean>;
+  purgeExpiredJti?: (store: Store, now: Date) => Promise<unknown>;
+}
+interface FhirServerModule {
+  startFhirServer: (options: {
+    port?: number;
+    host?: string;
+    bundles: readonly Bundle[];
+  }) => Promise<{ url: string; close(): Promise<void> }>;
+}
+interface FixturesModule {
+  allFixtureBundles: (now: Date) => readonly Bundle[];
+}
+
+async function load<T>(specifier: string): Promise<T> {
+  return (await import(specifier)) as T;
+}
+const STORE_MODULE = "./store/index.js";
+const FEEDBACK_MODULE = "./store/feedback.js";
+const REPLAY_MODULE = "./store/jti.js";
+const FHIR_SERVER_MODULE = "./fhir-server/index.js";
+const FIXTURES_MODULE = "../fixtures/index.js";
+
+// ------------------------------------------------------------------ commands
+
+const DEMO_FHIR_PORT = 8090;
+
+function listen(server: Server): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.once("listening", () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function onShutdown(logger: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "error while shutting down");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", handler);
+  process.once("SIGINT", handler);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+async function startService(
+  config: Config,
+  logger: Logger,
+): Promise<{ server: Server; store: Store; url: string }> {
+  const services = defaultServices(config);
+  const problems = registryProblems(services);
+  if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
+
+  const { openStore } = await load<StoreModule>(STORE_MODULE);
+  const { saveFeedback } = await load<FeedbackModule>(FEEDBACK_MODULE);
+  const store = await openStore(config);
+
+  let cdsAuth;
+  if (config.CDS_AUTH === "on") {
+    const replay = await load<ReplayModule>(REPLAY_MODULE);
+    cdsAuth = [
+      createCdsAuthCore({
+        config,
+        logger,
+        rememberJti: (iss, jti, expiresAt) => replay.rememberJti(store, iss, jti, expiresAt),
+        ...(replay.purgeExpiredJti
+          ? {
+              purgeExpiredJti: (now: Date) =>
+                replay.purgeExpiredJti?.(store, now) ?? Promise.resolve(),
+            }
+          : {}),
+      }),
+      createIssuerRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
+    ];
+  }
+
+  const app = createApp({
+    config,
+    logger,
+    store,
+    saveFeedback: (records) => saveFeedback(store, records),
+    services,
+    clock: () => new Date(),
+    ...(cdsAuth ? { cdsAuth } : {}),
+  });
+  const server = app.listen(config.PORT, config.HOST);
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
+  const address = await listen(server);
+  const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, services: services.length, auth: config.CDS_AUTH }, "ln-cds listening");
+  return { server, store, url };
+}
+
+async function serve(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  checkAuthAtStartup(config, logger);
+  const { server, store } = await startService(config, logger);
+  onShutdown(logger, async () => {
+    await closeServer(server);
+    await store.close?.();
+  });
+}
+
+async function startDemoFhirServer(host: string, port: number) {
+  const { startFhirServer } = await load<FhirServerModule>(FHIR_SERVER_MODULE);
+  const { allFixtureBundles } = await load<FixturesModule>(FIXTURES_MODULE);
+  const bundles = allFixtureBundles(new Date());
+  try {
+    return { fhir: await startFhirServer({ port, host, bundles }), bundles };
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== "EADDRINUSE") throw err;
+    // The usual port is taken (another demo?): any free port will do, the URL is printed.
+    return { fhir: await startFhirServer({ port: 0, host, bundles }), bundles };
+  }
+}
+
+function patientIdsOf(bundles: readonly Bundle[]): string[] {
+  const ids: string[] = [];
+  for (const bundle of bundles) {
+    for (const entry of bundle.entry ?? []) {
+      if (entry.resource?.resourceType === "Patient" && entry.resource.id)
+        ids.push(entry.resource.id);
+    }
+  }
+  return ids;
+}
+
+async function demo(): Promise<void> {
+  const host = "127.0.0.1";
+  const { fhir, bundles } = await startDemoFhirServer(host, DEMO_FHIR_PORT);
+  const fhirOrigin = new URL(fhir.url).origin;
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    HOST: host,
+    CDS_AUTH: "off",
+    NODE_ENV: process.env.NODE_ENV ?? "development",
+    DATABASE_URL: undefined, // the demo is SQLite under ./data
+    FHIR_SERVER_ALLOWLIST: [process.env.FHIR_SERVER_ALLOWLIST, fhirOrigin]
+      .filter(Boolean)
+      .join(","),
+  };
+  const config = loadConfig(env);
+  const logger = createLogger(config.LOG_LEVEL);
+  checkAuthAtStartup(config, logger); // warns: CDS_AUTH=off
+  const { server, store, url } = await startService(config, logger);
+
+  const patients = patientIdsOf(bundles);
+  const example = patients[0] ?? "<patient id>";
+  const line = "=".repeat(78);
+  const out = [
+    line,
+    "  ln-cds DEMO — CDS_AUTH=off: CDS Hooks JWTs are NOT checked. Loopback only; no real patient data.",
+    line,
+    `  CDS service        ${url}`,
+    `  Discovery          ${url}/cds-services`,
+    `  Health             ${url}/healthz   ${url}/readyz`,
+    `  Demo FHIR server   ${fhir.url}   (${bundles.length} fixture bundles, ${patients.length} patients)`,
+    `  Patients           ${patients.slice(0, 20).join(", ")}${patients.length > 20 ? ", …" : ""}`,
+    "",
+    "  Try:",
+    `    curl -s ${url}/cds-services`,
+    `    curl -s ${url}/cds-services/<service id> -H 'Content-Type: application/json' \\`,
+    `      -d '{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",` +
+      `"fhirServer":"${fhir.url}","context":{"userId":"Practitioner/demo","patientId":"${example}"}}'`,
+    line,
+  ];
+  process.stdout.write(out.join("\n") + "\n");
+  onShutdown(logger, async () => {
+    await closeServer(server);
+    await store.close?.();
+    await fhir.close();
+  });
+}
+
+async function fhirServerOnly(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const port = process.env.PORT ? config.PORT : DEMO_FHIR_PORT;
+  const { fhir, bundles } = await startDemoFhirServer(config.HOST, port);
+  logger.info({ url: fhir.url, bundles: bundles.length }, "demo FHIR server listening");
+  process.stdout.write(
+    `Demo FHIR server: ${fhir.url} (${patientIdsOf(bundles).length} patients)\n`,
+  );
+  onShutdown(logger, () => fhir.close());
+}
+
+const USAGE = "usage: ln-cds <serve | demo | fhir-server>";
+
+async function main(argv: readonly string[]): Promise<void> {
+  const command = argv[2] ?? "serve";
+  switch (command) {
+    case "serve":
+      return serve();
+    case "demo":
+      return demo();
+    case "fhir-server":
+      return fhirServerOnly();
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exit(2);
+  }
+}
+
+main(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ln-cds: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(
+    `ln-cds: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});
