@@ -122,9 +122,16 @@ function bodyParserError(err: unknown): OperationOutcomeError | undefined {
 
 /** The one error middleware: every error becomes an OperationOutcome response. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, next) => {
+  return (err: unknown, req, res, _next) => {
     if (res.headersSent) {
-      next(err);
+      // Already answered (e.g. the request time limit sent its 503): nothing more to tell the
+      // client; log it so the late failure is not lost, and never let express print a stack.
+      if (!(err instanceof OperationOutcomeError)) {
+        logger.warn(
+          { err, method: req.method, path: req.path },
+          "error after the response was sent",
+        );
+      }
       return;
     }
     if (err instanceof OperationOutcomeError) {
