@@ -30,18 +30,27 @@ describe("loadConfig", () => {
   });
 
   it("normalises allow-listed origins", () => {
-    const cfg = loadConfig({ FHIR_SERVER_ALLOWLIST: " http://127.0.0.1:8090/ , https://Fhir.Example.org " });
-    expect(cfg.FHIR_SERVER_ALLOWLIST).toEqual(["http://127.0.0.1:8090", "https://fhir.example.org"]);
+    const cfg = loadConfig({
+      FHIR_SERVER_ALLOWLIST: " http://127.0.0.1:8090/ , https://Fhir.Example.org ",
+    });
+    expect(cfg.FHIR_SERVER_ALLOWLIST).toEqual([
+      "http://127.0.0.1:8090",
+      "https://fhir.example.org",
+    ]);
   });
 
   it("parses JSON settings and names the variable when they are wrong", () => {
     const cfg = loadConfig({
-      SAFETY_WEBHOOKS: JSON.stringify([{ url: "http://127.0.0.1:9999/hook", secret: "0123456789abcdef" }]),
+      SAFETY_WEBHOOKS: JSON.stringify([
+        { url: "http://127.0.0.1:9999/hook", secret: "0123456789abcdef" },
+      ]),
     });
     expect(cfg.SAFETY_WEBHOOKS).toHaveLength(1);
-    expect(() => loadConfig({ SAFETY_WEBHOOKS: "[" })).toThrow(/^config: SAFETY_WEBHOOKS: is not valid JSON/);
-    expect(() => loadConfig({ CDS_ISSUERS: JSON.stringify({ "https://ehr.example": {} }) })).toThrow(
-      /^config: CDS_ISSUERS: .*jwks_url/,
+    expect(() => loadConfig({ SAFETY_WEBHOOKS: "[" })).toThrow(
+      /^config: SAFETY_WEBHOOKS: is not valid JSON/,
     );
+    expect(() =>
+      loadConfig({ CDS_ISSUERS: JSON.stringify({ "https://ehr.example": {} }) }),
+    ).toThrow(/^config: CDS_ISSUERS: .*jwks_url/);
   });
 });

@@ -18,37 +18,35 @@ export class ConfigError extends Error {
 }
 
 /** A comma-separated list of http(s) origins, e.g. "http://127.0.0.1:8090,https://fhir.example.org". */
-const originList = z
-  .string()
-  .transform((raw, ctx) => {
-    const items = raw
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    const origins: string[] = [];
-    for (const item of items) {
-      let url: URL;
-      try {
-        url = new URL(item);
-      } catch {
-        ctx.addIssue({ code: "custom", message: `"${item}" is not a URL` });
-        return z.NEVER;
-      }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        ctx.addIssue({ code: "custom", message: `"${item}" must be http or https` });
-        return z.NEVER;
-      }
-      if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "") {
-        ctx.addIssue({
-          code: "custom",
-          message: `"${item}" must be an origin only (scheme://host[:port]), without path, query or credentials`,
-        });
-        return z.NEVER;
-      }
-      origins.push(url.origin);
+const originList = z.string().transform((raw, ctx) => {
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const origins: string[] = [];
+  for (const item of items) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `"${item}" is not a URL` });
+      return z.NEVER;
     }
-    return origins;
-  });
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      ctx.addIssue({ code: "custom", message: `"${item}" must be http or https` });
+      return z.NEVER;
+    }
+    if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "") {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${item}" must be an origin only (scheme://host[:port]), without path, query or credentials`,
+      });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
 
 const boolean = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const positiveInt = z.coerce.number().int().positive();
@@ -116,7 +114,10 @@ const settings = {
     'JSON: { "<iss>": { "jwks_url"?: url, "jku"?: [url], "tenant"?: string } }.',
   ],
   JWT_MAX_BYTES: [positiveInt.default(8192), "Largest accepted bearer token, in bytes."],
-  JWT_CLOCK_SKEW_SECONDS: [z.coerce.number().int().min(0).default(60), "Skew allowed on exp/iat/nbf."],
+  JWT_CLOCK_SKEW_SECONDS: [
+    z.coerce.number().int().min(0).default(60),
+    "Skew allowed on exp/iat/nbf.",
+  ],
   JWKS_REFRESH_MIN_INTERVAL_MS: [
     z.coerce.number().int().min(0).default(30_000),
     "Least time between two JWKS refreshes caused by an unknown kid, per issuer.",
@@ -157,7 +158,10 @@ const settings = {
       .optional(),
     "PostgreSQL URL. Unset: SQLite in SQLITE_PATH.",
   ],
-  SQLITE_PATH: [z.string().min(1).default("./data/ln-cds.sqlite"), "SQLite file when no DATABASE_URL."],
+  SQLITE_PATH: [
+    z.string().min(1).default("./data/ln-cds.sqlite"),
+    "SQLite file when no DATABASE_URL.",
+  ],
   ELIGIBILITY_SHOW_ALL: [
     boolean.default(false),
     "`true`: the eligibility service also shows not-eligible and insufficient-data verdicts.",
@@ -170,13 +174,19 @@ const settings = {
   WEBHOOK_TIMEOUT_MS: [positiveInt.default(5000), "Timeout of one webhook POST."],
   WEBHOOK_BACKOFF_BASE_MS: [positiveInt.default(1000), "First retry delay; doubles each attempt."],
   WEBHOOK_BACKOFF_MAX_MS: [positiveInt.default(300_000), "Longest retry delay."],
-  WEBHOOK_MAX_AGE_HOURS: [z.coerce.number().positive().default(72), "Age at which a row is dead-lettered."],
+  WEBHOOK_MAX_AGE_HOURS: [
+    z.coerce.number().positive().default(72),
+    "Age at which a row is dead-lettered.",
+  ],
   WORKER_POLL_MS: [positiveInt.default(500), "How often the delivery worker looks for due rows."],
   MONITOR_INTERVAL: [
     z.coerce.number().int().positive().optional(),
     "Seconds between monitor polls while serving. Unset: no monitor in `serve`.",
   ],
-  MONITOR_FHIR_SERVER: [z.url({ protocol: /^https?$/ }).optional(), "FHIR base URL the monitor polls."],
+  MONITOR_FHIR_SERVER: [
+    z.url({ protocol: /^https?$/ }).optional(),
+    "FHIR base URL the monitor polls.",
+  ],
   MONITOR_FHIR_TOKEN: [z.string().min(1).optional(), "Bearer token for MONITOR_FHIR_SERVER."],
 } as const;
 
@@ -185,15 +195,17 @@ export type Config = {
   readonly [K in keyof Settings]: z.output<Settings[K][0]>;
 } & { readonly publicBaseUrl: string };
 
-export const settingDocs: ReadonlyArray<{ name: string; doc: string }> = Object.entries(settings).map(
-  ([name, [, doc]]) => ({ name, doc }),
-);
+export const settingDocs: ReadonlyArray<{ name: string; doc: string }> = Object.entries(
+  settings,
+).map(([name, [, doc]]) => ({ name, doc }));
 
 /**
  * Parse the environment. Throws `ConfigError` naming the first bad variable.
  * Empty strings count as unset, so `FOO=` falls back to the default.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
   const out: Record<string, unknown> = {};
   for (const [name, [schema]] of Object.entries(settings)) {
     const raw = env[name];
@@ -207,7 +219,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   const cfg = out as Omit<Config, "publicBaseUrl">;
   const hostForUrl = cfg.HOST === "0.0.0.0" || cfg.HOST === "::" ? "127.0.0.1" : cfg.HOST;
-  const publicBaseUrl = (cfg.PUBLIC_BASE_URL ?? `http://${hostForUrl}:${cfg.PORT}`).replace(/\/+$/, "");
+  const publicBaseUrl = (cfg.PUBLIC_BASE_URL ?? `http://${hostForUrl}:${cfg.PORT}`).replace(
+    /\/+$/,
+    "",
+  );
   return { ...cfg, publicBaseUrl };
 }
 
