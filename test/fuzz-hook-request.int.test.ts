@@ -8,34 +8,14 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import express from "express";
-import { z } from "zod";
-import { jsonBody } from "../src/http/json-body.js";
-import { requestTimeLimit } from "../src/http/request-timeout.js";
+import type express from "express";
+import { protocolApp } from "./support/protocol-app.js";
+import { testService } from "./support/test-service.js";
 
-/** STAND-IN until src/app.ts exists: replaced by createApp with a test-only service. */
+/** The real app (createApp, real body parser, schemas, prefetch and response checks). */
 function fuzzTarget(): Promise<{ app: express.Express; path: string }> {
-  const schema = z.object({
-    hook: z.string(),
-    hookInstance: z.string(),
-    context: z.record(z.string(), z.unknown()),
-    prefetch: z.record(z.string(), z.unknown()).optional(),
-  });
-  const app = express();
-  app.use(requestTimeLimit(10_000));
-  app.use(jsonBody({ limitBytes: 1_048_576 }));
-  app.post("/cds-services/:id", (req, res) => {
-    const parsed = schema.safeParse(req.body);
-    if (!parsed.success) {
-      res.status(400).json({
-        resourceType: "OperationOutcome",
-        issue: [{ severity: "error", code: "invalid" }],
-      });
-      return;
-    }
-    res.json({ cards: [] });
-  });
-  return Promise.resolve({ app, path: "/cds-services/fuzz-test-service" });
+  const { app } = protocolApp();
+  return Promise.resolve({ app, path: `/cds-services/${testService().id}` });
 }
 
 const RUNS = 10_000;
