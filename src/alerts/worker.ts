@@ -90,20 +90,13 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return store.db
       .selectFrom("alert_delivery as d")
       .innerJoin("safety_alert as a", "a.id", "d.alert_id")
-      .select([
-        "d.id",
-        "d.alert_id",
-        "d.webhook_url",
-        "d.attempts",
-        "d.created_at",
-        "a.payload",
-      ])
+      .select(["d.id", "d.alert_id", "d.webhook_url", "d.attempts", "d.created_at", "a.payload"])
       .where("d.id", "in", ids)
       .execute();
   }
 
   async function deliver(row: ClaimedRow): Promise<void> {
-    const attempts = Number(row.attempts) + 1;
+    const attempts = row.attempts + 1;
     const secret = secrets.get(row.webhook_url);
     let status: number | null = null;
     let error: string | null = null;
@@ -152,7 +145,12 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const tooOld = now.getTime() - Date.parse(row.created_at) >= maxAgeMs;
     const next = new Date(
       now.getTime() +
-        backoffDelayMs(attempts, config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS, random),
+        backoffDelayMs(
+          attempts,
+          config.WEBHOOK_BACKOFF_BASE_MS,
+          config.WEBHOOK_BACKOFF_MAX_MS,
+          random,
+        ),
     );
     await store.db
       .updateTable("alert_delivery")
@@ -177,7 +175,10 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       rows.map((row) =>
         deliver(row).catch((err: unknown) => {
           // The lease brings the row back; nothing is lost.
-          logger.error({ alertId: row.alert_id, err: (err as Error).message }, "delivery bookkeeping failed");
+          logger.error(
+            { alertId: row.alert_id, err: (err as Error).message },
+            "delivery bookkeeping failed",
+          );
         }),
       ),
     );
