@@ -1,0 +1,171 @@
+/**
+ * Operator API for safety alerts (issue 6 §4): list alerts with their delivery state per webhook,
+ * and put a dead-lettered alert back in the queue. Both behind the operator token.
+ */
+import express, { type Router } from "express";
+import type { AlertStore } from "../alerts/store.js";
+import type { DeliveryStatus } from "../alerts/schema.js";
+import type { Config } from "../config.js";
+import { badRequest, notFound } from "./errors.js";
+import { requireOperator } from "./operator-auth.js";
+
+export interface AlertsRouterDeps {
+  store: AlertStore;
+  config: Pick<Config, "OPERATOR_TOKEN_SHA256">;
+  clock?: () => Date;
+}
+
+const STATUSES: readonly DeliveryStatus[] = ["pending", "delivered", "failed"];
+const MAX_LIMIT = 500;
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString("base64url");
+}
+
+function decodeCursor(raw: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as unknown;
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === "string" &&
+      typeof parsed[1] === "string"
+    ) {
+      return { createdAt: parsed[0], id: parsed[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw badRequest("cursor is not a cursor returned by this API", "cursor");
+}
+
+function single(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw badRequest(`${name} must be given once`, name);
+  return value;
+}
+
+export function alertsRouter(deps: AlertsRouterDeps): Router {
+  const { db } = deps.store;
+  const clock = deps.clock ?? (() => new Date());
+  const router = express.Router();
+  router.use("/alerts", requireOperator(deps.config));
+
+  router.get("/alerts", async (req, res) => {
+    const status = single(req.query.status, "status");
+    if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
+      throw badRequest("status must be pending, delivered or failed", "status");
+    }
+    const sinceRaw = single(req.query.since, "since");
+    let since: string | undefined;
+    if (sinceRaw !== undefined) {
+      const t = Date.parse(sinceRaw);
+      if (Number.isNaN(t)) throw badRequest("since must be an ISO 8601 instant", "since");
+      since = new Date(t).toISOString();
+    }
+    const limitRaw = single(req.query.limit, "limit") ?? "100";
+    const limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw badRequest(`limit must be an integer from 1 to ${String(MAX_LIMIT)}`, "limit");
+    }
+    const cursorRaw = single(req.query.cursor, "cursor");
+    const cursor = cursorRaw === undefined ? undefined : decodeCursor(cursorRaw);
+
+    let query = db
+      .selectFrom("safety_alert")
+      .select(["id", "payload", "created_at"])
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(limit + 1);
+    if (since !== undefined) query = query.where("created_at", ">=", since);
+    if (cursor !== undefined) {
+      query = query.where((eb) =>
+        eb.or([
+          eb("created_at", ">", cursor.createdAt),
+          eb.and([eb("created_at", "=", cursor.createdAt), eb("id", ">", cursor.id)]),
+        ]),
+      );
+    }
+    if (status !== undefined) {
+      // An alert is listed under every state one of its webhook deliveries is in.
+      query = query.where("id", "in", (eb) =>
+        eb
+          .selectFrom("alert_delivery")
+          .select("alert_id")
+          .where("status", "=", status as DeliveryStatus),
+      );
+    }
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    const deliveries =
+      page.length === 0
+        ? []
+        : await db
+            .selectFrom("alert_delivery")
+            .select([
+              "alert_id",
+              "webhook_url",
+              "status",
+              "attempts",
+              "next_attempt_at",
+              "last_status",
+              "last_error",
+              "delivered_at",
+            ])
+            .where(
+              "alert_id",
+              "in",
+              page.map((r) => r.id),
+            )
+            .execute();
+    const last = page[page.length - 1];
+    res.json({
+      alerts: page.map((r) => ({
+        ...(JSON.parse(r.payload) as Record<string, unknown>),
+        recordedAt: r.created_at,
+        deliveries: deliveries
+          .filter((d) => d.alert_id === r.id)
+          .map((d) => ({
+            // Origin only: webhook paths can carry receiver tokens.
+            webhook: new URL(d.webhook_url).origin,
+            status: d.status,
+            attempts: d.attempts,
+            nextAttemptAt: d.status === "pending" ? d.next_attempt_at : null,
+            lastStatus: d.last_status,
+            lastError: d.last_error,
+            deliveredAt: d.delivered_at,
+          })),
+      })),
+      next:
+        rows.length > limit && last
+          ? encodeCursor({ createdAt: last.created_at, id: last.id })
+          : null,
+    });
+  });
+
+  router.post("/alerts/:id/retry", async (req, res) => {
+    const id = req.params.id;
+    const alert = await db
+      .selectFrom("safety_alert")
+      .select("id")
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!alert) throw notFound("no such alert");
+    const nowIso = clock().toISOString();
+    // Restart the age clock too, or WEBHOOK_MAX_AGE_HOURS would dead-letter it again at once.
+    const result = await db
+      .updateTable("alert_delivery")
+      .set({ status: "pending", next_attempt_at: nowIso, created_at: nowIso, last_error: null })
+      .where("alert_id", "=", id)
+      .where("status", "=", "failed")
+      .executeTakeFirst();
+    res.json({ id, requeued: Number(result.numUpdatedRows) });
+  });
+
+  return router;
+}

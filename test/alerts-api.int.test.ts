@@ -1,0 +1,120 @@
+import { createHash } from "node:crypto";
+import express from "express";
+import request from "supertest";
+import { afterEach, describe, expect, it } from "vitest";
+import { alertId } from "../src/alerts/alert.js";
+import { createAlertSink } from "../src/alerts/sink.js";
+import type { SafetyAlertInput } from "../src/alerts/types.js";
+import { testConfig } from "../src/config.js";
+import { alertsRouter } from "../src/http/alerts-routes.js";
+import { errorMiddleware } from "../src/http/errors.js";
+import { createLogger } from "../src/log.js";
+import { alertStoreKinds, openAlertStore, type OpenedAlertStore } from "./support/alert-stores.js";
+
+const TOKEN = "operator-token-for-tests";
+const logger = createLogger("silent");
+const config = testConfig({
+  OPERATOR_TOKEN_SHA256: createHash("sha256").update(TOKEN).digest("hex"),
+  SAFETY_WEBHOOKS: JSON.stringify([
+    { url: "http://127.0.0.1:9/a", secret: "s".repeat(20) },
+    { url: "http://127.0.0.1:10/b", secret: "t".repeat(20) },
+  ]),
+  WEBHOOK_ALLOWLIST: "http://127.0.0.1:9,http://127.0.0.1:10",
+});
+
+function alerts(n: number): SafetyAlertInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    rule: "anemia" as const,
+    severity: "warning" as const,
+    grade: 2,
+    patient: `Patient/api-${String(i)}`,
+    observation: `Observation/api-hb-${String(i)}`,
+    value: { value: 85, unit: "g/L" },
+    effective: "2024-01-01T00:00:00Z",
+  }));
+}
+
+const open: OpenedAlertStore[] = [];
+afterEach(async () => {
+  while (open.length > 0) await open.pop()?.close();
+});
+
+describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
+  async function setup() {
+    const store = await openAlertStore(kind);
+    open.push(store);
+    const app = express();
+    app.use(alertsRouter({ store, config }));
+    app.use(errorMiddleware(logger));
+    return { store, app };
+  }
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+
+  it("refuses without the operator token", async () => {
+    const { app } = await setup();
+    const res = await request(app).get("/alerts");
+    expect(res.status).toBe(401);
+    expect((res.body as { resourceType: string }).resourceType).toBe("OperationOutcome");
+    expect((await request(app).post("/alerts/x/retry")).status).toBe(401);
+  });
+
+  it("lists alerts with per-webhook delivery state, paginated by cursor", async () => {
+    const { store, app } = await setup();
+    await createAlertSink({ store, config, logger }).raise(alerts(5), "monitor");
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await request(app)
+        .get("/alerts")
+        .query({ status: "pending", limit: 2, ...(cursor ? { cursor } : {}) })
+        .set(auth);
+      expect(res.status).toBe(200);
+      const body = res.body as {
+        alerts: Array<{ id: string; deliveries: Array<{ status: string; webhook: string }> }>;
+        next: string | null;
+      };
+      for (const a of body.alerts) {
+        seen.push(a.id);
+        expect(a.deliveries.map((d) => d.webhook).sort()).toEqual([
+          "http://127.0.0.1:10",
+          "http://127.0.0.1:9",
+        ]);
+        expect(a.deliveries.every((d) => d.status === "pending")).toBe(true);
+      }
+      cursor = body.next;
+      pages += 1;
+    } while (cursor !== null);
+    expect(pages).toBe(3);
+    expect(seen.sort()).toEqual(alerts(5).map(alertId).sort());
+    const delivered = await request(app).get("/alerts?status=delivered").set(auth);
+    expect((delivered.body as { alerts: unknown[] }).alerts).toHaveLength(0);
+    const future = await request(app).get("/alerts?since=2999-01-01T00:00:00Z").set(auth);
+    expect((future.body as { alerts: unknown[] }).alerts).toHaveLength(0);
+  });
+
+  it("rejects a bad status, limit or cursor with a 400 OperationOutcome", async () => {
+    const { app } = await setup();
+    for (const q of ["status=lost", "limit=0", "limit=x", "cursor=nope", "since=yesterday"]) {
+      const res = await request(app).get(`/alerts?${q}`).set(auth);
+      expect(res.status, q).toBe(400);
+      expect((res.body as { resourceType: string }).resourceType).toBe("OperationOutcome");
+    }
+  });
+
+  it("retry puts a dead-lettered alert back in the queue; unknown ids are 404", async () => {
+    const { store, app } = await setup();
+    const [one] = alerts(1);
+    await createAlertSink({ store, config, logger }).raise([one!], "patient-view");
+    const id = alertId(one!);
+    await store.db.updateTable("alert_delivery").set({ status: "failed" }).execute();
+    const failed = await request(app).get("/alerts?status=failed").set(auth);
+    expect((failed.body as { alerts: unknown[] }).alerts).toHaveLength(1);
+    const res = await request(app).post(`/alerts/${id}/retry`).set(auth);
+    expect(res.status).toBe(200);
+    expect((res.body as { requeued: number }).requeued).toBe(2);
+    const rows = await store.db.selectFrom("alert_delivery").select("status").execute();
+    expect(rows.every((r) => r.status === "pending")).toBe(true);
+    expect((await request(app).post("/alerts/sa-unknown/retry").set(auth)).status).toBe(404);
+  });
+});
