@@ -1,0 +1,226 @@
+/**
+ * Monitor (issue 6 §5) against a real FHIR HTTP server holding the 14 study patients: a new
+ * hemoglobin Observation for a patient on iguratimod yields an alert within one interval with no
+ * hook call; a restarted monitor raises nothing again; a FHIR outage skips nothing.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Bundle, FhirResource, Observation } from "fhir/r4.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { studyPatientBundles } from "../fixtures/index.js";
+import { alertId } from "../src/alerts/alert.js";
+import { startMonitor, WATERMARK_KEY, type Monitor } from "../src/alerts/monitor.js";
+import { createAlertSink } from "../src/alerts/sink.js";
+import { testConfig } from "../src/config.js";
+import { createLogger } from "../src/log.js";
+import {
+  alertStoreKinds,
+  openAlertStore,
+  until,
+  type OpenedAlertStore,
+} from "./support/alert-stores.js";
+
+const TOKEN = "monitor-token-abc";
+const logger = createLogger("silent");
+
+/** A small FHIR server: search by code, patient, _lastUpdated=gt; paging; bearer token; outage switch. */
+interface MiniFhir {
+  url: string;
+  add(r: FhirResource): void;
+  down: boolean;
+  searches: string[];
+  close(): Promise<void>;
+}
+
+async function startMiniFhir(): Promise<MiniFhir> {
+  const resources: FhirResource[] = [];
+  let tick = Date.now();
+  const state: MiniFhir = {
+    url: "",
+    down: false,
+    searches: [],
+    add(r) {
+      // Strictly increasing lastUpdated, as a server stamps writes.
+      tick = Math.max(tick + 1, Date.now());
+      resources.push({ ...r, meta: { ...r.meta, lastUpdated: new Date(tick).toISOString() } });
+    },
+    close: () => Promise.resolve(),
+  };
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/fhir+json" });
+      res.end(JSON.stringify(body));
+    };
+    if (state.down) {
+      send(503, { resourceType: "OperationOutcome", issue: [] });
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      send(401, { resourceType: "OperationOutcome", issue: [] });
+      return;
+    }
+    const url = new URL(req.url ?? "/", state.url);
+    const [, type, id] = url.pathname.split("/");
+    if (id) {
+      const found = resources.find((r) => r.resourceType === type && r.id === id);
+      found ? send(200, found) : send(404, { resourceType: "OperationOutcome", issue: [] });
+      return;
+    }
+    state.searches.push(url.search);
+    const codes = url.searchParams.get("code")?.split(",");
+    const patient = url.searchParams.get("patient");
+    const gt = url.searchParams.get("_lastUpdated")?.replace(/^gt/, "");
+    let matches = resources.filter((r) => r.resourceType === type);
+    if (patient) {
+      matches = matches.filter(
+        (r) =>
+          (r as { subject?: { reference?: string } }).subject?.reference === `Patient/${patient}`,
+      );
+    }
+    if (codes) {
+      matches = matches.filter((r) =>
+        (r as Observation).code.coding?.some((c) =>
+          codes.includes(`${c.system ?? ""}|${c.code ?? ""}`),
+        ),
+      );
+    }
+    if (gt) matches = matches.filter((r) => Date.parse(r.meta?.lastUpdated ?? "") > Date.parse(gt));
+    const count = Number(url.searchParams.get("_count") ?? "100");
+    const offset = Number(url.searchParams.get("_offset") ?? "0");
+    const page = matches.slice(offset, offset + count);
+    const bundle: Bundle = {
+      resourceType: "Bundle",
+      type: "searchset",
+      total: matches.length,
+      entry: page.map((resource) => ({ resource })),
+    };
+    if (offset + count < matches.length) {
+      const next = new URL(url);
+      next.searchParams.set("_offset", String(offset + count));
+      bundle.link = [{ relation: "next", url: next.toString() }];
+    }
+    send(200, bundle);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => {
+        resolve();
+      });
+    });
+  return state;
+}
+
+function hemoglobin(id: string, patient: string, gPerL: number, effective: Date): Observation {
+  return {
+    resourceType: "Observation",
+    id,
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code: "718-7" }] },
+    subject: { reference: `Patient/${patient}` },
+    effectiveDateTime: effective.toISOString(),
+    valueQuantity: { value: gPerL, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
+  };
+}
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
+  async function setup() {
+    const now = new Date();
+    const fhir = await startMiniFhir();
+    cleanup.push(() => fhir.close());
+    for (const bundle of studyPatientBundles(now)) {
+      for (const e of bundle.entry ?? []) if (e.resource) fhir.add(e.resource);
+    }
+    const store: OpenedAlertStore = await openAlertStore(kind);
+    cleanup.push(() => store.close());
+    const config = testConfig({
+      MONITOR_FHIR_SERVER: fhir.url,
+      MONITOR_FHIR_TOKEN: TOKEN,
+      MONITOR_INTERVAL: "1",
+      SAFETY_WEBHOOKS: JSON.stringify([{ url: "http://127.0.0.1:9/hook", secret: "x".repeat(20) }]),
+      WEBHOOK_ALLOWLIST: "http://127.0.0.1:9",
+    });
+    const sink = createAlertSink({ store, config, logger });
+    const monitor = (intervalMs = 300): Monitor => {
+      const m = startMonitor({ store, config, logger, sink, intervalMs });
+      cleanup.push(() => m.stop());
+      return m;
+    };
+    const alertRows = () => store.db.selectFrom("safety_alert").selectAll().execute();
+    return { now, fhir, store, sink, monitor, alertRows };
+  }
+
+  it("raises patient 4's alerts from the first poll, a new Observation's alert within one interval, and nothing again after a restart", async () => {
+    const { now, fhir, store, monitor, alertRows } = await setup();
+    const first = monitor();
+    await until(async () => (await alertRows()).some((a) => a.patient === "Patient/kang-04"));
+    const kang04 = (await alertRows()).filter((a) => a.patient === "Patient/kang-04");
+    expect(kang04.map((a) => a.severity).sort()).toEqual(["critical", "warning"]);
+    expect(kang04.every((a) => a.source === "monitor")).toBe(true);
+    expect(fhir.searches.some((s) => s.includes("_lastUpdated=gt"))).toBe(false);
+    await until(async () => {
+      const wm = await store.db
+        .selectFrom("monitor_state")
+        .select("value")
+        .where("name", "=", WATERMARK_KEY)
+        .executeTakeFirst();
+      return wm !== undefined;
+    });
+    const before = (await alertRows()).length;
+
+    const added = hemoglobin("kang-04-hb-new", "kang-04", 70, new Date(now.getTime() - 3_600_000));
+    const addedAt = Date.now();
+    fhir.add(added);
+    const newId = alertId({
+      patient: "Patient/kang-04",
+      rule: "anemia",
+      observation: "Observation/kang-04-hb-new",
+    });
+    await until(async () => (await alertRows()).some((a) => a.id === newId), 2_000);
+    expect(Date.now() - addedAt).toBeLessThan(300 + 1_000);
+    expect((await alertRows()).length).toBe(before + 1);
+    expect(fhir.searches.some((s) => s.includes("_lastUpdated=gt"))).toBe(true);
+    await first.stop();
+
+    const second = monitor();
+    const round = await second.runOnce();
+    expect(round.raised).toBe(0);
+    expect(round.observations).toBe(0);
+    expect((await alertRows()).length).toBe(before + 1);
+  });
+
+  it("a FHIR outage is retried: the watermark holds and the Observation added meanwhile still alerts", async () => {
+    const { now, fhir, store, monitor, alertRows } = await setup();
+    const m = monitor(60_000);
+    await until(async () => (await alertRows()).length > 0);
+    await m.stop();
+    const wm = () =>
+      store.db
+        .selectFrom("monitor_state")
+        .select("value")
+        .where("name", "=", WATERMARK_KEY)
+        .executeTakeFirst();
+    const held = await wm();
+    fhir.add(hemoglobin("kang-04-hb-outage", "kang-04", 65, new Date(now.getTime() - 60_000)));
+    fhir.down = true;
+    const m2 = monitor(60_000);
+    await expect(m2.runOnce()).rejects.toThrow();
+    expect(await wm()).toEqual(held);
+    fhir.down = false;
+    const round = await m2.runOnce();
+    expect(round.raised).toBe(1);
+    const id = alertId({
+      patient: "Patient/kang-04",
+      rule: "anemia",
+      observation: "Observation/kang-04-hb-outage",
+    });
+    expect((await alertRows()).some((a) => a.id === id)).toBe(true);
+  });
+});
