@@ -63,7 +63,8 @@ async function startMiniFhir(): Promise<MiniFhir> {
     const [, type, id] = url.pathname.split("/");
     if (id) {
       const found = resources.find((r) => r.resourceType === type && r.id === id);
-      found ? send(200, found) : send(404, { resourceType: "OperationOutcome", issue: [] });
+      if (found) send(200, found);
+      else send(404, { resourceType: "OperationOutcome", issue: [] });
       return;
     }
     state.searches.push(url.search);
@@ -136,7 +137,7 @@ describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
     const fhir = await startMiniFhir();
     cleanup.push(() => fhir.close());
     for (const bundle of studyPatientBundles(now)) {
-      for (const e of bundle.entry ?? []) if (e.resource) fhir.add(e.resource);
+      for (const e of bundle.entry ?? []) if (e.resource) fhir.add(e.resource as FhirResource);
     }
     const store: OpenedAlertStore = await openAlertStore(kind);
     cleanup.push(() => store.close());
