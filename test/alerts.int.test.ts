@@ -6,6 +6,11 @@ import type { SafetyAlertInput } from "../src/alerts/types.js";
 import { startDeliveryWorker, type DeliveryWorker } from "../src/alerts/worker.js";
 import { testConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
+import type { FhirResource } from "fhir/r4.js";
+import { studyPatientBundles } from "../fixtures/index.js";
+import { alertInputsFromEvents } from "../src/alerts/from-events.js";
+import { safetyAlertEvents } from "../src/clinical/safety.js";
+import { normalisePatient } from "../src/fhir/normalise.js";
 import {
   alertStoreKinds,
   openAlertStore,
@@ -124,6 +129,25 @@ describe.each(alertStoreKinds)("safety alerts on %s", (kind) => {
       const d = await store.db.selectFrom("alert_delivery").select("status").execute();
       return d.every((x) => x.status === "delivered");
     });
+  });
+
+  it("patient 4's fixture through the clinical safety rules raises warning (week 7) and critical (week 12) once", async () => {
+    const { store, sink } = await setup(1);
+    const now = new Date();
+    const bundle = studyPatientBundles(now).find((b) =>
+      (b.entry ?? []).some(
+        (e) => e.resource?.resourceType === "Patient" && e.resource.id === "kang-04",
+      ),
+    );
+    const resources = (bundle?.entry ?? []).map((e) => e.resource as FhirResource);
+    const inputs = alertInputsFromEvents(safetyAlertEvents(normalisePatient(resources, now), now));
+    await sink.raise(inputs, "patient-view");
+    await sink.raise(inputs, "patient-view");
+    const rows = await store.db.selectFrom("safety_alert").selectAll().execute();
+    expect(rows.map((r) => [r.severity, r.observation]).sort()).toEqual([
+      ["critical", "Observation/kang-04-hb-w12"],
+      ["warning", "Observation/kang-04-hb-w07"],
+    ]);
   });
 
   it("each webhook gets its own outbox row and delivery", async () => {
