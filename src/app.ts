@@ -35,6 +35,8 @@ export interface AppDeps {
   readonly cdsAuth?: RequestHandler | readonly RequestHandler[];
   /** For tests: how prefetch reads a FHIR server (default fhir-kit-client). */
   readonly readerFactory?: ReaderFactory;
+  /** Operator API (`GET /alerts`, `POST /alerts/:id/retry`), guarded by its own operator token. */
+  readonly operatorRoutes?: express.Router;
 }
 
 export class AppWiringError extends Error {
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(accessLog(logger));
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
   app.use(healthRoutes(deps.store, logger));
+  if (deps.operatorRoutes) app.use(deps.operatorRoutes);
   app.use(
     cdsRoutes({
       config,

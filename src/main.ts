@@ -21,6 +21,9 @@ import { checkAuthAtStartup, createCdsAuthCore } from "./http/auth/index.js";
 import { createIssuerRateLimit } from "./http/rate-limit.js";
 import type { FeedbackRecord } from "./http/cds-routes.js";
 import { defaultServices, registryProblems } from "../cds-services/index.js";
+import { startAlerting, type Alerting } from "./alerts/runtime.js";
+import { alertStore } from "./alerts/store.js";
+import { alertsRouter } from "./http/alerts-routes.js";
 
 // ------------------------------------------------------------------ parts owned by other modules
 //
@@ -30,6 +33,9 @@ import { defaultServices, registryProblems } from "../cds-services/index.js";
 interface Store {
   ping(): Promise<unknown>;
   close?(): Promise<unknown>;
+  /** Kysely instance and dialect: the alert outbox and monitor use them (src/alerts). */
+  db: unknown;
+  dialect: "sqlite" | "postgres";
 }
 interface StoreModule {
   openStore: (config: Config) => Promise<Store>;
@@ -107,7 +113,7 @@ function closeServer(server: Server): Promise<void> {
 async function startService(
   config: Config,
   logger: Logger,
-): Promise<{ server: Server; store: Store; url: string }> {
+): Promise<{ server: Server; store: Store; url: string; alerting: Alerting }> {
   const services = defaultServices(config);
   const problems = registryProblems(services);
   if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
@@ -115,6 +121,8 @@ async function startService(
   const { openStore } = await load<StoreModule>(STORE_MODULE);
   const { saveFeedback } = await load<FeedbackModule>(FEEDBACK_MODULE);
   const store = await openStore(config);
+  // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
+  const alerting = startAlerting({ store, config, logger });
 
   let cdsAuth;
   if (config.CDS_AUTH === "on") {
@@ -143,6 +151,7 @@ async function startService(
     services,
     clock: () => new Date(),
     ...(cdsAuth ? { cdsAuth } : {}),
+    operatorRoutes: alertsRouter({ store: alertStore(store), config }),
   });
   const server = app.listen(config.PORT, config.HOST);
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
@@ -150,16 +159,17 @@ async function startService(
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${address.port}`;
   logger.info({ url, services: services.length, auth: config.CDS_AUTH }, "ln-cds listening");
-  return { server, store, url };
+  return { server, store, url, alerting };
 }
 
 async function serve(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
   checkAuthAtStartup(config, logger);
-  const { server, store } = await startService(config, logger);
+  const { server, store, alerting } = await startService(config, logger);
   onShutdown(logger, async () => {
     await closeServer(server);
+    await alerting.stop();
     await store.close?.();
   });
 }
@@ -205,7 +215,7 @@ async function demo(): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   checkAuthAtStartup(config, logger); // warns: CDS_AUTH=off
-  const { server, store, url } = await startService(config, logger);
+  const { server, store, url, alerting } = await startService(config, logger);
 
   const patients = patientIdsOf(bundles);
   const example = patients[0] ?? "<patient id>";
@@ -230,6 +240,7 @@ async function demo(): Promise<void> {
   process.stdout.write(out.join("\n") + "\n");
   onShutdown(logger, async () => {
     await closeServer(server);
+    await alerting.stop();
     await store.close?.();
     await fhir.close();
   });
@@ -247,7 +258,21 @@ async function fhirServerOnly(): Promise<void> {
   onShutdown(logger, () => fhir.close());
 }
 
-const USAGE = "usage: ln-cds <serve | demo | fhir-server>";
+/** `ln-cds monitor`: the safety monitor and the delivery worker, without the HTTP service. */
+async function monitorOnly(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const { openStore } = await load<StoreModule>(STORE_MODULE);
+  const store = await openStore(config);
+  const alerting = startAlerting({ store, config, logger, monitor: "on" });
+  logger.info({ intervalSeconds: config.MONITOR_INTERVAL ?? 60 }, "ln-cds monitor running");
+  onShutdown(logger, async () => {
+    await alerting.stop();
+    await store.close?.();
+  });
+}
+
+const USAGE = "usage: ln-cds <serve | demo | fhir-server | monitor>";
 
 async function main(argv: readonly string[]): Promise<void> {
   const command = argv[2] ?? "serve";
@@ -258,6 +283,8 @@ async function main(argv: readonly string[]): Promise<void> {
       return demo();
     case "fhir-server":
       return fhirServerOnly();
+    case "monitor":
+      return monitorOnly();
     default:
       process.stderr.write(`${USAGE}\n`);
       process.exit(2);
