@@ -83,16 +83,32 @@ export interface Receiver {
   origin: string;
   calls: ReceivedCall[];
   answer: number;
+  /** Delay before answering, to keep requests in flight. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
 export async function startReceiver(answer = 200): Promise<Receiver> {
   const calls: ReceivedCall[] = [];
-  const receiver: Receiver = { url: "", origin: "", calls, answer, close: () => Promise.resolve() };
+  const receiver: Receiver = {
+    url: "",
+    origin: "",
+    calls,
+    answer,
+    delayMs: 0,
+    close: () => Promise.resolve(),
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (receiver.delayMs > 0) {
+        setTimeout(reply, receiver.delayMs);
+        return;
+      }
+      reply();
+    });
+    const reply = (): void => {
       const status = receiver.answer;
       calls.push({
         at: Date.now(),
@@ -102,7 +118,7 @@ export async function startReceiver(answer = 200): Promise<Receiver> {
       });
       res.statusCode = status;
       res.end();
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
