@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -8,6 +8,7 @@ import { join } from "node:path";
  */
 export function buildAlertCode(): string {
   const cacheRoot = join(process.cwd(), "node_modules", ".cache");
+  mkdirSync(cacheRoot, { recursive: true });
   const out = mkdtempSync(join(cacheRoot, "ln-cds-alert-build-"));
   execFileSync(
     process.execPath,
