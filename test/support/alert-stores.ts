@@ -20,7 +20,7 @@ export type AlertStoreKind = "sqlite" | "postgres";
 
 export const alertStoreKinds: AlertStoreKind[] = [
   "sqlite",
-  ...(process.env.TEST_DATABASE_URL ? (["postgres"] as const) : []),
+  "postgres",
 ];
 
 export interface OpenedAlertStore extends AlertStore {

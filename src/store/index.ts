@@ -1,0 +1,76 @@
+/**
+ * The database: SQLite (better-sqlite3) by default, PostgreSQL when DATABASE_URL is set, both
+ * through Kysely with the same migrations, run at open.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Migrator, type MigrationProvider } from "kysely/migration";
+import pg from "pg";
+import { migrations } from "./migrations.js";
+import type { Database } from "./schema.js";
+
+export type { Database } from "./schema.js";
+export type Dialect = "sqlite" | "postgres";
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreConfig {
+  readonly DATABASE_URL?: string | undefined;
+  readonly SQLITE_PATH: string;
+}
+
+const provider: MigrationProvider = {
+  getMigrations: () => Promise.resolve({ ...migrations }),
+};
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+/** Opens the database and brings its schema up to date. */
+export async function openStore(cfg: StoreConfig): Promise<Store> {
+  let db: Kysely<Database>;
+  let dialect: Dialect;
+  if (cfg.DATABASE_URL !== undefined) {
+    dialect = "postgres";
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool: new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 10 }),
+      }),
+    });
+  } else {
+    dialect = "sqlite";
+    if (cfg.SQLITE_PATH !== ":memory:") mkdirSync(dirname(cfg.SQLITE_PATH), { recursive: true });
+    const file = new SqliteDatabase(cfg.SQLITE_PATH);
+    // WAL lets readers run beside the single writer; busy_timeout lets two processes share a file.
+    file.pragma("journal_mode = WAL");
+    file.pragma("busy_timeout = 5000");
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  }
+  // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so replicas may open at once.
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new StoreError(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : "unknown error"}`,
+    );
+  }
+  return {
+    db,
+    dialect,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
