@@ -19,53 +19,16 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { checkAuthAtStartup, createCdsAuthCore } from "./http/auth/index.js";
 import { createIssuerRateLimit } from "./http/rate-limit.js";
-import type { FeedbackRecord } from "./http/cds-routes.js";
 import { defaultServices, registryProblems } from "../cds-services/index.js";
 import { startAlerting, type Alerting } from "./alerts/runtime.js";
 import { alertStore } from "./alerts/store.js";
 import { alertsRouter } from "./http/alerts-routes.js";
 
-// ------------------------------------------------------------------ parts owned by other modules
-//
-// The store (src/store) and the demo FHIR server (src/fhir-server, fixtures) are loaded through
-// these typed seams. The module names are fixed; the interfaces are the least main needs.
-
-interface Store {
-  ping(): Promise<unknown>;
-  close?(): Promise<unknown>;
-  /** Kysely instance and dialect: the alert outbox and monitor use them (src/alerts). */
-  db: unknown;
-  dialect: "sqlite" | "postgres";
-}
-interface StoreModule {
-  openStore: (config: Config) => Promise<Store>;
-}
-interface FeedbackModule {
-  saveFeedback: (store: Store, records: readonly FeedbackRecord[]) => Promise<unknown>;
-}
-interface ReplayModule {
-  rememberJti: (store: Store, iss: string, jti: string, expiresAt: Date) => Promise<boolean>;
-  purgeExpiredJti?: (store: Store, now: Date) => Promise<unknown>;
-}
-interface FhirServerModule {
-  startFhirServer: (options: {
-    port?: number;
-    host?: string;
-    bundles: readonly Bundle[];
-  }) => Promise<{ url: string; close(): Promise<void> }>;
-}
-interface FixturesModule {
-  allFixtureBundles: (now: Date) => readonly Bundle[];
-}
-
-async function load<T>(specifier: string): Promise<T> {
-  return (await import(specifier)) as T;
-}
-const STORE_MODULE = "./store/index.js";
-const FEEDBACK_MODULE = "./store/feedback.js";
-const REPLAY_MODULE = "./store/jti.js";
-const FHIR_SERVER_MODULE = "./fhir-server/index.js";
-const FIXTURES_MODULE = "../fixtures/index.js";
+import { openStore, type Store } from "./store/index.js";
+import { saveFeedback } from "./store/feedback.js";
+import * as replay from "./store/jti.js";
+import { startFhirServer } from "./fhir-server/index.js";
+import { allFixtureBundles } from "../fixtures/index.js";
 
 // ------------------------------------------------------------------ commands
 
@@ -118,26 +81,18 @@ async function startService(
   const problems = registryProblems(services);
   if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
 
-  const { openStore } = await load<StoreModule>(STORE_MODULE);
-  const { saveFeedback } = await load<FeedbackModule>(FEEDBACK_MODULE);
   const store = await openStore(config);
   // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
   const alerting = startAlerting({ store, config, logger });
 
   let cdsAuth;
   if (config.CDS_AUTH === "on") {
-    const replay = await load<ReplayModule>(REPLAY_MODULE);
     cdsAuth = [
       createCdsAuthCore({
         config,
         logger,
         rememberJti: (iss, jti, expiresAt) => replay.rememberJti(store, iss, jti, expiresAt),
-        ...(replay.purgeExpiredJti
-          ? {
-              purgeExpiredJti: (now: Date) =>
-                replay.purgeExpiredJti?.(store, now) ?? Promise.resolve(),
-            }
-          : {}),
+        purgeExpiredJti: (now: Date) => replay.purgeExpiredJti(store, now),
       }),
       createIssuerRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     ];
@@ -170,13 +125,11 @@ async function serve(): Promise<void> {
   onShutdown(logger, async () => {
     await closeServer(server);
     await alerting.stop();
-    await store.close?.();
+    await store.close();
   });
 }
 
 async function startDemoFhirServer(host: string, port: number) {
-  const { startFhirServer } = await load<FhirServerModule>(FHIR_SERVER_MODULE);
-  const { allFixtureBundles } = await load<FixturesModule>(FIXTURES_MODULE);
   const bundles = allFixtureBundles(new Date());
   try {
     return { fhir: await startFhirServer({ port, host, bundles }), bundles };
@@ -241,7 +194,7 @@ async function demo(): Promise<void> {
   onShutdown(logger, async () => {
     await closeServer(server);
     await alerting.stop();
-    await store.close?.();
+    await store.close();
     await fhir.close();
   });
 }
@@ -262,13 +215,12 @@ async function fhirServerOnly(): Promise<void> {
 async function monitorOnly(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
-  const { openStore } = await load<StoreModule>(STORE_MODULE);
   const store = await openStore(config);
   const alerting = startAlerting({ store, config, logger, monitor: "on" });
   logger.info({ intervalSeconds: config.MONITOR_INTERVAL ?? 60 }, "ln-cds monitor running");
   onShutdown(logger, async () => {
     await alerting.stop();
-    await store.close?.();
+    await store.close();
   });
 }
 
