@@ -3,7 +3,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "data/**", "coverage/**", "eslint.config.js"] },
+  {
+    // *.mjs: plain-JS child-process helpers of the tests, outside the TypeScript project.
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "data/**",
+      "coverage/**",
+      "eslint.config.js",
+      "**/*.mjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

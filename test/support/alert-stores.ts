@@ -18,10 +18,7 @@ import type { AlertTables } from "../../src/alerts/schema.js";
 
 export type AlertStoreKind = "sqlite" | "postgres";
 
-export const alertStoreKinds: AlertStoreKind[] = [
-  "sqlite",
-  "postgres",
-];
+export const alertStoreKinds: AlertStoreKind[] = ["sqlite", "postgres"];
 
 export interface OpenedAlertStore extends AlertStore {
   /** Where a second process/replica can open the same database. */
