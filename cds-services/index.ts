@@ -10,13 +10,14 @@ import type { Config } from "../src/config.js";
 import { unknownTokens } from "../src/hooks/prefetch.js";
 import type { HookName } from "../src/hooks/schemas.js";
 import type { CdsService } from "./types.js";
+import { iguratimodSafetyService } from "./iguratimod-safety/service.js";
 
 export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
 
 /** The real services of ln-cds. The four clinical services are added by the services issue. */
 export function defaultServices(config: Config): CdsService[] {
   void config;
-  return [];
+  return [iguratimodSafetyService()];
 }
 
 export interface DiscoveryEntry {

@@ -161,6 +161,10 @@ async function demo(): Promise<void> {
     CDS_AUTH: "off",
     NODE_ENV: process.env.NODE_ENV ?? "development",
     DATABASE_URL: undefined, // the demo is SQLite under ./data
+    // The embedded in-memory FHIR server shares this process and scans every resource per
+    // search, so the demo allows it more time than a production FHIR server gets.
+    FHIR_TIMEOUT_MS: process.env.FHIR_TIMEOUT_MS ?? "15000",
+    PREFETCH_BUDGET_MS: process.env.PREFETCH_BUDGET_MS ?? "15000",
     FHIR_SERVER_ALLOWLIST: [process.env.FHIR_SERVER_ALLOWLIST, fhirOrigin]
       .filter(Boolean)
       .join(","),

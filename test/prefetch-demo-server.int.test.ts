@@ -28,7 +28,12 @@ afterAll(async () => {
 function appFor(fhirUrl: string, env: Record<string, string> = {}) {
   return protocolApp({
     // The in-memory demo repository scans every resource per page: give it a wide budget.
-    env: { FHIR_SERVER_ALLOWLIST: new URL(fhirUrl).origin, PREFETCH_BUDGET_MS: "20000", ...env },
+    env: {
+      FHIR_SERVER_ALLOWLIST: new URL(fhirUrl).origin,
+      PREFETCH_BUDGET_MS: "20000",
+      FHIR_TIMEOUT_MS: "20000",
+      ...env,
+    },
     services: [
       testService({
         prefetch: {
