@@ -179,10 +179,18 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> | undefined;
+  // Rounds never overlap: a round asked for (runOnce) while the timer's round runs waits for it,
+  // so two rounds cannot read the same watermark and evaluate the same changes twice.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialRound: typeof runOnce = () => {
+    const round = queue.then(runOnce, runOnce);
+    queue = round.catch(() => undefined);
+    return round;
+  };
   function schedule(delay: number): void {
     if (stopped) return;
     timer = setTimeout(() => {
-      current = runOnce()
+      current = serialRound()
         .catch((err: unknown) => {
           // Outage: the watermark did not move, so the next round retries the same changes.
           logger.error(
@@ -200,7 +208,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   schedule(0);
 
   return {
-    runOnce,
+    runOnce: serialRound,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
