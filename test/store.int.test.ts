@@ -3,7 +3,12 @@ import { openStore, type Store } from "../src/store/index.js";
 import { saveFeedback } from "../src/store/feedback.js";
 import { purgeExpiredJti, rememberJti } from "../src/store/jti.js";
 import type { FeedbackRecord } from "../src/http/cds-routes.js";
-import { freshSqlitePath, openTwoStoresOnOnePostgres, storeKinds } from "./support/stores.js";
+import {
+  freshPostgresDatabase,
+  freshSqlitePath,
+  openTwoStoresOnOnePostgres,
+  storeKinds,
+} from "./support/stores.js";
 
 const opened: Store[] = [];
 afterEach(async () => {
@@ -64,6 +69,15 @@ describe("migrations", () => {
     await saveFeedback(a, [feedback]);
     await a.close();
     const b = await track(openStore({ SQLITE_PATH: path }));
+    expect(await b.db.selectFrom("feedback").select("card").execute()).toHaveLength(1);
+  });
+
+  it("run once: reopening the same PostgreSQL database keeps the data", async () => {
+    const url = await freshPostgresDatabase();
+    const a = await openStore({ DATABASE_URL: url, SQLITE_PATH: "" });
+    await saveFeedback(a, [feedback]);
+    await a.close();
+    const b = await track(openStore({ DATABASE_URL: url, SQLITE_PATH: "" }));
     expect(await b.db.selectFrom("feedback").select("card").execute()).toHaveLength(1);
   });
 
