@@ -10,14 +10,27 @@ import type { Config } from "../src/config.js";
 import { unknownTokens } from "../src/hooks/prefetch.js";
 import type { HookName } from "../src/hooks/schemas.js";
 import type { CdsService } from "./types.js";
+import type { AlertSink } from "../src/alerts/types.js";
 import { iguratimodSafetyService } from "./iguratimod-safety/service.js";
+import { iguratimodResponseService } from "./iguratimod-response/service.js";
+import { refractoryLnEligibilityService } from "./refractory-ln-eligibility/service.js";
+import { iguratimodOrderCheckService } from "./iguratimod-order-check/service.js";
 
 export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
 
-/** The real services of ln-cds. The four clinical services are added by the services issue. */
-export function defaultServices(config: Config): CdsService[] {
-  void config;
-  return [iguratimodSafetyService()];
+export interface ServiceDeps {
+  /** Safety-team alerts raised by iguratimod-safety; the CLI passes the running sink. */
+  readonly alertSink?: AlertSink;
+}
+
+/** The four clinical services of ln-cds (cds-contract "Services"), in discovery order. */
+export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsService[] {
+  return [
+    refractoryLnEligibilityService({ showAll: config.ELIGIBILITY_SHOW_ALL }),
+    iguratimodResponseService(),
+    iguratimodSafetyService(deps.alertSink ? { alertSink: deps.alertSink } : {}),
+    iguratimodOrderCheckService(),
+  ];
 }
 
 export interface DiscoveryEntry {

@@ -77,13 +77,12 @@ async function startService(
   config: Config,
   logger: Logger,
 ): Promise<{ server: Server; store: Store; url: string; alerting: Alerting }> {
-  const services = defaultServices(config);
-  const problems = registryProblems(services);
-  if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
-
   const store = await openStore(config);
   // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
   const alerting = startAlerting({ store, config, logger });
+  const services = defaultServices(config, { alertSink: alerting.sink });
+  const problems = registryProblems(services);
+  if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
 
   let cdsAuth;
   if (config.CDS_AUTH === "on") {

@@ -1,90 +1,73 @@
 /**
- * Cards of the iguratimod-safety service: one per safety finding, with the deciding values as a
- * Markdown table, the data-quality notes, the finding in `extension["ln-cds"]`, and override
- * reasons on warning and critical cards (cds-contract "Every card").
+ * Cards of iguratimod-safety: anaemia and liver injury graded by CTCAE v5.0, and overdue
+ * monitoring. Critical cards offer to stop the active iguratimod order; overdue monitoring offers
+ * the lab orders.
  */
-import { randomUUID } from "node:crypto";
+import type { FhirResource } from "fhir/r4.js";
+import type {
+  DataQualityNote,
+  MonitoringFinding,
+  SafetyFinding,
+  Thresholds,
+} from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
-import type { Finding } from "../../src/clinical/index.js";
+import { CTCAE_URL, findingCard, STUDY_URL } from "../shared/cards.js";
+import { labOrderSuggestions, stopIguratimodSuggestions } from "../shared/suggestions.js";
 
-const STUDY_URL = "https://doi.org/10.1186/s13075-020-02154-7";
-const CTCAE_URL =
-  "https://ctep.cancer.gov/protocoldevelopment/electronic_applications/docs/CTCAE_v5_Quick_Reference_8.5x11.pdf";
+const RULES = {
+  anemia: (t: Thresholds) =>
+    [
+      "ln-cds clinical rules §7, latest hemoglobin since iguratimod day 0 against the baseline (day −60 to 0):",
+      "",
+      `- CTCAE v5.0 anaemia grade 1: LLN > Hb ≥ ${t.anemiaGrade2Below.value} g/L; grade 2: ${t.anemiaGrade2Below.value} > Hb ≥ ${t.anemiaGrade3Below.value}; grade 3: Hb < ${t.anemiaGrade3Below.value}.`,
+      `- **critical** at grade ≥ 3; **warning** at grade 2 or a fall ≥ ${t.anemiaFallWarningAtLeast.value} g/L from baseline; info at grade 1.`,
+      "- kang2020: one of 14 patients developed severe anaemia (Hb 80 g/L at week 7, 32 g/L at week 12).",
+    ].join("\n"),
+  "liver-injury": (t: Thresholds) =>
+    [
+      "ln-cds clinical rules §7, latest ALT since iguratimod day 0 (CTCAE v5.0; multiples of the baseline when it was above ULN):",
+      "",
+      "- grade 1 > ULN–3×ULN, grade 2 > 3–5×ULN, grade 3 > 5–20×ULN, grade 4 > 20×ULN; **critical** at grade ≥ 3.",
+      `- **warning** at grade 2, at ALT ≥ ${t.altStopAtLeast.value} U/L (Japanese label: stop) or ALT > ${t.altReduceDoseAboveUlnMultiple.value}×ULN (Chinese label: reduce the dose).`,
+    ].join("\n"),
+  "monitoring-overdue": (t: Thresholds) =>
+    `ln-cds clinical rules §7: on iguratimod, hemoglobin and ALT at least every ${t.monitoringIntervalDays.value} days (Chinese label: monthly ALT; kang2020 monitored every 1–3 months).`,
+} as const;
 
-const DISPLAY: Record<string, string> = {
+const DISPLAY = {
   anemia: "Anaemia on iguratimod",
   "liver-injury": "Liver injury on iguratimod",
   "monitoring-overdue": "Iguratimod safety monitoring overdue",
-};
+} as const;
 
-function table(finding: Finding): string {
-  if (finding.decidingValues.length === 0) return "";
-  const rows = finding.decidingValues.map((v) => {
-    const range =
-      v.referenceRange === undefined
-        ? "—"
-        : `${v.referenceRange.low ?? ""}–${v.referenceRange.high ?? ""}`;
-    return `| ${v.label} | ${v.time.slice(0, 10)} | ${v.value} | ${v.unit} | ${range} | ${v.ref} |`;
+export function safetyCard(
+  finding: SafetyFinding | MonitoringFinding,
+  ctx: {
+    readonly resources: readonly FhirResource[];
+    readonly patientRef: string;
+    readonly thresholds: Thresholds;
+    readonly prefetchNotes: readonly DataQualityNote[];
+  },
+): Card {
+  const suggestions =
+    finding.code === "monitoring-overdue"
+      ? labOrderSuggestions(
+          ctx.patientRef,
+          finding.missing,
+          "Iguratimod safety monitoring (ln-cds: monitoring overdue)",
+        )
+      : finding.indicator === "critical"
+        ? stopIguratimodSuggestions(
+            ctx.resources,
+            `${DISPLAY[finding.code]}, CTCAE v5.0 grade ${finding.grade}`,
+          )
+        : [];
+  return findingCard(finding, {
+    display: DISPLAY[finding.code],
+    sourceUrl: finding.code === "monitoring-overdue" ? STUDY_URL : CTCAE_URL,
+    criteria: RULES[finding.code](ctx.thresholds),
+    extraNotes: ctx.prefetchNotes,
+    suggestions,
+    overrides: "safety",
   });
-  return [
-    "| value | date | result | unit | reference | resource |",
-    "|---|---|---|---|---|---|",
-    ...rows,
-  ].join("\n");
-}
-
-function detail(finding: Finding): string {
-  const parts = [table(finding)];
-  if (finding.grade !== undefined) parts.push(`CTCAE v5.0 grade ${finding.grade}.`);
-  parts.push(
-    "Rule: ln-cds clinical rules §7 (CTCAE v5.0 grades; iguratimod labels; kang2020 safety follow-up).",
-  );
-  if (finding.notes.length > 0) {
-    parts.push(
-      "**Data-quality notes**\n\n" + finding.notes.map((n) => `- ${n.message}`).join("\n"),
-    );
-  }
-  return parts.filter((p) => p !== "").join("\n\n");
-}
-
-export function safetyCard(finding: Finding): Card {
-  const display = DISPLAY[finding.code] ?? finding.code;
-  const serious = finding.indicator !== "info";
-  return {
-    uuid: randomUUID(),
-    summary: finding.summary,
-    indicator: finding.indicator,
-    detail: detail(finding),
-    source: {
-      label: "ln-cds",
-      url: finding.grade !== undefined ? CTCAE_URL : STUDY_URL,
-      topic: { system: "urn:ln-cds:finding", code: finding.code, display },
-    },
-    ...(serious
-      ? {
-          overrideReasons: [
-            {
-              code: "already-addressed",
-              system: "urn:ln-cds:override",
-              display: "Already addressed",
-            },
-            {
-              code: "not-drug-related",
-              system: "urn:ln-cds:override",
-              display: "Judged not drug-related",
-            },
-          ],
-        }
-      : {}),
-    links: [
-      { label: "Kang et al. 2020 (iguratimod in refractory LN)", url: STUDY_URL, type: "absolute" },
-    ],
-    extension: {
-      "ln-cds": {
-        finding: finding.code,
-        ...(finding.evidence.length > 0 ? { evidence: [...finding.evidence] } : {}),
-        ...(finding.grade !== undefined ? { grade: finding.grade } : {}),
-      },
-    },
-  } as Card;
 }

@@ -1,45 +1,57 @@
 /**
  * iguratimod-safety (patient-view): anaemia, liver injury and overdue monitoring while on
  * iguratimod or within 30 days of stopping (clinical rules §7). Nothing to say → no cards.
+ *
+ * Every anaemia or liver finding at warning or critical since day 0 is also a safety-team alert
+ * (contract "Safety-team alerts"). The alerts are recorded before the cards are returned, so
+ * before the HTTP response; the sink never throws (a failed write is logged as an error and the
+ * clinician still gets the cards).
  */
-import type { FhirResource } from "fhir/r4.js";
-import type { CdsService } from "../types.js";
-import { normalisePatient } from "../../src/fhir/normalise.js";
 import {
   anemiaFinding,
-  LAB_CODES,
+  defaultThresholds,
   liverFinding,
   monitoringOverdue,
-  type Finding,
+  safetyAlertEvents,
+  type Thresholds,
 } from "../../src/clinical/index.js";
+import { alertInputsFromEvents } from "../../src/alerts/from-events.js";
+import type { AlertSink } from "../../src/alerts/types.js";
+import type { CdsService } from "../types.js";
+import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { safetyCard } from "./cards.js";
 
-const LOINC = "http://loinc.org";
-const labCodes = [...LAB_CODES.keys()].map((c) => `${LOINC}|${c}`).join(",");
+export interface SafetyServiceDeps {
+  /** Where safety-team alerts go; without one (unit tests, tools) no alert is raised. */
+  readonly alertSink?: AlertSink;
+  readonly thresholds?: Thresholds;
+}
 
-export function iguratimodSafetyService(): CdsService {
+export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsService {
+  const thresholds = deps.thresholds ?? defaultThresholds;
   return {
     id: "iguratimod-safety",
     hooks: ["patient-view"],
     title: "Iguratimod safety",
     description:
-      "Hemoglobin and ALT on iguratimod graded by CTCAE v5.0 (anaemia, liver injury) and overdue monthly monitoring.",
-    prefetch: {
-      patient: "Patient/{{context.patientId}}",
-      labs: `Observation?patient={{context.patientId}}&code=${labCodes}&_sort=-date&_count=1000`,
-      medicationStatements: "MedicationStatement?patient={{context.patientId}}",
-      medicationRequests: "MedicationRequest?patient={{context.patientId}}",
-    },
+      "Hemoglobin and ALT on iguratimod graded by CTCAE v5.0 (anaemia, liver injury) and overdue monthly monitoring; warning and critical findings also alert the safety team.",
+    prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
-    evaluate(input) {
-      const resources: FhirResource[] = Object.values(input.data.resources).flat();
-      const facts = normalisePatient(resources, input.now);
+    async evaluate(input) {
+      const { facts, resources, prefetchNotes } = patientDataOf(input.data, input.now);
+      if (deps.alertSink) {
+        const events = safetyAlertEvents(facts, input.now, thresholds);
+        if (events.length > 0)
+          await deps.alertSink.raise(alertInputsFromEvents(events), "patient-view");
+      }
       const findings = [
-        anemiaFinding(facts, input.now),
-        liverFinding(facts, input.now),
-        monitoringOverdue(facts, input.now),
-      ].filter((f): f is NonNullable<typeof f> => f !== undefined) as Finding[];
-      return findings.map(safetyCard);
+        anemiaFinding(facts, input.now, thresholds),
+        liverFinding(facts, input.now, thresholds),
+        monitoringOverdue(facts, input.now, thresholds),
+      ];
+      const patientRef = `Patient/${input.context.patientId}`;
+      const ctx = { resources, patientRef, thresholds, prefetchNotes };
+      return findings.flatMap((f) => (f ? [safetyCard(f, ctx)] : []));
     },
   };
 }

@@ -19,6 +19,8 @@ export type DataQualityReason =
   | "medication-no-time"
   | "upcr-substituted"
   | "sediment-missing"
+  | "prefetch-unavailable"
+  | "prefetch-incomplete"
   | "other";
 
 export interface DataQualityNote {

@@ -1,0 +1,79 @@
+/**
+ * iguratimod-order-check (order-select and order-sign): when the draft orders hold iguratimod,
+ * the checks of clinical rules §8. One id serves both hooks; the checks are the same, so the
+ * dispatch on `hook` only decides which drafts are looked at: on order-select the ones just
+ * selected (when the EHR names them), on order-sign every draft. No iguratimod draft (including
+ * an order-select fired on an empty draft) → no cards.
+ */
+import type { Medication, MedicationRequest } from "fhir/r4.js";
+import {
+  defaultThresholds,
+  iguratimodOrderChecks,
+  type Thresholds,
+} from "../../src/clinical/index.js";
+import { normaliseDraftOrder } from "../../src/fhir/normalise.js";
+import { draftMedicationRequests } from "../../src/hooks/schemas.js";
+import type { Card } from "../../src/hooks/schemas.js";
+import type { CdsService, ServiceInput } from "../types.js";
+import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { orderCheckCard } from "./cards.js";
+
+function draftsOf(input: ServiceInput): { drafts: MedicationRequest[]; meds: Medication[] } {
+  if (input.hook === "patient-view") return { drafts: [], meds: [] };
+  const entries = input.context.draftOrders.entry ?? [];
+  const meds = entries
+    .map((e) => e.resource)
+    .filter((r): r is Medication => r?.resourceType === "Medication");
+  let drafts = draftMedicationRequests(input.context);
+  if (input.hook === "order-select") {
+    const selected = new Set(input.context.selections);
+    const chosen = drafts.filter(
+      (d) => d.id !== undefined && selected.has(`MedicationRequest/${d.id}`),
+    );
+    // Some EHRs send selections that do not match the drafts' ids: then look at every draft.
+    if (chosen.length > 0) drafts = chosen;
+  }
+  return { drafts, meds };
+}
+
+export function iguratimodOrderCheckService(
+  deps: { readonly thresholds?: Thresholds } = {},
+): CdsService {
+  const thresholds = deps.thresholds ?? defaultThresholds;
+  const keys = [
+    "patient",
+    "conditions",
+    "labs",
+    "medicationStatements",
+    "medicationRequests",
+  ] as const;
+  return {
+    id: "iguratimod-order-check",
+    hooks: ["order-select", "order-sign"],
+    title: "Iguratimod order check",
+    description:
+      "When iguratimod is ordered: refractory-LN eligibility (kang2020), warfarin, pregnancy, baseline labs, the study dose, and immunosuppressants still active.",
+    prefetch: prefetchOf(keys),
+    requiredPrefetch: keys,
+    evaluate(input) {
+      const { drafts, meds } = draftsOf(input);
+      const iguratimod = drafts
+        .map((mr) => ({ mr, order: normaliseDraftOrder(mr, meds) }))
+        .filter((d) => d.order.isIguratimod);
+      const first = iguratimod[0];
+      if (!first) return [];
+      // The drafts are what is being decided, not history: keep them out of the patient's facts.
+      const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
+      const { facts, prefetchNotes } = patientDataOf(input.data, input.now, exclude);
+      const patientRef = `Patient/${input.context.patientId}`;
+      const cards: Card[] = [];
+      for (const [i, d] of iguratimod.entries()) {
+        const findings = iguratimodOrderChecks(facts, d.order, input.now, thresholds);
+        // Patient-level checks once; the dose of each further draft on its own.
+        for (const f of i === 0 ? findings : findings.filter((x) => x.code === "dose-check"))
+          cards.push(orderCheckCard(f, { patientRef, draft: d.mr, thresholds, prefetchNotes }));
+      }
+      return cards;
+    },
+  };
+}

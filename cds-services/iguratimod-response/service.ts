@@ -1,0 +1,32 @@
+/**
+ * iguratimod-response (patient-view): for a patient with an iguratimod course, one card with the
+ * course's state by clinical rules §6: interim before the assessment window, the week-24 verdict
+ * (kang2020, kdigo2024 beside it), an early stop, and after a response either a renal relapse or
+ * remission maintained. A patient who never took iguratimod gets no card.
+ */
+import { defaultThresholds, week24Response, type Thresholds } from "../../src/clinical/index.js";
+import type { CdsService } from "../types.js";
+import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { responseCard } from "./cards.js";
+
+export function iguratimodResponseService(
+  deps: { readonly thresholds?: Thresholds } = {},
+): CdsService {
+  const thresholds = deps.thresholds ?? defaultThresholds;
+  return {
+    id: "iguratimod-response",
+    hooks: ["patient-view"],
+    title: "Iguratimod response in lupus nephritis",
+    description:
+      "Week-24 renal response to iguratimod by the kang2020 criteria with KDIGO 2024 beside them, and relapse or maintained remission afterwards.",
+    prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
+    requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
+    evaluate(input) {
+      const { facts, prefetchNotes } = patientDataOf(input.data, input.now);
+      const finding = week24Response(facts, input.now, thresholds);
+      if (!finding) return [];
+      const patientRef = `Patient/${input.context.patientId}`;
+      return [responseCard(finding, { patientRef, thresholds, prefetchNotes })];
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * refractory-ln-eligibility (patient-view): does this lupus nephritis patient meet the study's
+ * refractory-LN criteria (clinical rules §5)? Calm by default: only an eligible patient gets a
+ * card, unless ELIGIBILITY_SHOW_ALL=true also asks for not-eligible and undecided verdicts.
+ * Patients without LN, and patients already on iguratimod, are not evaluated.
+ */
+import {
+  defaultThresholds,
+  refractoryEligibility,
+  type Thresholds,
+} from "../../src/clinical/index.js";
+import type { CdsService } from "../types.js";
+import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { eligibilityCard } from "./cards.js";
+
+export function refractoryLnEligibilityService(
+  deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},
+): CdsService {
+  const thresholds = deps.thresholds ?? defaultThresholds;
+  const keys = [
+    "patient",
+    "conditions",
+    "labs",
+    "medicationStatements",
+    "medicationRequests",
+  ] as const;
+  return {
+    id: "refractory-ln-eligibility",
+    hooks: ["patient-view"],
+    title: "Refractory lupus nephritis: iguratimod eligibility",
+    description:
+      "Whether a lupus nephritis patient meets the kang2020 refractory-LN criteria (two failed immunosuppressants and proteinuria ≥ 1 g/24h) for a switch to iguratimod.",
+    prefetch: prefetchOf(keys),
+    requiredPrefetch: keys,
+    evaluate(input) {
+      const { facts, prefetchNotes } = patientDataOf(input.data, input.now);
+      if (!facts.lnDiagnosis) return [];
+      const finding = refractoryEligibility(facts, input.now, thresholds);
+      if (!finding) return [];
+      const showAll = deps.showAll ?? input.config.ELIGIBILITY_SHOW_ALL;
+      if (finding.verdict !== "eligible" && !showAll) return [];
+      const patientRef = `Patient/${input.context.patientId}`;
+      return [
+        eligibilityCard(finding, { patientRef, thresholds, prefetchNotes, overrides: "response" }),
+      ];
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * One way to turn a clinical finding into a CDS Hooks card, for every ln-cds service
+ * (cds-contract "Every card"): the verdict and its key number in `summary`; in `detail` a table
+ * of the deciding values, the criteria used and the data-quality notes; the source link and the
+ * finding code in `source`; the finding, its evidence, criteria and grade in
+ * `extension["ln-cds"]`; override reasons on warning and critical cards; the study as a link.
+ */
+import { randomUUID } from "node:crypto";
+import type { DataQualityNote, Finding } from "../../src/clinical/index.js";
+import type { Card, OverrideReason, Suggestion } from "../../src/hooks/schemas.js";
+
+export const STUDY_URL = "https://doi.org/10.1186/s13075-020-02154-7";
+export const STUDY_LABEL = "Kang et al. 2020: iguratimod in refractory lupus nephritis";
+export const KDIGO_URL = "https://kdigo.org/guidelines/lupus-nephritis/";
+export const CTCAE_URL =
+  "https://ctep.cancer.gov/protocoldevelopment/electronic_applications/docs/CTCAE_v5_Quick_Reference_8.5x11.pdf";
+
+const OVERRIDE_SYSTEM = "urn:ln-cds:override";
+
+/** Override reasons a clinician can pick, by the kind of card. */
+export const OVERRIDE_REASONS = {
+  safety: [
+    { code: "already-addressed", display: "Already addressed" },
+    { code: "not-drug-related", display: "Judged not related to iguratimod" },
+    { code: "data-error", display: "The result is wrong or belongs to another episode" },
+  ],
+  order: [
+    { code: "benefit-outweighs-risk", display: "Benefit outweighs the risk for this patient" },
+    { code: "already-addressed", display: "Already addressed" },
+    { code: "data-error", display: "The record is wrong or out of date" },
+  ],
+  response: [
+    { code: "already-addressed", display: "Already addressed" },
+    { code: "clinical-judgement", display: "Clinical assessment differs" },
+    { code: "data-error", display: "The result is wrong or belongs to another episode" },
+  ],
+} as const satisfies Record<string, readonly { code: string; display: string }[]>;
+
+export type OverrideKind = keyof typeof OVERRIDE_REASONS;
+
+export interface CardOptions {
+  /** `source.topic.display`: the finding in a few words. */
+  readonly display: string;
+  /** `source.url`: the study DOI, or the guideline that grades the finding. */
+  readonly sourceUrl: string;
+  /** The criteria that decided the verdict, as Markdown (a sentence, a list or a table). */
+  readonly criteria: string;
+  /** Replaces the rule's own summary (must stay < 140 characters). */
+  readonly summary?: string;
+  /** More Markdown sections, shown after the deciding values. */
+  readonly sections?: readonly string[];
+  /** Notes beyond the finding's own (e.g. about the prefetch). */
+  readonly extraNotes?: readonly DataQualityNote[];
+  readonly suggestions?: readonly Suggestion[];
+  /** Which override reasons warning and critical cards offer. */
+  readonly overrides: OverrideKind;
+}
+
+/** UCUM codes as a clinician writes them. */
+const UNIT_DISPLAY: Readonly<Record<string, string>> = {
+  "g/(24.h)": "g/24h",
+  umol: "µmol",
+  "umol/L": "µmol/L",
+  "/[HPF]": "/HPF",
+  "/[LPF]": "/LPF",
+  "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+};
+
+export function displayUnit(ucum: string): string {
+  return UNIT_DISPLAY[ucum] ?? ucum;
+}
+
+/** Markdown table cells must not break the table. */
+export function cell(text: string | number): string {
+  return String(text).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+function range(low?: number, high?: number): string {
+  if (low === undefined && high === undefined) return "—";
+  if (low === undefined) return `≤ ${high}`;
+  if (high === undefined) return `≥ ${low}`;
+  return `${low}–${high}`;
+}
+
+export function decidingValuesTable(finding: Finding): string {
+  if (finding.decidingValues.length === 0) return "";
+  const rows = finding.decidingValues.map(
+    (v) =>
+      `| ${cell(v.label)} | ${v.time.slice(0, 10)} | ${cell(v.value)} | ${cell(displayUnit(v.unit))} | ` +
+      `${range(v.referenceRange?.low, v.referenceRange?.high)} | ${cell(v.ref)} |`,
+  );
+  return [
+    "| value | date | result | unit | reference range | resource |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+export function notesSection(notes: readonly DataQualityNote[]): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const n of notes) {
+    const line = `- ${n.message}${n.ref ? ` (\`${n.ref}\`)` : ""}`;
+    if (seen.has(line)) continue;
+    seen.add(line);
+    lines.push(line);
+  }
+  return lines.length === 0 ? "" : `**Data-quality notes**\n\n${lines.join("\n")}`;
+}
+
+/** "Type/id" references only: a draft without an id has no reference to give. */
+function evidenceOf(finding: Finding): string[] {
+  return [...new Set(finding.evidence)].filter((r) => /^[A-Za-z]+\/[^/\s]+$/.test(r));
+}
+
+export function findingCard(finding: Finding, o: CardOptions): Card {
+  const summary = (o.summary ?? finding.summary).slice(0, 139);
+  const notes = [...finding.notes, ...(o.extraNotes ?? [])];
+  const detail = [
+    decidingValuesTable(finding),
+    ...(o.sections ?? []),
+    finding.grade !== undefined ? `CTCAE v5.0 grade **${finding.grade}**.` : "",
+    `**Criteria**\n\n${o.criteria}`,
+    notesSection(notes),
+  ]
+    .filter((p) => p !== "")
+    .join("\n\n");
+  const evidence = evidenceOf(finding);
+  const overrideReasons: OverrideReason[] | undefined =
+    finding.indicator === "info"
+      ? undefined
+      : OVERRIDE_REASONS[o.overrides].map((r) => ({ ...r, system: OVERRIDE_SYSTEM }));
+  const suggestions = o.suggestions && o.suggestions.length > 0 ? [...o.suggestions] : undefined;
+  const criteria = finding.criteria
+    ? Object.fromEntries(Object.entries(finding.criteria).filter(([, v]) => v !== undefined))
+    : undefined;
+  return {
+    uuid: randomUUID(),
+    summary,
+    indicator: finding.indicator,
+    detail,
+    source: {
+      label: "ln-cds",
+      url: o.sourceUrl,
+      topic: { system: "urn:ln-cds:finding", code: finding.code, display: o.display },
+    },
+    ...(suggestions ? { suggestions, selectionBehavior: "any" as const } : {}),
+    ...(overrideReasons ? { overrideReasons } : {}),
+    links: [{ label: STUDY_LABEL, url: STUDY_URL, type: "absolute" }],
+    extension: {
+      "ln-cds": {
+        finding: finding.code,
+        ...(evidence.length > 0 ? { evidence } : {}),
+        ...(criteria && Object.keys(criteria).length > 0 ? { criteria } : {}),
+        ...(finding.grade !== undefined ? { grade: finding.grade } : {}),
+      },
+    },
+  };
+}

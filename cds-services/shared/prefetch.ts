@@ -1,0 +1,98 @@
+/**
+ * The patient data every ln-cds service reads, as CDS Hooks 2.0 prefetch templates, and the
+ * step from resolved prefetch to clinical facts.
+ *
+ * One template per resource type, so a well-behaved EHR fills each key with one search and the
+ * service, when keys are missing, fetches them in parallel (src/hooks/prefetch.ts) with no
+ * per-resource follow-up: labs are a single Observation search over every LOINC code the rules
+ * read, newest first, with a page size that holds about five years of monthly results.
+ */
+import type { FhirResource } from "fhir/r4.js";
+import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
+import type { DataQualityNote, PatientFacts } from "../../src/clinical/index.js";
+import { normalisePatient } from "../../src/fhir/normalise.js";
+import type { ResolvedPrefetch } from "../types.js";
+
+/** Every LOINC code of clinical-rules §1 (labs) and §8 (pregnancy status). */
+export const LAB_LOINC_CODES: readonly string[] = [...LAB_CODES.keys(), PREGNANCY_STATUS_LOINC];
+
+/**
+ * About 5 years × 12 months × the handful of labs drawn at a visit is ≈ 600 results: 1000 keeps
+ * a typical chart on one page. Longer charts are paged (PREFETCH_MAX_PAGES / _RESOURCES).
+ */
+export const LAB_PAGE_SIZE = 1000;
+
+const labsTemplate =
+  "Observation?patient={{context.patientId}}" +
+  `&code=${LAB_LOINC_CODES.map((c) => `${LOINC_SYSTEM}|${c}`).join(",")}` +
+  `&_sort=-date&_count=${LAB_PAGE_SIZE}`;
+
+/** The five keys; services take the subset they need. */
+export const PATIENT_DATA_PREFETCH = {
+  patient: "Patient/{{context.patientId}}",
+  conditions: "Condition?patient={{context.patientId}}",
+  labs: labsTemplate,
+  medicationStatements: "MedicationStatement?patient={{context.patientId}}",
+  medicationRequests: "MedicationRequest?patient={{context.patientId}}",
+} as const;
+
+export type PatientDataKey = keyof typeof PATIENT_DATA_PREFETCH;
+
+export function prefetchOf(keys: readonly PatientDataKey[]): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [k, PATIENT_DATA_PREFETCH[k]]));
+}
+
+/** Every resource of every key, minus those the caller excludes (e.g. the draft order). */
+export function allResources(
+  data: ResolvedPrefetch,
+  exclude: ReadonlySet<string> = new Set(),
+): FhirResource[] {
+  const out: FhirResource[] = [];
+  const seen = new Set<string>();
+  for (const list of Object.values(data.resources)) {
+    for (const r of list) {
+      const ref = `${r.resourceType}/${r.id ?? ""}`;
+      if (r.id !== undefined) {
+        // The same resource can come through two keys (e.g. an EHR that sends one Bundle twice).
+        if (seen.has(ref) || exclude.has(ref)) continue;
+        seen.add(ref);
+      }
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** Data-quality notes about the prefetch itself: keys that could not be had or were cut short. */
+export function prefetchNotes(data: ResolvedPrefetch): DataQualityNote[] {
+  const notes: DataQualityNote[] = [];
+  for (const key of data.unavailable) {
+    notes.push({
+      reason: "prefetch-unavailable",
+      message: `"${key}" could not be read from the EHR or its FHIR server: judged without it`,
+    });
+  }
+  for (const key of data.incomplete) {
+    notes.push({
+      reason: "prefetch-incomplete",
+      message: `"${key}" had more pages than ln-cds reads: the oldest results may be missing`,
+    });
+  }
+  return notes;
+}
+
+export interface PatientData {
+  readonly facts: PatientFacts;
+  readonly resources: readonly FhirResource[];
+  readonly prefetchNotes: readonly DataQualityNote[];
+}
+
+/** Normalises the resolved prefetch into the facts the clinical rules read. */
+export function patientDataOf(
+  data: ResolvedPrefetch,
+  now: Date,
+  exclude?: ReadonlySet<string>,
+): PatientData {
+  const resources = allResources(data, exclude);
+  return { facts: normalisePatient(resources, now), resources, prefetchNotes: prefetchNotes(data) };
+}

@@ -1,0 +1,109 @@
+/**
+ * Suggestions a clinician can accept with one click: draft ServiceRequests for labs that are
+ * missing or overdue, and stopping an active iguratimod MedicationRequest on a critical safety
+ * finding. Each suggestion and action says in words what it does (CDS Hooks 2.0).
+ */
+import { randomUUID } from "node:crypto";
+import type { FhirResource, MedicationRequest, ServiceRequest } from "fhir/r4.js";
+import type { Medication } from "fhir/r4.js";
+import { BASELINE_LAB_ORDERS, LOINC_SYSTEM } from "../../src/clinical/index.js";
+import { agentOf } from "../../src/fhir/normalise.js";
+import type { Suggestion } from "../../src/hooks/schemas.js";
+
+export type OrderableLab = "hemoglobin" | "alt" | "creatinine" | "protein24h";
+
+/** LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein. */
+export const LAB_ORDERS: Readonly<
+  Record<OrderableLab, { loinc: string; display: string; label: string }>
+> = {
+  hemoglobin: { ...BASELINE_LAB_ORDERS.hemoglobin, label: "hemoglobin (CBC)" },
+  alt: { ...BASELINE_LAB_ORDERS.alt, label: "ALT" },
+  creatinine: { ...BASELINE_LAB_ORDERS.creatinine, label: "serum creatinine" },
+  protein24h: {
+    loinc: "2889-4",
+    display: "Protein [Mass/time] in 24 hour Urine",
+    label: "24-hour urine protein",
+  },
+};
+
+function serviceRequest(patientRef: string, lab: OrderableLab, reason: string): ServiceRequest {
+  const order = LAB_ORDERS[lab];
+  return {
+    resourceType: "ServiceRequest",
+    status: "draft",
+    intent: "proposal",
+    category: [
+      {
+        coding: [
+          {
+            system: "http://snomed.info/sct",
+            code: "108252007",
+            display: "Laboratory procedure",
+          },
+        ],
+      },
+    ],
+    code: { coding: [{ system: LOINC_SYSTEM, code: order.loinc, display: order.display }] },
+    subject: { reference: patientRef },
+    reasonCode: [{ text: reason }],
+  };
+}
+
+/** One suggestion per lab, each creating a draft ServiceRequest for the patient. */
+export function labOrderSuggestions(
+  patientRef: string,
+  labs: readonly OrderableLab[],
+  reason: string,
+): Suggestion[] {
+  return labs.map((lab) => ({
+    label: `Order ${LAB_ORDERS[lab].label}`,
+    uuid: randomUUID(),
+    isRecommended: true,
+    actions: [
+      {
+        type: "create",
+        description: `Create a draft order for ${LAB_ORDERS[lab].label} (LOINC ${LAB_ORDERS[lab].loinc})`,
+        resource: serviceRequest(patientRef, lab, reason) as unknown as Record<string, unknown>,
+      },
+    ],
+  }));
+}
+
+/** Active iguratimod MedicationRequests of the data (the orders a clinician would stop). */
+export function activeIguratimodRequests(resources: readonly FhirResource[]): MedicationRequest[] {
+  const meds = new Map<string, Medication>();
+  for (const r of resources) if (r.resourceType === "Medication" && r.id) meds.set(r.id, r);
+  return resources.filter(
+    (r): r is MedicationRequest =>
+      r.resourceType === "MedicationRequest" &&
+      r.status === "active" &&
+      r.id !== undefined &&
+      agentOf(r, meds) === "iguratimod",
+  );
+}
+
+/**
+ * On a critical anaemia or liver card: stop each active iguratimod order. The action sends the
+ * whole resource with status `stopped` and the reason, as CDS Hooks `update` requires.
+ */
+export function stopIguratimodSuggestions(
+  resources: readonly FhirResource[],
+  reason: string,
+): Suggestion[] {
+  return activeIguratimodRequests(resources).map((mr) => ({
+    label: "Stop iguratimod",
+    uuid: randomUUID(),
+    isRecommended: true,
+    actions: [
+      {
+        type: "update",
+        description: `Set MedicationRequest/${mr.id ?? ""} to stopped: ${reason}`,
+        resource: {
+          ...mr,
+          status: "stopped",
+          statusReason: { text: reason },
+        } as unknown as Record<string, unknown>,
+      },
+    ],
+  }));
+}
