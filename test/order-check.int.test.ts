@@ -4,7 +4,7 @@
  * iguratimod was ordered, warfarin, pregnancy, missing baseline labs, a wrong dose, and the bent
  * requests real EHRs send (empty draft, single objects where R4 wants arrays).
  */
-import type { Bundle, FhirResource, MedicationStatement, Observation } from "fhir/r4.js";
+import type { Bundle, FhirResource, MedicationStatement } from "fhir/r4.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allFixtureBundles } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
