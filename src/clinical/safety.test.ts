@@ -37,6 +37,40 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
     expect(anemiaFinding(f199, dateAt(31))?.indicator).toBe("info");
   });
 
+  it("deciding values show the limit the rule used when the Observation has no range of its own", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      sex: "male",
+      labs: [
+        lab("hemoglobin", -5, 140),
+        lab("hemoglobin", 30, 95, { referenceRange: { low: 125, high: 170 } }),
+        lab("alt", -5, 30),
+        lab("alt", 30, 180),
+      ],
+    });
+    const hb = anemiaFinding(f, dateAt(31));
+    // The lab sent its own range with the week-4 value: that one is shown as sent.
+    expect(hb?.decidingValues.map((d) => d.referenceRange)).toEqual([
+      { low: 125, high: 170 },
+      { low: 125 }, // the baseline has none: the LLN the rule judged with (the lab's own)
+    ]);
+    // No ALT range anywhere: the default ULN for men (clinical rules §1).
+    expect(liverFinding(f, dateAt(31))?.decidingValues.map((d) => d.referenceRange)).toEqual([
+      { high: 50 },
+      { high: 50 },
+    ]);
+  });
+
+  it("a rise from baseline is not reported as a fall", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", -5, 105), lab("hemoglobin", 30, 110)],
+    });
+    expect(anemiaFinding(f, dateAt(31))?.summary).toBe(
+      "Anaemia on iguratimod: Hb 110 g/L (CTCAE grade 1)",
+    );
+  });
+
   it("grade 3 is critical and grade 2 a warning; the latest value decides", () => {
     const labs = [lab("hemoglobin", -5, 125), lab("hemoglobin", 49, 80), lab("hemoglobin", 84, 32)];
     const f = makeFacts({ courses: onDrug, labs });

@@ -1,5 +1,5 @@
 /** §7 Safety while on iguratimod or within 30 days after stopping: anaemia, liver, monitoring. */
-import type { LabFact, PatientFacts } from "./facts.js";
+import type { LabFact, PatientFacts, ReferenceLimits } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
@@ -84,6 +84,47 @@ function baselineOf(
   );
 }
 
+/**
+ * The finding both safety rules build from the judged value and its baseline; only the grading
+ * and the summary differ. A value without its own reference range shows the limit the rule used
+ * (sex-specific default, clinical rules §1), so the card never hides what it compared against.
+ */
+function safetyFinding(
+  facts: PatientFacts,
+  judged: {
+    readonly code: "anemia" | "liver-injury";
+    readonly label: string;
+    readonly lab: LabFact;
+    readonly base: LabFact | undefined;
+    readonly limit: ReferenceLimits;
+    readonly grade: number;
+    readonly indicator: Indicator;
+    readonly summary: string;
+  },
+  w: SafetyWindow,
+): SafetyFinding {
+  const { lab, base } = judged;
+  const withLimit = (l: LabFact, label: string): DecidingValue => {
+    const dv = decidingValue(label, l);
+    return dv.referenceRange ? dv : { ...dv, referenceRange: judged.limit };
+  };
+  const dv: DecidingValue[] = [withLimit(lab, judged.label)];
+  if (base) dv.push(withLimit(base, `baseline ${judged.label}`));
+  return {
+    code: judged.code,
+    indicator: judged.indicator,
+    grade: judged.grade,
+    observationRef: lab.ref,
+    value: { value: lab.value, unit: lab.unit },
+    ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
+    effective: iso(lab.time),
+    decidingValues: dv,
+    evidence: uniqueRefs([lab.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
+    notes: factNotes(facts, [lab.kind]),
+    summary: judged.summary,
+  };
+}
+
 function judgeAnemia(
   facts: PatientFacts,
   hb: LabFact,
@@ -100,21 +141,22 @@ function judgeAnemia(
   else if (grade === 2 || bigFall) indicator = "warning";
   else if (grade === 1) indicator = "info";
   if (!indicator) return undefined;
-  const dv: DecidingValue[] = [decidingValue("hemoglobin", hb)];
-  if (base) dv.push(decidingValue("baseline hemoglobin", base));
-  return {
-    code: "anemia",
-    indicator,
-    grade,
-    observationRef: hb.ref,
-    value: { value: hb.value, unit: hb.unit },
-    ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
-    effective: iso(hb.time),
-    decidingValues: dv,
-    evidence: uniqueRefs([hb.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
-    notes: factNotes(facts, ["hemoglobin"]),
-    summary: `Anaemia on iguratimod: Hb ${hb.value} g/L (CTCAE grade ${grade}${fall !== undefined ? `, fall ${Math.round(fall * 10) / 10} g/L from baseline` : ""})`,
-  };
+  const fallText =
+    fall !== undefined && fall > 0 ? `, fall ${Math.round(fall * 10) / 10} g/L from baseline` : "";
+  return safetyFinding(
+    facts,
+    {
+      code: "anemia",
+      label: "hemoglobin",
+      lab: hb,
+      base,
+      limit: { low: lln },
+      grade,
+      indicator,
+      summary: `Anaemia on iguratimod: Hb ${hb.value} g/L (CTCAE grade ${grade}${fallText})`,
+    },
+    w,
+  );
 }
 
 function judgeLiver(
@@ -136,21 +178,20 @@ function judgeLiver(
     indicator = "warning";
   else if (grade === 1) indicator = "info";
   if (!indicator) return undefined;
-  const dv: DecidingValue[] = [decidingValue("ALT", alt)];
-  if (base) dv.push(decidingValue("baseline ALT", base));
-  return {
-    code: "liver-injury",
-    indicator,
-    grade,
-    observationRef: alt.ref,
-    value: { value: alt.value, unit: alt.unit },
-    ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
-    effective: iso(alt.time),
-    decidingValues: dv,
-    evidence: uniqueRefs([alt.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
-    notes: factNotes(facts, ["alt"]),
-    summary: `Liver injury on iguratimod: ALT ${alt.value} U/L (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
-  };
+  return safetyFinding(
+    facts,
+    {
+      code: "liver-injury",
+      label: "ALT",
+      lab: alt,
+      base,
+      limit: { high: uln },
+      grade,
+      indicator,
+      summary: `Liver injury on iguratimod: ALT ${alt.value} U/L (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
+    },
+    w,
+  );
 }
 
 function sinceDay0(
