@@ -11,6 +11,7 @@ import { unknownTokens } from "../src/hooks/prefetch.js";
 import type { HookName } from "../src/hooks/schemas.js";
 import type { CdsService } from "./types.js";
 import type { AlertSink } from "../src/alerts/types.js";
+import { withOverrides } from "../src/clinical/thresholds.js";
 import { iguratimodSafetyService } from "./iguratimod-safety/service.js";
 import { iguratimodResponseService } from "./iguratimod-response/service.js";
 import { refractoryLnEligibilityService } from "./refractory-ln-eligibility/service.js";
@@ -25,11 +26,15 @@ export interface ServiceDeps {
 
 /** The four clinical services of ln-cds (cds-contract "Services"), in discovery order. */
 export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsService[] {
+  const thresholds = withOverrides(config.CLINICAL_THRESHOLDS);
   return [
-    refractoryLnEligibilityService({ showAll: config.ELIGIBILITY_SHOW_ALL }),
-    iguratimodResponseService(),
-    iguratimodSafetyService(deps.alertSink ? { alertSink: deps.alertSink } : {}),
-    iguratimodOrderCheckService(),
+    refractoryLnEligibilityService({ showAll: config.ELIGIBILITY_SHOW_ALL, thresholds }),
+    iguratimodResponseService({ thresholds }),
+    iguratimodSafetyService({
+      thresholds,
+      ...(deps.alertSink ? { alertSink: deps.alertSink } : {}),
+    }),
+    iguratimodOrderCheckService({ thresholds }),
   ];
 }
 

@@ -53,4 +53,16 @@ describe("loadConfig", () => {
       loadConfig({ CDS_ISSUERS: JSON.stringify({ "https://ehr.example": {} }) }),
     ).toThrow(/^config: CDS_ISSUERS: .*jwks_url/);
   });
+
+  it("reads site thresholds and refuses names the rules do not have", () => {
+    const cfg = loadConfig({ CLINICAL_THRESHOLDS: '{"anemiaGrade3Below": 85}' });
+    expect(cfg.CLINICAL_THRESHOLDS).toEqual({ anemiaGrade3Below: 85 });
+    expect(loadConfig({}).CLINICAL_THRESHOLDS).toEqual({});
+    expect(() => loadConfig({ CLINICAL_THRESHOLDS: '{"anemiaGrade9Below": 85}' })).toThrow(
+      /^config: CLINICAL_THRESHOLDS: /,
+    );
+    expect(() => loadConfig({ CLINICAL_THRESHOLDS: '{"altStopAtLeast": -1}' })).toThrow(
+      /^config: CLINICAL_THRESHOLDS: /,
+    );
+  });
 });

@@ -5,6 +5,7 @@
  * table is generated from the same words). A bad value stops start-up with one line that names
  * the variable: see `ConfigError`.
  */
+import { THRESHOLD_NAMES } from "./clinical/thresholds.js";
 import { z } from "zod";
 
 export class ConfigError extends Error {
@@ -161,6 +162,10 @@ const settings = {
   SQLITE_PATH: [
     z.string().min(1).default("./data/ln-cds.sqlite"),
     "SQLite file when no DATABASE_URL.",
+  ],
+  CLINICAL_THRESHOLDS: [
+    jsonOf(z.partialRecord(z.enum(THRESHOLD_NAMES), z.number().nonnegative())).default({}),
+    "JSON `{name: value}` replacing clinical thresholds of `src/clinical/thresholds.ts` (same units). Unknown names are refused.",
   ],
   ELIGIBILITY_SHOW_ALL: [
     boolean.default(false),

@@ -13,6 +13,7 @@ import type { FhirResource, Observation } from "fhir/r4.js";
 import type { Logger } from "pino";
 import { LAB_CODES, LOINC_SYSTEM } from "../clinical/codes.js";
 import { safetyAlertEvents } from "../clinical/safety.js";
+import { withOverrides } from "../clinical/thresholds.js";
 import type { Config } from "../config.js";
 import { createFhirKitReader } from "../fhir/fhir-kit-reader.js";
 import { normalisePatient } from "../fhir/normalise.js";
@@ -30,7 +31,8 @@ export type MonitorConfig = Pick<
   | "MONITOR_FHIR_TOKEN"
   | "FHIR_TIMEOUT_MS"
   | "FHIR_MAX_RESPONSE_BYTES"
->;
+> &
+  Partial<Pick<Config, "CLINICAL_THRESHOLDS">>;
 
 export interface MonitorDeps {
   store: AlertStore;
@@ -106,6 +108,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   const reader = deps.reader ?? monitorReader(deps.config);
   const intervalMs = deps.intervalMs ?? (deps.config.MONITOR_INTERVAL ?? 60) * 1000;
   const timeoutMs = Math.max(deps.config.FHIR_TIMEOUT_MS * 4, 10_000);
+  // The same thresholds as the patient-view services, so both raise the same alerts.
+  const thresholds = withOverrides(deps.config.CLINICAL_THRESHOLDS ?? {});
 
   async function patientResources(patient: string, signal: AbortSignal): Promise<FhirResource[]> {
     const id = encodeURIComponent(patient.replace(/^Patient\//, ""));
@@ -153,7 +157,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     for (const patient of patients) {
       const facts = normalisePatient(await patientResources(patient, signal), now);
       if (!facts.courses.some((c) => c.agent === "iguratimod")) continue;
-      const inputs = alertInputsFromEvents(safetyAlertEvents(facts, now));
+      const inputs = alertInputsFromEvents(safetyAlertEvents(facts, now, thresholds));
       raised += await deps.sink.record(inputs, "monitor");
     }
     // Only now, with every alert of the batch committed, may the watermark move.

@@ -10,7 +10,9 @@ export type ThresholdSource =
   | "label-cn"
   | "WHO"
   | "WS/T 404.1"
-  | "ln-cds";
+  | "ln-cds"
+  /** Set by the site (CLINICAL_THRESHOLDS), replacing the published value. */
+  | "site";
 
 export interface Threshold {
   readonly value: number;
@@ -90,3 +92,23 @@ export const defaultThresholds = {
 } as const satisfies Record<string, Threshold>;
 
 export type Thresholds = { readonly [K in keyof typeof defaultThresholds]: Threshold };
+
+export type ThresholdName = keyof typeof defaultThresholds;
+export const THRESHOLD_NAMES = Object.keys(defaultThresholds) as ThresholdName[];
+
+/**
+ * The defaults with a site's values in place of some (config CLINICAL_THRESHOLDS). Units stay
+ * those of the default; the source of a replaced value becomes "site" so cards never cite a
+ * study for a number the study did not give.
+ */
+export function withOverrides(
+  overrides: Readonly<Partial<Record<ThresholdName, number>>>,
+  base: Thresholds = defaultThresholds,
+): Thresholds {
+  const out: Record<string, Threshold> = { ...base };
+  for (const [name, value] of Object.entries(overrides)) {
+    const current = out[name];
+    if (current && value !== undefined) out[name] = { ...current, value, source: "site" };
+  }
+  return out as Thresholds;
+}
