@@ -15,7 +15,7 @@ import { normaliseDraftOrder } from "../../src/fhir/normalise.js";
 import { draftMedicationRequests } from "../../src/hooks/schemas.js";
 import type { Card } from "../../src/hooks/schemas.js";
 import type { CdsService, ServiceInput } from "../types.js";
-import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { ALL_PATIENT_DATA_KEYS, patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { orderCheckCard } from "./cards.js";
 
 function draftsOf(input: ServiceInput): { drafts: MedicationRequest[]; meds: Medication[] } {
@@ -40,13 +40,7 @@ export function iguratimodOrderCheckService(
   deps: { readonly thresholds?: Thresholds } = {},
 ): CdsService {
   const thresholds = deps.thresholds ?? defaultThresholds;
-  const keys = [
-    "patient",
-    "conditions",
-    "labs",
-    "medicationStatements",
-    "medicationRequests",
-  ] as const;
+  const keys = ALL_PATIENT_DATA_KEYS;
   return {
     id: "iguratimod-order-check",
     hooks: ["order-select", "order-sign"],

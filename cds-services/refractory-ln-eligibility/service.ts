@@ -10,20 +10,14 @@ import {
   type Thresholds,
 } from "../../src/clinical/index.js";
 import type { CdsService } from "../types.js";
-import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { ALL_PATIENT_DATA_KEYS, patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { eligibilityCard } from "./cards.js";
 
 export function refractoryLnEligibilityService(
   deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},
 ): CdsService {
   const thresholds = deps.thresholds ?? defaultThresholds;
-  const keys = [
-    "patient",
-    "conditions",
-    "labs",
-    "medicationStatements",
-    "medicationRequests",
-  ] as const;
+  const keys = ALL_PATIENT_DATA_KEYS;
   return {
     id: "refractory-ln-eligibility",
     hooks: ["patient-view"],

@@ -38,6 +38,11 @@ export const PATIENT_DATA_PREFETCH = {
 
 export type PatientDataKey = keyof typeof PATIENT_DATA_PREFETCH;
 
+/** Every key: what the services that read diagnoses (eligibility, order check) need. */
+export const ALL_PATIENT_DATA_KEYS = Object.keys(
+  PATIENT_DATA_PREFETCH,
+) as readonly PatientDataKey[];
+
 export function prefetchOf(keys: readonly PatientDataKey[]): Record<string, string> {
   return Object.fromEntries(keys.map((k) => [k, PATIENT_DATA_PREFETCH[k]]));
 }
