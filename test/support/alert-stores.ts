@@ -1,20 +1,15 @@
 /**
- * Stores for the alert tests: a SQLite file and, when a PostgreSQL is available
- * (TEST_DATABASE_URL), a fresh database per store. Used until/alongside the shared store
- * helpers; every store gets the alert tables through the same migration function.
+ * Stores for the alert tests, opened the way the service opens its own (`openStore`, every
+ * migration), on a fresh SQLite file or a fresh PostgreSQL database (test/support/stores.ts).
+ * `location` lets a second process or replica open the same database.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Database from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createAlertTables } from "../../src/alerts/schema.js";
+import type { Kysely } from "kysely";
 import type { AlertStore } from "../../src/alerts/store.js";
 import type { AlertTables } from "../../src/alerts/schema.js";
+import { openStore } from "../../src/store/index.js";
+import { freshPostgresDatabase, freshSqlitePath } from "./stores.js";
 
 export type AlertStoreKind = "sqlite" | "postgres";
 
@@ -26,21 +21,9 @@ export interface OpenedAlertStore extends AlertStore {
   close(): Promise<void>;
 }
 
-/** A new empty database of the given kind with the alert tables. */
+/** A new empty database of the given kind: a SQLite path or a PostgreSQL URL. */
 export async function freshAlertDatabase(kind: AlertStoreKind): Promise<string> {
-  if (kind === "sqlite") {
-    return join(mkdtempSync(join(tmpdir(), "ln-cds-alerts-")), "alerts.sqlite");
-  }
-  const base = process.env.TEST_DATABASE_URL;
-  if (!base) throw new Error("TEST_DATABASE_URL unset");
-  const name = `alerts_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return kind === "sqlite" ? freshSqlitePath() : freshPostgresDatabase();
 }
 
 export async function openAlertStore(
@@ -48,23 +31,15 @@ export async function openAlertStore(
   location?: string,
 ): Promise<OpenedAlertStore> {
   const where = location ?? (await freshAlertDatabase(kind));
-  const db =
-    kind === "sqlite"
-      ? new Kysely<AlertTables>({
-          dialect: new SqliteDialect({
-            database: () => {
-              const file = new Database(where);
-              file.pragma("journal_mode = WAL");
-              file.pragma("busy_timeout = 5000");
-              return Promise.resolve(file);
-            },
-          }),
-        })
-      : new Kysely<AlertTables>({
-          dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: where, max: 5 }) }),
-        });
-  await createAlertTables(db as Kysely<unknown>);
-  return { db, dialect: kind, location: where, close: () => db.destroy() };
+  const store = await openStore(
+    kind === "sqlite" ? { SQLITE_PATH: where } : { DATABASE_URL: where, SQLITE_PATH: "" },
+  );
+  return {
+    db: store.db as unknown as Kysely<AlertTables>,
+    dialect: kind,
+    location: where,
+    close: () => store.close(),
+  };
 }
 
 export interface ReceivedCall {
