@@ -4,9 +4,9 @@
  * iguratimod was ordered, warfarin, pregnancy, missing baseline labs, a wrong dose, and the bent
  * requests real EHRs send (empty draft, single objects where R4 wants arrays).
  */
-import type { Bundle, FhirResource, MedicationStatement } from "fhir/r4.js";
+import type { Bundle } from "fhir/r4.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allFixtureBundles } from "../fixtures/index.js";
+import { allFixtureBundles, chartAsOf, iguratimodDay0, patientBundle } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
@@ -16,40 +16,6 @@ import { comparable, iguratimodDraft, MiniEhr, type HookCard } from "./support/m
 
 const NOW = new Date();
 const ID = "iguratimod-order-check";
-
-function resourcesOf(b: Bundle): FhirResource[] {
-  return (b.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
-}
-
-/** Day 0 of a study patient's iguratimod course in the fixtures. */
-function iguratimodDay0(bundle: Bundle): number {
-  const ms = resourcesOf(bundle).find(
-    (r): r is MedicationStatement =>
-      r.resourceType === "MedicationStatement" && (r.id ?? "").endsWith("-iguratimod"),
-  );
-  const start = ms?.effectivePeriod?.start;
-  if (!start) throw new Error("fixture without an iguratimod statement");
-  return Date.parse(start);
-}
-
-/** The chart as it stood at `t`: nothing dated later, and no iguratimod yet (it is being ordered). */
-function chartAsOf(bundle: Bundle, t: number): Bundle {
-  const keep = (r: FhirResource): boolean => {
-    if (r.resourceType === "Observation") {
-      const o = r;
-      return Date.parse(o.effectiveDateTime ?? o.effectivePeriod?.start ?? "") <= t;
-    }
-    if (r.resourceType === "MedicationStatement") {
-      const start = Date.parse(r.effectivePeriod?.start ?? r.effectiveDateTime ?? "");
-      return !(r.id ?? "").endsWith("-iguratimod") && start <= t;
-    }
-    return true;
-  };
-  return {
-    ...bundle,
-    entry: (bundle.entry ?? []).filter((e) => e.resource && keep(e.resource as FhirResource)),
-  };
-}
 
 let today: RunningFhirServer;
 let past: RunningFhirServer;
@@ -75,13 +41,10 @@ beforeAll(async () => {
   // Patients 2 (eligible) and 11 (one prior agent) as their charts stood the day iguratimod was ordered.
   const then: Bundle[] = [];
   for (const id of ["kang-02", "kang-11"]) {
-    const b = bundles.find((x) =>
-      resourcesOf(x).some((r) => r.resourceType === "Patient" && r.id === id),
-    );
-    if (!b) throw new Error(id);
+    const b = patientBundle(bundles, id);
     const t = iguratimodDay0(b);
     day0[id] = new Date(t);
-    then.push(chartAsOf(b, t));
+    then.push(chartAsOf(b, t, { withoutIguratimod: true }));
   }
   past = await startFhirServer({ bundles: then });
 }, 60_000);

@@ -1,0 +1,70 @@
+/**
+ * iguratimod-response on the study patients' charts as they stood at week 24 (day 175), so the
+ * verdict card itself (not the later follow-up) is what the clinician sees.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  chartAsOf,
+  iguratimodDay0,
+  patientBundle,
+  resourcesOf,
+  studyPatientBundles,
+} from "../../fixtures/index.js";
+import { testConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { DAY_MS } from "../../src/clinical/index.js";
+import type { ServiceInput } from "../types.js";
+import { iguratimodResponseService } from "./service.js";
+
+const REF = new Date("2026-01-15T00:00:00Z");
+const bundles = studyPatientBundles(REF);
+
+async function cardAtDay(patientId: string, day: number) {
+  const b = patientBundle(bundles, patientId);
+  const now = new Date(iguratimodDay0(b) + day * DAY_MS);
+  const resources = resourcesOf(chartAsOf(b, now.getTime()));
+  const config = testConfig({});
+  const input = {
+    hook: "patient-view",
+    context: { userId: "Practitioner/u", patientId },
+    serviceId: "iguratimod-response",
+    hookInstance: "x",
+    data: { resources: { labs: resources }, unavailable: [], incomplete: [] },
+    now,
+    config,
+    logger: createLogger("silent"),
+  } as ServiceInput;
+  const cards = await iguratimodResponseService().evaluate(input);
+  expect(cards).toHaveLength(1);
+  return cards[0];
+}
+
+describe("iguratimod-response at week 24", () => {
+  it("patient 3: partial response, with baseline → week-24 proteinuria and the change in the summary", async () => {
+    const card = await cardAtDay("kang-03", 175);
+    expect(card?.indicator).toBe("info");
+    expect(card?.summary).toMatch(
+      /^Week-24 partial response to iguratimod: proteinuria [\d.]+ → [\d.]+ g\/24h \(−\d+ %\)$/,
+    );
+    expect(card?.extension?.["ln-cds"]).toMatchObject({
+      finding: "week24-partial-response",
+      criteria: { kang2020: "PR" },
+    });
+    expect(card?.detail).toContain("| **kang2020** | **PR** |");
+    expect(card?.detail).toMatch(/\| kdigo2024 \| (CR|PR|NR|insufficient-data) \|/);
+  });
+
+  it("patient 2: complete response", async () => {
+    const card = await cardAtDay("kang-02", 175);
+    expect(card?.summary).toMatch(/^Week-24 complete response to iguratimod: proteinuria /);
+    expect(card?.extension?.["ln-cds"].criteria).toMatchObject({ kang2020: "CR" });
+  });
+
+  it("patient 3 at week 8: an interim card with weeks on drug and the change so far", async () => {
+    const card = await cardAtDay("kang-03", 60);
+    expect(card?.extension?.["ln-cds"].finding).toBe("response-interim");
+    expect(card?.summary).toMatch(
+      /^Iguratimod week 8 of 24: proteinuria [\d.]+ → [\d.]+ (g\/24h|g\/g)/,
+    );
+  });
+});
