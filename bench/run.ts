@@ -1,0 +1,376 @@
+/**
+ * `npm run bench` (issue 4 §4, issue 6 "Throughput"). Not part of `npm test`.
+ *
+ * 1. Starts ln-cds as `node dist/src/main.js serve` in production mode (CDS_AUTH=off for the
+ *    run) and the floor (a bare express app, bench/floor.ts), each in its own process.
+ * 2. Drives every patient-view service from discovery with autocannon, 10 connections for 10 s,
+ *    with full prefetch for a synthetic patient (3 years of monthly labs, 12 medication
+ *    resources), and the floor with the same body. Ratios are against the floor of the same run.
+ * 3. The no-prefetch path: invocations with only `fhirServer`, against the demo FHIR server
+ *    holding the synthetic patient; counts FHIR requests per invocation, checks that they
+ *    overlap, and measures the latency the service adds over the slowest FHIR request.
+ * 4. The alert delivery worker's alerts per second on SQLite and PostgreSQL (bench/alerts.ts).
+ *
+ * Prints the figures and rewrites bench/results.md.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpus, totalmem, tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import express from "express";
+import { createFhirServerApp } from "../src/fhir-server/index.js";
+import startPostgres from "../test/support/global-setup.js";
+import { benchAlerts, type AlertBenchFigure } from "./alerts.js";
+import { fullPrefetch, SYNTHETIC_PATIENT_ID, syntheticPatient } from "./synthetic.js";
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "10");
+const CONNECTIONS = 10;
+const root = process.cwd();
+
+interface Load {
+  readonly name: string;
+  readonly reqPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+async function waitUp(url: string, child: ChildProcess, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${String(child.exitCode)}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+
+async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  what: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [join(root, script), ...(what === "ln-cds" ? ["serve"] : [])],
+    {
+      env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const url = `http://127.0.0.1:${String(port)}`;
+  await waitUp(`${url}/healthz`, child, what);
+  return { url, child };
+}
+
+async function drive(name: string, url: string, body: string): Promise<Load> {
+  const result = await autocannon({
+    url,
+    method: "POST",
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  return {
+    name,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+interface FhirTiming {
+  start: number;
+  end: number;
+}
+
+/** The demo FHIR server with the synthetic patient, recording when each request starts and ends. */
+async function timedFhirServer(resources: ReturnType<typeof syntheticPatient>) {
+  const fhir = await createFhirServerApp({
+    bundles: [
+      {
+        resourceType: "Bundle",
+        type: "collection",
+        entry: resources.map((resource) => ({ resource })),
+      },
+    ],
+  });
+  const timings: FhirTiming[] = [];
+  const app = express();
+  app.use((req, res, next) => {
+    const start = performance.now();
+    res.on("finish", () => {
+      timings.push({ start, end: performance.now() });
+    });
+    next();
+  });
+  app.use(fhir.app);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => {
+      resolve(s);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${String(port)}/fhir`,
+    origin: `http://127.0.0.1:${String(port)}`,
+    timings,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface NoPrefetchFigure {
+  readonly service: string;
+  readonly invocations: number;
+  readonly fhirRequestsPerInvocation: number;
+  readonly allOverlapping: boolean;
+  readonly slowestFhirP50: number;
+  readonly addedP50: number;
+  readonly addedP99: number;
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+async function noPrefetch(
+  serviceUrl: string,
+  fhir: Awaited<ReturnType<typeof timedFhirServer>>,
+  service: string,
+  invocations: number,
+): Promise<NoPrefetchFigure> {
+  const counts: number[] = [];
+  const slowest: number[] = [];
+  const added: number[] = [];
+  let allOverlapping = true;
+  const body = JSON.stringify({
+    hook: "patient-view",
+    hookInstance: randomUUID(),
+    fhirServer: fhir.url,
+    context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
+  });
+  for (let i = 0; i < invocations + 3; i++) {
+    fhir.timings.length = 0;
+    const t0 = performance.now();
+    const res = await fetch(`${serviceUrl}/cds-services/${service}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    await res.arrayBuffer();
+    const total = performance.now() - t0;
+    if (res.status !== 200)
+      throw new Error(`${service} without prefetch: HTTP ${String(res.status)}`);
+    if (i < 3) continue; // warm-up
+    const ts = [...fhir.timings];
+    counts.push(ts.length);
+    const firstEnd = Math.min(...ts.map((t) => t.end));
+    if (!ts.every((t) => t.start <= firstEnd)) allOverlapping = false;
+    const longest = Math.max(...ts.map((t) => t.end - t.start));
+    slowest.push(longest);
+    added.push(total - longest);
+  }
+  return {
+    service,
+    invocations,
+    fhirRequestsPerInvocation: Math.max(...counts),
+    allOverlapping,
+    slowestFhirP50: percentile(slowest, 50),
+    addedP50: percentile(added, 50),
+    addedP99: percentile(added, 99),
+  };
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const now = new Date();
+  const resources = syntheticPatient(now);
+  const fhir = await timedFhirServer(resources);
+  const dataDir = mkdtempSync(join(tmpdir(), "ln-cds-bench-"));
+  const service = await startProcess(
+    "dist/src/main.js",
+    {
+      NODE_ENV: "production",
+      CDS_AUTH: "off",
+      SQLITE_PATH: join(dataDir, "bench.sqlite"),
+      FHIR_SERVER_ALLOWLIST: fhir.origin,
+      RATE_LIMIT_PER_MINUTE: "100000000",
+    },
+    "ln-cds",
+  );
+  const floor = await startProcess("dist/bench/floor.js", {}, "floor");
+  const loads: Load[] = [];
+  const nop: NoPrefetchFigure[] = [];
+  let alerts: AlertBenchFigure[] = [];
+  let stopPostgres: (() => void) | undefined;
+  try {
+    const discovery = (await (await fetch(`${service.url}/cds-services`)).json()) as {
+      services: { id: string; hook: string; prefetch?: Record<string, string> }[];
+    };
+    const patientView = discovery.services.filter((s) => s.hook === "patient-view");
+    const bodies = new Map(
+      patientView.map((s) => [
+        s.id,
+        JSON.stringify({
+          hook: "patient-view",
+          hookInstance: randomUUID(),
+          context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
+          prefetch: fullPrefetch(Object.keys(s.prefetch ?? {}), resources),
+        }),
+      ]),
+    );
+    const floorBody = [...bodies.values()].sort((a, b) => b.length - a.length)[0] ?? "{}";
+    // Check every body answers 200 before timing it.
+    for (const [id, body] of bodies) {
+      const res = await fetch(`${service.url}/cds-services/${id}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      const text = await res.text();
+      if (res.status !== 200)
+        throw new Error(`${id}: HTTP ${String(res.status)} ${text.slice(0, 300)}`);
+      console.log(
+        `${id}: ${String((JSON.parse(text) as { cards: unknown[] }).cards.length)} card(s) for the synthetic patient; body ${String(Math.round(body.length / 1024))} KiB`,
+      );
+    }
+    loads.push(await drive("floor (bare express)", `${floor.url}/cds-services/x`, floorBody));
+    console.log(`floor: ${loads[0]?.reqPerSec.toFixed(0) ?? "?"} req/s`);
+    for (const [id, body] of bodies) {
+      const load = await drive(id, `${service.url}/cds-services/${id}`, body);
+      loads.push(load);
+      console.log(`${id}: ${load.reqPerSec.toFixed(0)} req/s`);
+    }
+    for (const s of patientView) nop.push(await noPrefetch(service.url, fhir, s.id, 50));
+
+    if (!process.env.TEST_DATABASE_URL && !process.env.BENCH_DATABASE_URL) {
+      try {
+        stopPostgres = await startPostgres();
+      } catch (err) {
+        console.log(`PostgreSQL unavailable, alert bench on SQLite only: ${String(err)}`);
+      }
+    }
+    const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+    alerts = await benchAlerts({ count: 2000, ...(pgUrl ? { postgresUrl: pgUrl } : {}) });
+  } finally {
+    service.child.kill("SIGTERM");
+    floor.child.kill("SIGTERM");
+    await fhir.close();
+    stopPostgres?.();
+  }
+
+  const floorLoad = loads[0];
+  const floorRps = floorLoad?.reqPerSec ?? NaN;
+  const serviceLoads = loads.slice(1);
+  const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  const lines: string[] = [];
+  lines.push("# ln-cds benchmark results", "");
+  lines.push(
+    `Written by \`npm run bench\` on ${now.toISOString()}. Machine: ${cpus()[0]?.model ?? "?"}, ` +
+      `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB RAM, Node ${process.version}, ${process.platform}. ` +
+      "The machine is shared and noisy: compare the ratios, which are measured in the same run.",
+    "",
+  );
+  lines.push(
+    `## patient-view with full prefetch (autocannon, ${String(CONNECTIONS)} connections, ${String(DURATION_S)} s each)`,
+    "",
+    `Synthetic patient: ${String(resources.filter((r) => r.resourceType === "Observation").length)} Observations (37 months × 6 lab kinds), ` +
+      `${String(resources.filter((r) => r.resourceType.startsWith("Medication")).length)} medication resources. ` +
+      "Service: `node dist/src/main.js serve`, NODE_ENV=production, CDS_AUTH=off, SQLite, info logs to a discarded pipe.",
+    "",
+    "| target | req/s | p50 | p99 | ratio to floor | errors / non-2xx |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const l of loads) {
+    lines.push(
+      `| ${l.name} | ${l.reqPerSec.toFixed(0)} | ${ms(l.p50)} | ${ms(l.p99)} | ${((l.reqPerSec / floorRps) * 100).toFixed(0)} % | ${String(l.errors)} / ${String(l.non2xx)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "## patient-view without prefetch (the service fetches from the demo FHIR server)",
+    "",
+  );
+  lines.push(
+    "50 sequential invocations per service after 3 warm-ups; the FHIR server (Medplum router, synthetic patient only) runs in the bench process and times each request.",
+    "",
+    "| service | FHIR requests / invocation | all in parallel | slowest FHIR request p50 | added over it p50 | added p99 |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const n of nop) {
+    lines.push(
+      `| ${n.service} | ${String(n.fhirRequestsPerInvocation)} | ${n.allOverlapping ? "yes" : "no"} | ${ms(n.slowestFhirP50)} | ${ms(n.addedP50)} | ${ms(n.addedP99)} |`,
+    );
+  }
+  lines.push("", "## Safety-alert delivery worker (2000 alerts to a local receiver)", "");
+  lines.push("| database | alerts | seconds | alerts/s |", "|---|---|---|---|");
+  for (const a of alerts) {
+    lines.push(
+      `| ${a.database} | ${String(a.alerts)} | ${a.seconds.toFixed(2)} | ${a.alertsPerSecond.toFixed(0)} |`,
+    );
+  }
+  if (!alerts.some((a) => a.database === "postgres"))
+    lines.push("", "PostgreSQL: not available in this run.");
+  lines.push("", "## Targets", "");
+  lines.push("| target | result |", "|---|---|");
+  for (const l of serviceLoads) {
+    lines.push(
+      `| ${l.name}: ≥ 50 % of the floor's throughput | ${pass(l.reqPerSec >= 0.5 * floorRps)} (${((l.reqPerSec / floorRps) * 100).toFixed(0)} %) |`,
+    );
+    lines.push(
+      `| ${l.name}: p99 ≤ 25 ms at ${String(CONNECTIONS)} connections | ${pass(l.p99 <= 25)} (${ms(l.p99)}) |`,
+    );
+    lines.push(
+      `| ${l.name}: no errors, every answer 2xx | ${pass(l.errors === 0 && l.non2xx === 0)} |`,
+    );
+  }
+  for (const n of nop) {
+    lines.push(
+      `| ${n.service} without prefetch: ≤ 5 FHIR requests, all in parallel | ${pass(n.fhirRequestsPerInvocation <= 5 && n.allOverlapping)} (${String(n.fhirRequestsPerInvocation)}) |`,
+    );
+    lines.push(
+      `| ${n.service} without prefetch: adds ≤ 5 ms over the slowest FHIR request (p50) | ${pass(n.addedP50 <= 5)} (${ms(n.addedP50)}) |`,
+    );
+  }
+  const text = lines.join("\n") + "\n";
+  writeFileSync(join(root, "bench", "results.md"), text);
+  console.log("\n" + text);
+}
+
+await main();
+process.exit(0);
