@@ -22,6 +22,15 @@ describe("parseUntrustedJson", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it("drops __proto__ keys spelled with JSON escapes and inside arrays", () => {
+    const parsed = parseUntrustedJson(
+      bytes('{"list":[{"__pro\\u0074o__":{"polluted":true},"keep":1}],"\\u005f_proto__":{"x":1}}'),
+    ) as { list: Record<string, unknown>[] };
+    expect(parsed).toEqual({ list: [{ keep: 1 }] });
+    expect(Object.hasOwn(parsed.list[0] ?? {}, "__proto__")).toBe(false);
+    expect(Object.hasOwn(parsed, "__proto__")).toBe(false);
+  });
+
   it("keeps constructor keys as plain data", () => {
     expect(parseUntrustedJson(bytes('{"constructor":{"prototype":1}}'))).toEqual({
       constructor: { prototype: 1 },
