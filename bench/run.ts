@@ -269,9 +269,26 @@ async function main(): Promise<void> {
         `${id}: ${String((JSON.parse(text) as { cards: unknown[] }).cards.length)} card(s) for the synthetic patient; body ${String(Math.round(body.length / 1024))} KiB`,
       );
     }
+    await autocannon({
+      url: `${floor.url}/cds-services/x`,
+      method: "POST",
+      connections: CONNECTIONS,
+      amount: 300,
+      headers: { "content-type": "application/json" },
+      body: floorBody,
+    });
     loads.push(await drive("floor (bare express)", `${floor.url}/cds-services/x`, floorBody));
     console.log(`floor: ${loads[0]?.reqPerSec.toFixed(0) ?? "?"} req/s`);
     for (const [id, body] of bodies) {
+      // Warm the JIT on this service's path first, as a long-running server would be.
+      await autocannon({
+        url: `${service.url}/cds-services/${id}`,
+        method: "POST",
+        connections: CONNECTIONS,
+        amount: 300,
+        headers: { "content-type": "application/json" },
+        body,
+      });
       const load = await drive(id, `${service.url}/cds-services/${id}`, body);
       loads.push(load);
       console.log(`${id}: ${load.reqPerSec.toFixed(0)} req/s`);
