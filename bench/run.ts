@@ -29,6 +29,7 @@ import { fullPrefetch, SYNTHETIC_PATIENT_ID, syntheticPatient } from "./syntheti
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "10");
 const CONNECTIONS = 10;
+const FHIR_DELAY_MS = 50;
 const root = process.cwd();
 
 interface Load {
@@ -113,6 +114,9 @@ interface FhirTiming {
 
 /** The demo FHIR server with the synthetic patient, recording when each request starts and ends. */
 async function timedFhirServer(resources: ReturnType<typeof syntheticPatient>) {
+  // Every answer waits FHIR_DELAY_MS first, standing in for a remote server's network time; it
+  // also lets the parallel requests of one invocation arrive before the (single-threaded,
+  // in-process) Medplum search of the first one starts, so their overlap can be seen.
   const fhir = await createFhirServerApp({
     bundles: [
       {
@@ -121,6 +125,7 @@ async function timedFhirServer(resources: ReturnType<typeof syntheticPatient>) {
         entry: resources.map((resource) => ({ resource })),
       },
     ],
+    delayMs: FHIR_DELAY_MS,
   });
   const timings: FhirTiming[] = [];
   const app = express();
@@ -344,7 +349,7 @@ async function main(): Promise<void> {
     "",
   );
   lines.push(
-    "50 sequential invocations per service after 3 warm-ups; the FHIR server (Medplum router, synthetic patient only) runs in the bench process and times each request.",
+    `50 sequential invocations per service after 3 warm-ups. The demo FHIR server (Medplum router, synthetic patient only) runs in the bench process, delays every answer by ${String(FHIR_DELAY_MS)} ms (network time) and times each request from its arrival. "All in parallel": every request of an invocation arrived before the first answer left. "Added": the invocation's latency at the client minus its slowest FHIR request. Medplum's in-memory search is slow (hundreds of ms per Observation search, FHIRPath evaluated per resource) and single-threaded, so parallel requests queue inside it and the slowest request includes that queueing.`,
     "",
     "| service | FHIR requests / invocation | all in parallel | slowest FHIR request p50 | added over it p50 | added p99 |",
     "|---|---|---|---|---|---|",
