@@ -10,7 +10,14 @@
  * reference only by exact string equality. Resources are added to both repositories in the same
  * order, so ties in `_sort` come out in the same order as an unindexed search.
  */
-import { globalSchema, Operator, type SearchRequest, type WithId } from "@medplum/core";
+import {
+  evalFhirPath,
+  globalSchema,
+  Operator,
+  type SearchRequest,
+  type SortRule,
+  type WithId,
+} from "@medplum/core";
 import type { Bundle, Resource } from "@medplum/fhirtypes";
 import { MemoryRepository } from "@medplum/fhir-router";
 
@@ -33,6 +40,34 @@ function patientReferences(resource: unknown): Set<string> {
     }
   }
   return found;
+}
+
+/** `a.localeCompare(b)` without locale or options compares as this default collator. */
+const collator = new Intl.Collator();
+
+/**
+ * Stable sort by one rule, keyed as Medplum's MemoryRepository compares: the JSON of the sort
+ * parameter's FHIRPath values, compared as locale strings, reversed when descending; a parameter
+ * without an expression leaves the order unchanged.
+ */
+function sortedBy<E extends { resource?: Resource }>(entries: E[], rule: SortRule): E[] {
+  const keyed = entries.map((e) => {
+    const resource = e.resource;
+    const expression =
+      resource === undefined
+        ? undefined
+        : globalSchema.types[resource.resourceType]?.searchParams?.[rule.code]?.expression;
+    const key =
+      resource === undefined || expression === undefined || expression === ""
+        ? undefined
+        : JSON.stringify(evalFhirPath(expression, resource));
+    return { e, key };
+  });
+  const sign = rule.descending === true ? -1 : 1;
+  keyed.sort((a, b) =>
+    a.key === undefined || b.key === undefined ? 0 : collator.compare(a.key, b.key) * sign,
+  );
+  return keyed.map((k) => k.e);
 }
 
 export class PatientIndexedRepository extends MemoryRepository {
@@ -80,7 +115,23 @@ export class PatientIndexedRepository extends MemoryRepository {
     if (this.stale.has(resourceType)) await this.rebuild(resourceType);
     // No resource mentions the patient: an empty repository answers exactly as Medplum would.
     const repo = this.byPatient.get(resourceType)?.get(ref) ?? new MemoryRepository();
-    return repo.search(searchRequest);
+    const { sortRules, offset, count } = searchRequest;
+    if (sortRules === undefined || sortRules.length === 0) return repo.search(searchRequest);
+    // Medplum's sort evaluates the sort parameter's FHIRPath twice per comparison (the `date`
+    // expression is a union over ~30 resource types): most of a sorted page's time. Medplum
+    // filters and counts; the sort here computes each resource's key once, with the same key
+    // and order as Medplum's comparator, and pages after sorting as Medplum does.
+    const all = await repo.search({
+      ...searchRequest,
+      sortRules: undefined,
+      offset: undefined,
+      count: undefined,
+    });
+    let entry = all.entry ?? [];
+    for (const rule of sortRules) entry = sortedBy(entry, rule);
+    if (offset !== undefined) entry = entry.slice(offset);
+    if (count !== undefined) entry = entry.slice(0, count);
+    return { ...all, entry: entry.length > 0 ? entry : undefined };
   }
 
   /** The single `Patient/<id>` an equality patient/subject filter requires, if there is one. */
