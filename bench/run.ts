@@ -16,13 +16,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import express from "express";
-import { createFhirServerApp } from "../src/fhir-server/index.js";
 import startPostgres from "../test/support/global-setup.js";
 import { benchAlerts, type AlertBenchFigure } from "./alerts.js";
 import { fullPrefetch, SYNTHETIC_PATIENT_ID, syntheticPatient } from "./synthetic.js";
@@ -112,49 +110,11 @@ interface FhirTiming {
   end: number;
 }
 
-/** The demo FHIR server with the synthetic patient, recording when each request starts and ends. */
-async function timedFhirServer(resources: ReturnType<typeof syntheticPatient>) {
-  // Every answer waits FHIR_DELAY_MS first, standing in for a remote server's network time; it
-  // also lets the parallel requests of one invocation arrive before the (single-threaded,
-  // in-process) Medplum search of the first one starts, so their overlap can be seen.
-  const fhir = await createFhirServerApp({
-    bundles: [
-      {
-        resourceType: "Bundle",
-        type: "collection",
-        entry: resources.map((resource) => ({ resource })),
-      },
-    ],
-    delayMs: FHIR_DELAY_MS,
-  });
-  const timings: FhirTiming[] = [];
-  const app = express();
-  app.use((req, res, next) => {
-    const start = performance.now();
-    res.on("finish", () => {
-      timings.push({ start, end: performance.now() });
-    });
-    next();
-  });
-  app.use(fhir.app);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${String(port)}/fhir`,
-    origin: `http://127.0.0.1:${String(port)}`,
-    timings,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+interface BenchFhir {
+  readonly url: string;
+  readonly origin: string;
+  /** The timings of the requests since the last call, from the FHIR process. */
+  timings(): Promise<FhirTiming[]>;
 }
 
 interface NoPrefetchFigure {
@@ -174,7 +134,7 @@ function percentile(xs: readonly number[], p: number): number {
 
 async function noPrefetch(
   serviceUrl: string,
-  fhir: Awaited<ReturnType<typeof timedFhirServer>>,
+  fhir: BenchFhir,
   service: string,
   invocations: number,
 ): Promise<NoPrefetchFigure> {
@@ -189,7 +149,7 @@ async function noPrefetch(
     context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
   });
   for (let i = 0; i < invocations + 3; i++) {
-    fhir.timings.length = 0;
+    await fhir.timings(); // clear
     const t0 = performance.now();
     const res = await fetch(`${serviceUrl}/cds-services/${service}`, {
       method: "POST",
@@ -201,7 +161,7 @@ async function noPrefetch(
     if (res.status !== 200)
       throw new Error(`${service} without prefetch: HTTP ${String(res.status)}`);
     if (i < 3) continue; // warm-up
-    const ts = [...fhir.timings];
+    const ts = await fhir.timings();
     counts.push(ts.length);
     const firstEnd = Math.min(...ts.map((t) => t.end));
     if (!ts.every((t) => t.start <= firstEnd)) allOverlapping = false;
@@ -225,7 +185,21 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 async function main(): Promise<void> {
   const now = new Date();
   const resources = syntheticPatient(now);
-  const fhir = await timedFhirServer(resources);
+  // The FHIR server runs in its own process, so Medplum's work does not stall the measuring
+  // client. Every answer waits FHIR_DELAY_MS first, standing in for a remote server's network
+  // time; it also lets the parallel requests of one invocation arrive before the
+  // (single-threaded) Medplum search of the first one starts, so their overlap can be seen.
+  const fhirProcess = await startProcess(
+    "dist/bench/fhir-child.js",
+    { FHIR_DELAY_MS: String(FHIR_DELAY_MS), BENCH_NOW: String(now.getTime()) },
+    "FHIR server",
+  );
+  const fhir: BenchFhir = {
+    url: `${fhirProcess.url}/fhir`,
+    origin: fhirProcess.url,
+    timings: async () =>
+      (await (await fetch(`${fhirProcess.url}/__timings`)).json()) as FhirTiming[],
+  };
   const dataDir = mkdtempSync(join(tmpdir(), "ln-cds-bench-"));
   const service = await startProcess(
     "dist/src/main.js",
@@ -312,7 +286,7 @@ async function main(): Promise<void> {
   } finally {
     service.child.kill("SIGTERM");
     floor.child.kill("SIGTERM");
-    await fhir.close();
+    fhirProcess.child.kill("SIGTERM");
     stopPostgres?.();
   }
 
@@ -349,7 +323,7 @@ async function main(): Promise<void> {
     "",
   );
   lines.push(
-    `50 sequential invocations per service after 3 warm-ups. The demo FHIR server (Medplum router, synthetic patient only) runs in the bench process, delays every answer by ${String(FHIR_DELAY_MS)} ms (network time) and times each request from its arrival. "All in parallel": every request of an invocation arrived before the first answer left. "Added": the invocation's latency at the client minus its slowest FHIR request. Medplum's in-memory search is slow (hundreds of ms per Observation search, FHIRPath evaluated per resource) and single-threaded, so parallel requests queue inside it and the slowest request includes that queueing.`,
+    `50 sequential invocations per service after 3 warm-ups. The demo FHIR server (Medplum router, synthetic patient only) runs in its own process, delays every answer by ${String(FHIR_DELAY_MS)} ms (network time) and times each request from its arrival. "All in parallel": every request of an invocation arrived before the first answer left. "Added": the invocation's latency at the client minus its slowest FHIR request. Medplum's in-memory search is slow (hundreds of ms per Observation search, FHIRPath evaluated per resource) and single-threaded, so parallel requests queue inside it and the slowest request includes that queueing.`,
     "",
     "| service | FHIR requests / invocation | all in parallel | slowest FHIR request p50 | added over it p50 | added p99 |",
     "|---|---|---|---|---|---|",
