@@ -14,6 +14,7 @@ import {
   evalFhirPath,
   globalSchema,
   Operator,
+  type Filter,
   type SearchRequest,
   type SortRule,
   type WithId,
@@ -77,6 +78,13 @@ export class PatientIndexedRepository extends MemoryRepository {
   private readonly indexedUnder = new Map<string, Map<string, Set<string>>>();
   /** Types whose per-patient order may differ from the main one (a resource changed patient). */
   private readonly stale = new Set<string>();
+  /**
+   * `type|code|Patient/<id>` → repository of exactly the resources that Medplum's filter
+   * `code=Patient/<id>` matches, built on first search by Medplum's own filter over the patient's
+   * resources and dropped whenever one of them changes. Searches on it skip that filter, whose
+   * FHIRPath (`Observation.subject.where(resolve() is Patient)`) was most of a page's time.
+   */
+  private readonly exact = new Map<string, MemoryRepository>();
 
   override async createResource<T extends Resource>(resource: T): Promise<WithId<T>> {
     const created = await super.createResource(resource);
@@ -86,6 +94,7 @@ export class PatientIndexedRepository extends MemoryRepository {
     this.indexedUnder.set(resourceType, ids);
     const before = ids.get(id);
     ids.set(id, refs);
+    this.forgetExact(resourceType, [...refs, ...(before ?? [])]);
     if (before !== undefined) {
       // An update: MemoryRepository keeps an id's first position, so a patient repository that
       // gains the id would place it last. Rebuild the type from the main order on next search.
@@ -99,7 +108,9 @@ export class PatientIndexedRepository extends MemoryRepository {
 
   override async deleteResource(resourceType: string, id: string): Promise<void> {
     await super.deleteResource(resourceType, id);
-    for (const ref of this.indexedUnder.get(resourceType)?.get(id) ?? []) {
+    const refs = this.indexedUnder.get(resourceType)?.get(id) ?? new Set<string>();
+    this.forgetExact(resourceType, [...refs]);
+    for (const ref of refs) {
       const repo = this.byPatient.get(resourceType)?.get(ref);
       if (repo !== undefined) await repo.deleteResource(resourceType, id).catch(() => undefined);
     }
@@ -109,12 +120,15 @@ export class PatientIndexedRepository extends MemoryRepository {
   override async search<T extends Resource>(
     searchRequest: SearchRequest<T>,
   ): Promise<Bundle<WithId<T>>> {
-    const ref = this.patientFilter(searchRequest);
-    if (ref === undefined) return super.search(searchRequest);
+    const filter = this.patientFilter(searchRequest);
+    if (filter === undefined) return super.search(searchRequest);
     const { resourceType } = searchRequest;
     if (this.stale.has(resourceType)) await this.rebuild(resourceType);
-    // No resource mentions the patient: an empty repository answers exactly as Medplum would.
-    const repo = this.byPatient.get(resourceType)?.get(ref) ?? new MemoryRepository();
+    const repo = await this.exactRepository(resourceType, filter);
+    searchRequest = {
+      ...searchRequest,
+      filters: searchRequest.filters?.filter((f) => f !== filter),
+    };
     const { sortRules, offset, count } = searchRequest;
     if (sortRules === undefined || sortRules.length === 0) return repo.search(searchRequest);
     // Medplum's sort evaluates the sort parameter's FHIRPath twice per comparison (the `date`
@@ -134,15 +148,35 @@ export class PatientIndexedRepository extends MemoryRepository {
     return { ...all, entry: entry.length > 0 ? entry : undefined };
   }
 
-  /** The single `Patient/<id>` an equality patient/subject filter requires, if there is one. */
-  private patientFilter(searchRequest: SearchRequest): string | undefined {
+  /** The first equality patient/subject filter on a single `Patient/<id>`, if there is one. */
+  private patientFilter(searchRequest: SearchRequest): Filter | undefined {
     const params = globalSchema.types[searchRequest.resourceType]?.searchParams;
     for (const filter of searchRequest.filters ?? []) {
       if (filter.operator !== Operator.EQUALS || !PATIENT_PARAMS.has(filter.code)) continue;
       if (params?.[filter.code]?.type !== "reference") continue;
-      if (PATIENT_REF.test(filter.value)) return filter.value;
+      if (PATIENT_REF.test(filter.value)) return filter;
     }
     return undefined;
+  }
+
+  private async exactRepository(resourceType: string, filter: Filter): Promise<MemoryRepository> {
+    const key = `${resourceType}|${filter.code}|${filter.value}`;
+    let repo = this.exact.get(key);
+    if (repo !== undefined) return repo;
+    repo = new MemoryRepository();
+    // No resource mentions the patient: an empty repository answers exactly as Medplum would.
+    const candidates = this.byPatient.get(resourceType)?.get(filter.value);
+    const matches = await candidates?.search({ resourceType, filters: [filter] } as SearchRequest);
+    // Same relative order as the main repository; ids, versions and lastUpdated kept.
+    for (const e of matches?.entry ?? []) if (e.resource) await repo.createResource(e.resource);
+    this.exact.set(key, repo);
+    return repo;
+  }
+
+  private forgetExact(resourceType: string, refs: readonly string[]): void {
+    for (const ref of refs) {
+      for (const code of PATIENT_PARAMS) this.exact.delete(`${resourceType}|${code}|${ref}`);
+    }
   }
 
   private patientRepository(resourceType: string, ref: string): MemoryRepository {
@@ -159,6 +193,9 @@ export class PatientIndexedRepository extends MemoryRepository {
   private async rebuild(resourceType: string): Promise<void> {
     this.stale.delete(resourceType);
     this.byPatient.delete(resourceType);
+    for (const key of [...this.exact.keys()]) {
+      if (key.startsWith(`${resourceType}|`)) this.exact.delete(key);
+    }
     const all = await super.search({ resourceType } as SearchRequest);
     for (const entry of all.entry ?? []) {
       const resource = entry.resource;
