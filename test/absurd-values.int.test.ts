@@ -1,0 +1,94 @@
+/**
+ * Absurd clinical values through HTTP (issue 5 §5): patient 4's chart as full prefetch to the
+ * real iguratimod-safety service, plus hemoglobin results no lab could mean: negative, "NaN",
+ * 1e308, a number sent as a string, and dates in year 0 and 9999. The answer is 200 with the
+ * card the sane values give (Hb 32 g/L, critical), none of the absurd results is used or cited
+ * as evidence, and the card's data-quality notes name every one of them.
+ */
+import type { Bundle, FhirResource, Observation } from "fhir/r4.js";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { patientBundle, resourcesOf, studyPatientBundles } from "../fixtures/index.js";
+import { defaultServices } from "../cds-services/index.js";
+import { testConfig } from "../src/config.js";
+import { responseViolations } from "../src/hooks/validate-response.js";
+import { protocolApp } from "./support/protocol-app.js";
+
+const NOW = new Date();
+
+const searchset = (rs: readonly FhirResource[]): Bundle => ({
+  resourceType: "Bundle",
+  type: "searchset",
+  entry: rs.map((resource) => ({ resource })),
+});
+
+function hb(id: string, value: unknown, when: string): Observation {
+  return {
+    resourceType: "Observation",
+    id,
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code: "718-7", display: "Hemoglobin" }] },
+    subject: { reference: "Patient/kang-04" },
+    effectiveDateTime: when,
+    valueQuantity: { value, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
+  } as unknown as Observation;
+}
+
+const yesterday = new Date(NOW.getTime() - 86_400_000).toISOString();
+const ABSURD: Record<string, Observation> = {
+  negative: hb("absurd-negative", -5, yesterday),
+  nan: hb("absurd-nan", "NaN", yesterday),
+  huge: hb("absurd-huge", 1e308, yesterday),
+  string: hb("absurd-string", "80", yesterday),
+  year0: hb("absurd-year0", 10, "0000-06-01T00:00:00Z"),
+  year9999: hb("absurd-year9999", 10, "9999-01-01T00:00:00Z"),
+};
+
+describe("absurd hemoglobin results over HTTP", () => {
+  it("are ignored, never evidence, and each is named in the card's data-quality notes", async () => {
+    const rs = [
+      ...resourcesOf(patientBundle(studyPatientBundles(NOW), "kang-04")),
+      ...Object.values(ABSURD),
+    ];
+    const { app } = protocolApp({
+      services: defaultServices(testConfig({})),
+      clock: () => NOW,
+    });
+    const res = await request(app)
+      .post("/cds-services/iguratimod-safety")
+      .send({
+        hook: "patient-view",
+        hookInstance: "7b3d1c5a-4e69-4fac-9083-9d2e5f4a3b62",
+        context: { userId: "Practitioner/u1", patientId: "kang-04" },
+        prefetch: {
+          patient: rs.find((r) => r.resourceType === "Patient"),
+          labs: searchset(rs.filter((r) => r.resourceType === "Observation")),
+          medicationStatements: searchset(
+            rs.filter((r) => r.resourceType === "MedicationStatement"),
+          ),
+          medicationRequests: searchset(rs.filter((r) => r.resourceType === "MedicationRequest")),
+        },
+      });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(responseViolations(res.body)).toEqual([]);
+    const cards = (
+      res.body as {
+        cards: {
+          summary: string;
+          indicator: string;
+          detail: string;
+          extension: { "ln-cds": { evidence: string[] } };
+        }[];
+      }
+    ).cards;
+    const anemia = cards.find((c) => c.summary.startsWith("Anaemia"));
+    expect(anemia?.indicator).toBe("critical");
+    expect(anemia?.summary).toContain("Hb 32 g/L");
+    for (const o of Object.values(ABSURD)) {
+      const ref = `Observation/${o.id ?? ""}`;
+      expect(anemia?.extension["ln-cds"].evidence, ref).not.toContain(ref);
+      expect(anemia?.detail, `${ref} is named in the notes`).toContain(ref);
+    }
+    expect(anemia?.detail).toMatch(/\*\*Data-quality notes\*\*/);
+  });
+});
