@@ -51,9 +51,15 @@ const collator = new Intl.Collator();
  * parameter's FHIRPath values, compared as locale strings, reversed when descending; a parameter
  * without an expression leaves the order unchanged.
  */
-function sortedBy<E extends { resource?: Resource }>(entries: E[], rule: SortRule): E[] {
+function sortedBy<E extends { resource?: Resource }>(
+  entries: E[],
+  rule: SortRule,
+  cache: Map<string, string | undefined>,
+): E[] {
   const keyed = entries.map((e) => {
     const resource = e.resource;
+    const cacheKey = `${rule.code}|${resource?.id ?? ""}`;
+    if (resource?.id !== undefined && cache.has(cacheKey)) return { e, key: cache.get(cacheKey) };
     const expression =
       resource === undefined
         ? undefined
@@ -62,6 +68,7 @@ function sortedBy<E extends { resource?: Resource }>(entries: E[], rule: SortRul
       resource === undefined || expression === undefined || expression === ""
         ? undefined
         : JSON.stringify(evalFhirPath(expression, resource));
+    if (resource?.id !== undefined) cache.set(cacheKey, key);
     return { e, key };
   });
   const sign = rule.descending === true ? -1 : 1;
@@ -85,6 +92,8 @@ export class PatientIndexedRepository extends MemoryRepository {
    * FHIRPath (`Observation.subject.where(resolve() is Patient)`) was most of a page's time.
    */
   private readonly exact = new Map<string, MemoryRepository>();
+  /** Sort keys (`code|id`) of an exact repository's resources, living and dying with it. */
+  private readonly sortKeys = new WeakMap<MemoryRepository, Map<string, string | undefined>>();
 
   override async createResource<T extends Resource>(resource: T): Promise<WithId<T>> {
     const created = await super.createResource(resource);
@@ -142,7 +151,9 @@ export class PatientIndexedRepository extends MemoryRepository {
       count: undefined,
     });
     let entry = all.entry ?? [];
-    for (const rule of sortRules) entry = sortedBy(entry, rule);
+    const keys = this.sortKeys.get(repo) ?? new Map<string, string | undefined>();
+    this.sortKeys.set(repo, keys);
+    for (const rule of sortRules) entry = sortedBy(entry, rule, keys);
     if (offset !== undefined) entry = entry.slice(offset);
     if (count !== undefined) entry = entry.slice(0, count);
     return { ...all, entry: entry.length > 0 ? entry : undefined };
