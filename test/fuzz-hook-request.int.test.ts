@@ -2,20 +2,28 @@
  * Property-based hostile input (issue 5 §5): ≥ 10,000 generated bodies POSTed over real HTTP to
  * `POST /cds-services/{id}`. Every answer must be 2xx, or 4xx with an OperationOutcome body;
  * never 5xx, never a dropped connection, and the process keeps serving afterwards.
- * The status histogram is printed for the closing note.
+ * About a third of the bodies are valid patient-view requests carrying hostile lab values, so
+ * the real iguratimod-safety service (normaliser and rules) answers them: each 200 must be a
+ * valid CDS Hooks response. The status histogram is printed for the closing note.
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type express from "express";
+import { defaultServices } from "../cds-services/index.js";
+import { testConfig } from "../src/config.js";
+import { responseViolations } from "../src/hooks/validate-response.js";
 import { protocolApp } from "./support/protocol-app.js";
-import { testService } from "./support/test-service.js";
 
-/** The real app (createApp, real body parser, schemas, prefetch and response checks). */
+/**
+ * The real app (createApp, real body parser, schemas, prefetch and response checks) with the
+ * real services; bodies go to iguratimod-safety, whose rules read every hostile lab value.
+ * The app's clock is 2026-01-15T10:00Z (protocolApp).
+ */
 function fuzzTarget(): Promise<{ app: express.Express; path: string }> {
-  const { app } = protocolApp();
-  return Promise.resolve({ app, path: `/cds-services/${testService().id}` });
+  const { app } = protocolApp({ services: defaultServices(testConfig({})) });
+  return Promise.resolve({ app, path: "/cds-services/iguratimod-safety" });
 }
 
 const RUNS = 10_000;
@@ -186,6 +194,81 @@ const hookRequest = fc.record(
   { requiredKeys: [] },
 );
 
+/**
+ * A valid patient-view request for a patient on iguratimod whose labs are hostile in their
+ * values, units and dates (well-shaped Observations, so the request passes the schema and the
+ * clinical rules see them). Most of these should answer 200 with valid cards.
+ */
+const hostileLab = fc.record({
+  resourceType: fc.constant("Observation"),
+  id: fc.stringMatching(/^[A-Za-z0-9-]{1,16}$/),
+  status: fc.constantFrom("final", "amended", "corrected", "preliminary", "entered-in-error"),
+  code: fc.record({
+    coding: fc.tuple(
+      fc.record({
+        system: fc.constantFrom("http://loinc.org", "urn:local"),
+        code: fc.constantFrom("718-7", "1742-6", "2889-4", "2160-0", "1751-7", "2890-2", "16285-9"),
+      }),
+    ),
+  }),
+  valueQuantity: fc.record(
+    {
+      value: fc.oneof(absurdNumber, fc.double({ min: 0, max: 500, noNaN: true })),
+      unit: fc.constantFrom("g/L", "g/dL", "U/L", "mg/dL", "umol/L", "g/(24.h)", "", "furlongs"),
+      system: fc.constant("http://unitsofmeasure.org"),
+      code: fc.constantFrom("g/L", "g/dL", "U/L", "mg/dL", "umol/L", "g/(24.h)", "mmol/L", "%"),
+    },
+    { requiredKeys: ["value"] },
+  ),
+  effectiveDateTime: fc.oneof(
+    absurdDate,
+    fc
+      .integer({ min: 1, max: 400 })
+      .map((d) => new Date(Date.UTC(2026, 0, 15) - d * 86_400_000).toISOString()),
+  ),
+});
+
+const validHostileRequest = fc
+  .record({
+    hookInstance: fc.uuid(),
+    labs: fc.array(hostileLab, { maxLength: 30 }),
+    onIguratimod: fc.boolean(),
+  })
+  .map(({ hookInstance, labs, onIguratimod }) => ({
+    hook: "patient-view",
+    hookInstance,
+    context: { userId: "Practitioner/fuzz", patientId: "fuzz-1" },
+    prefetch: {
+      patient: { resourceType: "Patient", id: "fuzz-1", gender: "female" },
+      labs: {
+        resourceType: "Bundle",
+        type: "searchset",
+        entry: labs.map((resource) => ({
+          resource: { ...resource, subject: { reference: "Patient/fuzz-1" } },
+        })),
+      },
+      medicationStatements: {
+        resourceType: "Bundle",
+        type: "searchset",
+        entry: onIguratimod
+          ? [
+              {
+                resource: {
+                  resourceType: "MedicationStatement",
+                  id: "fuzz-igu",
+                  status: "active",
+                  medicationCodeableConcept: { text: "iguratimod 25 mg" },
+                  subject: { reference: "Patient/fuzz-1" },
+                  effectivePeriod: { start: "2025-09-01T08:00:00Z" },
+                },
+              },
+            ]
+          : [],
+      },
+      medicationRequests: null,
+    },
+  }));
+
 interface Body {
   readonly bytes: Buffer;
   readonly contentType: string;
@@ -242,6 +325,7 @@ const specialBodies: Body[] = [
 
 const body: fc.Arbitrary<Body> = fc.oneof(
   { weight: 12, arbitrary: hookRequest.map((v) => json(v)) },
+  { weight: 10, arbitrary: validHostileRequest.map((v) => json(v)) },
   { weight: 2, arbitrary: anyValue.map((v) => json(v, "application/fhir+json")) },
   {
     weight: 2,
@@ -282,6 +366,9 @@ describe("hostile request bodies against POST /cds-services/{id}", () => {
         histogram.set(res.status, (histogram.get(res.status) ?? 0) + 1);
         expect(res.status, text.slice(0, 300)).toBeGreaterThanOrEqual(200);
         expect(res.status, text.slice(0, 300)).toBeLessThan(500);
+        if (res.status === 200) {
+          expect(responseViolations(JSON.parse(text))).toEqual([]);
+        }
         if (res.status >= 400) {
           const outcome = JSON.parse(text) as { resourceType?: unknown; issue?: unknown };
           expect(outcome.resourceType).toBe("OperationOutcome");
@@ -296,6 +383,8 @@ describe("hostile request bodies against POST /cds-services/{id}", () => {
       `fuzz: ${RUNS} bodies; status histogram: ${rows.map(([s, n]) => `${s}×${n}`).join(", ")}`,
     );
     expect([...histogram.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(RUNS);
+    // The schema-valid share must reach the clinical rules, not bounce off validation.
+    expect(histogram.get(200) ?? 0).toBeGreaterThanOrEqual(RUNS * 0.25);
 
     // Still serving after the storm.
     for (const special of specialBodies) {
