@@ -27,6 +27,7 @@ import { fullPrefetch, SYNTHETIC_PATIENT_ID, syntheticPatient } from "./syntheti
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "10");
 const CONNECTIONS = 10;
+const WARM_S = 4;
 const FHIR_DELAY_MS = 50;
 const root = process.cwd();
 
@@ -102,6 +103,18 @@ async function startProcess(
   const url = `http://127.0.0.1:${String(port)}`;
   await waitUp(`${url}/healthz`, child, what);
   return { url, child };
+}
+
+/** Load without measuring, WARM_S seconds at the same concurrency. */
+async function warm(url: string, body: string): Promise<void> {
+  await autocannon({
+    url,
+    method: "POST",
+    connections: CONNECTIONS,
+    duration: WARM_S,
+    headers: { "content-type": "application/json" },
+    body,
+  });
 }
 
 async function drive(
@@ -275,14 +288,11 @@ async function main(): Promise<void> {
         `${id}: ${String((JSON.parse(text) as { cards: unknown[] }).cards.length)} card(s) for the synthetic patient; body ${String(Math.round(body.length / 1024))} KiB`,
       );
     }
-    await autocannon({
-      url: `${floor.url}/cds-services/x`,
-      method: "POST",
-      connections: CONNECTIONS,
-      amount: 300,
-      headers: { "content-type": "application/json" },
-      body: floorBody,
-    });
+    // Warm every target before timing any, as a long-running server would be: measured, the
+    // first target timed after a short warm-up spent up to twice the CPU per request of the
+    // same target timed later in the same process (JIT tiers and heap sizing still settling).
+    await warm(`${floor.url}/cds-services/x`, floorBody);
+    for (const [id, body] of bodies) await warm(`${service.url}/cds-services/${id}`, body);
     loads.push(
       await drive(
         "floor (bare express)",
@@ -293,15 +303,6 @@ async function main(): Promise<void> {
     );
     console.log(`floor: ${loads[0]?.reqPerSec.toFixed(0) ?? "?"} req/s`);
     for (const [id, body] of bodies) {
-      // Warm the JIT on this service's path first, as a long-running server would be.
-      await autocannon({
-        url: `${service.url}/cds-services/${id}`,
-        method: "POST",
-        connections: CONNECTIONS,
-        amount: 300,
-        headers: { "content-type": "application/json" },
-        body,
-      });
       const load = await drive(id, `${service.url}/cds-services/${id}`, body, service.child.pid);
       loads.push(load);
       console.log(`${id}: ${load.reqPerSec.toFixed(0)} req/s`);
@@ -338,7 +339,7 @@ async function main(): Promise<void> {
     "",
   );
   lines.push(
-    `## patient-view with full prefetch (autocannon, ${String(CONNECTIONS)} connections, ${String(DURATION_S)} s each)`,
+    `## patient-view with full prefetch (autocannon, ${String(CONNECTIONS)} connections, ${String(DURATION_S)} s each, after ${String(WARM_S)} s of warm-up of every target)`,
     "",
     `Synthetic patient: ${String(resources.filter((r) => r.resourceType === "Observation").length)} Observations (37 months × 6 lab kinds), ` +
       `${String(resources.filter((r) => r.resourceType.startsWith("Medication")).length)} medication resources. ` +
