@@ -360,7 +360,7 @@ async function main(): Promise<void> {
     "",
   );
   lines.push(
-    `50 sequential invocations per service after 3 warm-ups. The demo FHIR server (Medplum router, synthetic patient only) runs in its own process, delays every answer by ${String(FHIR_DELAY_MS)} ms (network time) and times each request from its arrival. "All in parallel": every request of an invocation arrived before the first answer left. "Added": the invocation's latency at the client minus its slowest FHIR request. Medplum's in-memory search is slow (hundreds of ms per Observation search, FHIRPath evaluated per resource) and single-threaded, so parallel requests queue inside it and the slowest request includes that queueing.`,
+    `50 sequential invocations per service after 3 warm-ups. The demo FHIR server (Medplum router, synthetic patient only) runs in its own process, delays every answer by ${String(FHIR_DELAY_MS)} ms (network time) and times each request from its arrival. "All in parallel": every request of an invocation arrived before the first answer left. "Added": the invocation's latency at the client minus its slowest FHIR request. Medplum's in-memory search is slow (tens of ms per Observation search even with the per-patient index, FHIRPath evaluated per resource) and single-threaded, so parallel requests queue inside it and the slowest request includes that queueing.`,
     "",
     "| service | FHIR requests / invocation | all in parallel | slowest FHIR request p50 | added over it p50 | added p99 |",
     "|---|---|---|---|---|---|",
