@@ -108,7 +108,7 @@ export function withOverrides(
   const out: Record<string, Threshold> = { ...base };
   for (const [name, value] of Object.entries(overrides)) {
     const current = out[name];
-    if (current && value !== undefined) out[name] = { ...current, value, source: "site" };
+    if (current) out[name] = { ...current, value, source: "site" };
   }
   return out as Thresholds;
 }

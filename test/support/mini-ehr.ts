@@ -91,7 +91,7 @@ export class MiniEhr {
     const res = await fetch(url, {
       headers: { accept: "application/fhir+json", authorization: `Bearer ${this.token}` },
     });
-    return { status: res.status, body: (await res.json()) };
+    return { status: res.status, body: await res.json() };
   }
 
   /** One prefetch key: a read gives the resource (or null), a search one Bundle of every page. */
