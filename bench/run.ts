@@ -23,7 +23,8 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import startPostgres from "../test/support/global-setup.js";
 import { benchAlerts, type AlertBenchFigure } from "./alerts.js";
-import { fullPrefetch, SYNTHETIC_PATIENT_ID, syntheticPatient } from "./synthetic.js";
+import { patientPrefetch } from "../fixtures/index.js";
+import { SYNTHETIC_PATIENT_ID, syntheticPatient } from "./synthetic.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "10");
 const CONNECTIONS = 10;
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
           hook: "patient-view",
           hookInstance: randomUUID(),
           context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
-          prefetch: fullPrefetch(Object.keys(s.prefetch ?? {}), resources),
+          prefetch: patientPrefetch(resources, Object.keys(s.prefetch ?? {})),
         }),
       ]),
     );

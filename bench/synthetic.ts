@@ -4,7 +4,6 @@
  * immunosuppressants, iguratimod for the last ten months, other drugs the rules skip).
  */
 import type {
-  Bundle,
   Condition,
   FhirResource,
   MedicationRequest,
@@ -142,35 +141,4 @@ export function syntheticPatient(now: Date): FhirResource[] {
     request("mmf-rx", "mycophenolate mofetil 500 mg tablet", 870, "completed"),
   ];
   return [patient, condition, ...observations, ...meds];
-}
-
-export function searchset(resources: readonly FhirResource[]): Bundle {
-  return {
-    resourceType: "Bundle",
-    type: "searchset",
-    total: resources.length,
-    entry: resources.map((resource) => ({ resource })),
-  };
-}
-
-/** The patient's data under every prefetch key a service declares (full prefetch). */
-export function fullPrefetch(
-  keys: readonly string[],
-  resources: readonly FhirResource[],
-): Record<string, FhirResource | Bundle> {
-  const byType = (type: string) => resources.filter((r) => r.resourceType === type);
-  const forKey: Record<string, () => FhirResource | Bundle> = {
-    patient: () => byType("Patient")[0] as FhirResource,
-    conditions: () => searchset(byType("Condition")),
-    labs: () => searchset(byType("Observation")),
-    medicationStatements: () => searchset(byType("MedicationStatement")),
-    medicationRequests: () => searchset(byType("MedicationRequest")),
-  };
-  const out: Record<string, FhirResource | Bundle> = {};
-  for (const key of keys) {
-    const make = forKey[key];
-    if (!make) throw new Error(`the bench does not know prefetch key ${key}`);
-    out[key] = make();
-  }
-  return out;
 }

@@ -5,22 +5,21 @@
  * card the sane values give (Hb 32 g/L, critical), none of the absurd results is used or cited
  * as evidence, and the card's data-quality notes name every one of them.
  */
-import type { Bundle, FhirResource, Observation } from "fhir/r4.js";
+import type { Observation } from "fhir/r4.js";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { patientBundle, resourcesOf, studyPatientBundles } from "../fixtures/index.js";
+import {
+  patientBundle,
+  patientPrefetch,
+  resourcesOf,
+  studyPatientBundles,
+} from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { responseViolations } from "../src/hooks/validate-response.js";
 import { protocolApp } from "./support/protocol-app.js";
 
 const NOW = new Date();
-
-const searchset = (rs: readonly FhirResource[]): Bundle => ({
-  resourceType: "Bundle",
-  type: "searchset",
-  entry: rs.map((resource) => ({ resource })),
-});
 
 function hb(id: string, value: unknown, when: string): Observation {
   return {
@@ -60,14 +59,7 @@ describe("absurd hemoglobin results over HTTP", () => {
         hook: "patient-view",
         hookInstance: "7b3d1c5a-4e69-4fac-9083-9d2e5f4a3b62",
         context: { userId: "Practitioner/u1", patientId: "kang-04" },
-        prefetch: {
-          patient: rs.find((r) => r.resourceType === "Patient"),
-          labs: searchset(rs.filter((r) => r.resourceType === "Observation")),
-          medicationStatements: searchset(
-            rs.filter((r) => r.resourceType === "MedicationStatement"),
-          ),
-          medicationRequests: searchset(rs.filter((r) => r.resourceType === "MedicationRequest")),
-        },
+        prefetch: patientPrefetch(rs),
       });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(responseViolations(res.body)).toEqual([]);

@@ -5,10 +5,15 @@
  * the demo FHIR server with the EHR's access token. Every log line at debug level is captured:
  * none may hold the JWT, the access token, the patient's name or an Observation value.
  */
-import type { Bundle, FhirResource, Observation, Patient } from "fhir/r4.js";
+import type { FhirResource, Observation, Patient } from "fhir/r4.js";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patientBundle, resourcesOf, studyPatientBundles } from "../fixtures/index.js";
+import {
+  patientBundle,
+  patientPrefetch,
+  resourcesOf,
+  studyPatientBundles,
+} from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
@@ -56,12 +61,6 @@ function chart(): FhirResource[] {
   return out;
 }
 
-const searchset = (rs: readonly FhirResource[]): Bundle => ({
-  resourceType: "Bundle",
-  type: "searchset",
-  entry: rs.map((resource) => ({ resource })),
-});
-
 let key: SigningKey;
 let jwks: JwksServer;
 let fhir: RunningFhirServer;
@@ -107,6 +106,24 @@ function app() {
   return { app: built.app, logText: () => built.logs.text() + auth.logs.text() };
 }
 
+/** A patient-view request for kang-04 with the EHR's access token, with or without prefetch. */
+function hookBody(hookInstance: string, prefetch?: Record<string, unknown>) {
+  return {
+    hook: "patient-view",
+    hookInstance,
+    fhirServer: fhir.url,
+    fhirAuthorization: {
+      access_token: ACCESS_TOKEN,
+      token_type: "Bearer",
+      expires_in: 300,
+      scope: "patient/*.read",
+      subject: "ln-cds",
+    },
+    context: { userId: "Practitioner/u1", patientId: "kang-04" },
+    ...(prefetch ? { prefetch } : {}),
+  };
+}
+
 function expectNothingSecret(text: string, jwt: string): void {
   expect(text).not.toContain(jwt);
   expect(text).not.toContain(jwt.split(".")[1] ?? jwt); // not even the claims part
@@ -120,32 +137,11 @@ function expectNothingSecret(text: string, jwt: string): void {
 describe("logs of an authenticated invocation of a real clinical service", () => {
   it("with full prefetch: the card shows the patient's value, the logs show none of it", async () => {
     const { app: a, logText } = app();
-    const rs = chart();
     const jwt = await signCdsToken(key, cdsClaims(ISS, BASE + PATH));
     const res = await request(a)
       .post(PATH)
       .set("Authorization", `Bearer ${jwt}`)
-      .send({
-        hook: "patient-view",
-        hookInstance: "5f1b9a3e-2c47-4d8a-9e61-7b0c3d2e1f40",
-        fhirServer: fhir.url,
-        fhirAuthorization: {
-          access_token: ACCESS_TOKEN,
-          token_type: "Bearer",
-          expires_in: 300,
-          scope: "patient/*.read",
-          subject: "ln-cds",
-        },
-        context: { userId: "Practitioner/u1", patientId: "kang-04" },
-        prefetch: {
-          patient: rs.find((r) => r.resourceType === "Patient"),
-          labs: searchset(rs.filter((r) => r.resourceType === "Observation")),
-          medicationStatements: searchset(
-            rs.filter((r) => r.resourceType === "MedicationStatement"),
-          ),
-          medicationRequests: searchset(rs.filter((r) => r.resourceType === "MedicationRequest")),
-        },
-      });
+      .send(hookBody("5f1b9a3e-2c47-4d8a-9e61-7b0c3d2e1f40", patientPrefetch(chart())));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const cards = (res.body as { cards: { summary: string }[] }).cards;
     expect(cards[0]?.summary).toContain(`Hb ${String(HB_VALUE)} g/L`);
@@ -165,19 +161,7 @@ describe("logs of an authenticated invocation of a real clinical service", () =>
     const res = await request(a)
       .post(PATH)
       .set("Authorization", `Bearer ${jwt}`)
-      .send({
-        hook: "patient-view",
-        hookInstance: "6a2c0b4f-3d58-4e9b-8f72-8c1d4e3f2a51",
-        fhirServer: fhir.url,
-        fhirAuthorization: {
-          access_token: ACCESS_TOKEN,
-          token_type: "Bearer",
-          expires_in: 300,
-          scope: "patient/*.read",
-          subject: "ln-cds",
-        },
-        context: { userId: "Practitioner/u1", patientId: "kang-04" },
-      });
+      .send(hookBody("6a2c0b4f-3d58-4e9b-8f72-8c1d4e3f2a51"));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((res.body as { cards: { summary: string }[] }).cards[0]?.summary).toContain(
       String(HB_VALUE),

@@ -6,11 +6,15 @@
  * signed. A store that fails still lets the clinician have the cards.
  */
 import { createHmac } from "node:crypto";
-import type { Bundle, FhirResource } from "fhir/r4.js";
 import type { Kysely } from "kysely";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import { studyPatientBundles } from "../fixtures/index.js";
+import {
+  patientBundle,
+  patientPrefetch,
+  resourcesOf,
+  studyPatientBundles,
+} from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { startAlerting } from "../src/alerts/runtime.js";
 import { createAlertSink } from "../src/alerts/sink.js";
@@ -26,33 +30,13 @@ const NOW = new Date();
 const SECRET = "patient-view-secret-0123456789";
 const logger = createLogger("silent");
 
-function searchset(resources: readonly FhirResource[]): Bundle {
-  return {
-    resourceType: "Bundle",
-    type: "searchset",
-    entry: resources.map((resource) => ({ resource })),
-  };
-}
-
 /** Patient 4's full prefetch, as an EHR would send it. */
 function patient4Request() {
-  const bundle = studyPatientBundles(NOW).find((b) =>
-    (b.entry ?? []).some(
-      (e) => e.resource?.resourceType === "Patient" && e.resource.id === "kang-04",
-    ),
-  );
-  const rs = (bundle?.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
-  const of = (type: string) => rs.filter((r) => r.resourceType === type);
   return {
     hook: "patient-view",
     hookInstance: "4b1a1c0e-5b7c-4c39-9d4e-0d1a2f3b4c5d",
     context: { userId: "Practitioner/u1", patientId: "kang-04" },
-    prefetch: {
-      patient: of("Patient")[0],
-      labs: searchset(of("Observation")),
-      medicationStatements: searchset(of("MedicationStatement")),
-      medicationRequests: searchset(of("MedicationRequest")),
-    },
+    prefetch: patientPrefetch(resourcesOf(patientBundle(studyPatientBundles(NOW), "kang-04"))),
   };
 }
 
