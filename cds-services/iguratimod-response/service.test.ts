@@ -13,6 +13,7 @@ import {
 import { testConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { DAY_MS } from "../../src/clinical/index.js";
+import { defaultServices } from "../index.js";
 import type { ServiceInput } from "../types.js";
 import { iguratimodResponseService } from "./service.js";
 
@@ -68,6 +69,47 @@ describe("iguratimod-response at week 24", () => {
     expect(lnCds(card)?.finding).toBe("response-interim");
     expect(card?.summary).toMatch(
       /^Iguratimod week 8 of 24: proteinuria [\d.]+ → [\d.]+ (g\/24h|g\/g)/,
+    );
+  });
+});
+
+describe("iguratimod-response with site thresholds", () => {
+  it("CLINICAL_THRESHOLDS courseMergeGapDays reaches the normaliser: a 40-day pause splits or joins the course", async () => {
+    const now = new Date("2026-01-15T12:00:00Z");
+    const ago = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString();
+    const statement = (id: string, start: number, end?: number) => ({
+      resourceType: "MedicationStatement" as const,
+      id,
+      status: end === undefined ? ("active" as const) : ("completed" as const),
+      medicationCodeableConcept: { text: "iguratimod 25 mg" },
+      subject: { reference: "Patient/p" },
+      effectivePeriod: { start: ago(start), ...(end === undefined ? {} : { end: ago(end) }) },
+    });
+    const resources = [
+      { resourceType: "Patient" as const, id: "p", gender: "female" as const },
+      statement("igu-1", 130, 90),
+      statement("igu-2", 50),
+    ];
+    const summaryWith = async (env: Record<string, string>) => {
+      const config = testConfig(env);
+      const service = defaultServices(config).find((x) => x.id === "iguratimod-response");
+      const input = {
+        hook: "patient-view",
+        context: { userId: "Practitioner/u", patientId: "p" },
+        serviceId: "iguratimod-response",
+        hookInstance: "x",
+        data: { resources: { medicationStatements: resources }, unavailable: [], incomplete: [] },
+        now,
+        config,
+        logger: createLogger("silent"),
+      } as ServiceInput;
+      return ((await service?.evaluate(input)) ?? [])[0]?.summary;
+    };
+    // Default gap 30 days: the course restarted 50 days ago (week 7).
+    expect(await summaryWith({})).toBe("Iguratimod week 7 of 24");
+    // A site gap of 60 days joins both statements into one course started 130 days ago.
+    expect(await summaryWith({ CLINICAL_THRESHOLDS: '{"courseMergeGapDays": 60}' })).toBe(
+      "Iguratimod week 18 of 24",
     );
   });
 });

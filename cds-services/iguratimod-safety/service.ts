@@ -38,7 +38,7 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     async evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(input.data, input.now);
+      const { facts, resources, prefetchNotes } = patientDataOf(input.data, input.now, thresholds);
       if (deps.alertSink) {
         const events = safetyAlertEvents(facts, input.now, thresholds);
         if (events.length > 0)

@@ -9,7 +9,7 @@
  */
 import type { FhirResource } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
-import type { DataQualityNote, PatientFacts } from "../../src/clinical/index.js";
+import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
 import { normalisePatient } from "../../src/fhir/normalise.js";
 import type { ResolvedPrefetch } from "../types.js";
 
@@ -96,8 +96,11 @@ export interface PatientData {
 export function patientDataOf(
   data: ResolvedPrefetch,
   now: Date,
+  thresholds: Thresholds,
   exclude?: ReadonlySet<string>,
 ): PatientData {
   const resources = allResources(data, exclude);
-  return { facts: normalisePatient(resources, now), resources, prefetchNotes: prefetchNotes(data) };
+  // The site's thresholds reach the normaliser too (course merge gap, clinical rules §2).
+  const facts = normalisePatient(resources, now, { thresholds });
+  return { facts, resources, prefetchNotes: prefetchNotes(data) };
 }

@@ -155,7 +155,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     // One patient at a time keeps the load on the EHR's FHIR server modest; within a patient
     // the four reads run in parallel.
     for (const patient of patients) {
-      const facts = normalisePatient(await patientResources(patient, signal), now);
+      const facts = normalisePatient(await patientResources(patient, signal), now, { thresholds });
       if (!facts.courses.some((c) => c.agent === "iguratimod")) continue;
       const inputs = alertInputsFromEvents(safetyAlertEvents(facts, now, thresholds));
       raised += await deps.sink.record(inputs, "monitor");
