@@ -41,6 +41,27 @@ describe("fhir-kit-client with outbound limits", () => {
     expect(fhir.requests[0]?.path).toBe("/fhir/Patient/p1");
     expect(fhir.requests[0]?.headers.authorization).toBe("Bearer fhir-access-token");
     expect(fhir.requests[0]?.headers.accept).toBe("application/fhir+json");
+    // fhir-kit-client's hidden properties, built on demand.
+    const hidden = patient as unknown as { __response: Response; __request: Request };
+    expect(hidden.__response.status).toBe(200);
+    expect(await hidden.__response.json()).toEqual({ resourceType: "Patient", id: "p1" });
+    expect(hidden.__request.url).toBe(fhir.origin + "/fhir/Patient/p1");
+    expect(hidden.__request.headers.get("authorization")).toBe("Bearer fhir-access-token");
+    expect(Object.keys(patient)).toEqual(["resourceType", "id"]);
+  });
+
+  it("refuses a client with a request signer rather than send unsigned requests", () => {
+    const signed = new Client({
+      baseUrl: "https://fhir.hospital.example",
+      requestSigner: () => undefined,
+    });
+    expect(() =>
+      limitFhirKitClient(signed, {
+        allowlist: ["https://fhir.hospital.example"],
+        timeoutMs: 1000,
+        maxResponseBytes: 1000,
+      }),
+    ).toThrow(/request signer/);
   });
 
   it("keeps fhir-kit-client's error shape for HTTP errors (status and OperationOutcome)", async () => {

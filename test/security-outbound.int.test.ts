@@ -3,7 +3,14 @@
  * socket; no redirect to another origin; response and request size limits; a timeout.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { OutboundRefused, OutboundTimeout, isAllowedUrl, safeFetch } from "../src/net/outbound.js";
+import { gzipSync } from "node:zlib";
+import {
+  OutboundRefused,
+  OutboundTimeout,
+  isAllowedUrl,
+  safeFetch,
+  safeRequest,
+} from "../src/net/outbound.js";
 import { listenerPool, type Handler } from "./support/jwks-server.js";
 
 const { listen, closeAll } = listenerPool();
@@ -175,5 +182,83 @@ describe("safeFetch size limits and timeout", () => {
       { ...limits([slow.origin]), timeoutMs: 300 },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutboundTimeout);
+  });
+});
+
+describe("safeRequest transport (node:http with keep-alive)", () => {
+  it("reuses one connection for requests one after another", async () => {
+    const fhir = await listen(ok);
+    for (let i = 0; i < 3; i++) {
+      const answer = await safeRequest(
+        fhir.origin + `/Patient/${String(i)}`,
+        {},
+        limits([fhir.origin]),
+      );
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body.toString("utf8"))).toEqual({ resourceType: "Bundle" });
+    }
+    expect(fhir.requests).toHaveLength(3);
+    expect(fhir.connections()).toBe(1);
+  });
+
+  it("decodes a gzip answer, and counts the limit on the decoded bytes (a zip bomb is cut off)", async () => {
+    const small = gzipSync('{"resourceType":"Bundle","total":0}');
+    const bomb = gzipSync("0".repeat(5_000_000)); // about 5 KB on the wire
+    const fhir = await listen((req, res) => {
+      res
+        .writeHead(200, { "content-type": "application/fhir+json", "content-encoding": "gzip" })
+        .end(req.url === "/bomb" ? bomb : small);
+    });
+    const answer = await safeRequest(fhir.origin + "/small", {}, limits([fhir.origin]));
+    expect(JSON.parse(answer.body.toString("utf8"))).toEqual({ resourceType: "Bundle", total: 0 });
+    expect(fhir.requests[0]?.headers["accept-encoding"]).toContain("gzip");
+    expect(bomb.length).toBeLessThan(100_000);
+    const refused = await refusal(
+      safeRequest(
+        fhir.origin + "/bomb",
+        {},
+        { ...limits([fhir.origin]), maxResponseBytes: 100_000 },
+      ),
+    );
+    expect(refused.reason).toBe("response-too-large");
+  });
+
+  it("stops at once when the caller aborts, with an AbortError", async () => {
+    const silent = await listen(() => {
+      /* never answers */
+    });
+    const controller = new AbortController();
+    const pending = safeRequest(
+      silent.origin,
+      { signal: controller.signal },
+      limits([silent.origin]),
+    );
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
+    const started = Date.now();
+    const error = await pending.catch((e: unknown) => e);
+    expect((error as Error).name).toBe("AbortError");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("sends the body and headers of a POST, with its length", async () => {
+    let received = "";
+    const hook = await listen((req, res) => {
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (received += chunk));
+      req.on("end", () => res.writeHead(204).end());
+    });
+    const answer = await safeRequest(
+      hook.origin + "/alerts",
+      { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":"é"}' },
+      limits([hook.origin]),
+    );
+    expect(answer.status).toBe(204);
+    expect(received).toBe('{"a":"é"}');
+    expect(hook.requests[0]?.headers["content-length"]).toBe(
+      String(Buffer.byteLength('{"a":"é"}')),
+    );
+    expect(hook.requests[0]?.headers["content-type"]).toBe("application/json");
   });
 });

@@ -12,7 +12,7 @@
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { safeFetch, type FetchFn } from "../net/outbound.js";
+import { safeRequest } from "../net/outbound.js";
 import { backoffDelayMs, signBody } from "./alert.js";
 import type { AlertStore } from "./store.js";
 
@@ -31,7 +31,6 @@ export interface DeliveryWorkerDeps {
   store: AlertStore;
   config: WorkerConfig;
   logger: Logger;
-  fetch?: FetchFn;
   clock?: () => Date;
   /** Rows claimed per round. */
   batchSize?: number;
@@ -104,7 +103,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       error = "webhook no longer configured";
     } else {
       try {
-        const response = await safeFetch(
+        const response = await safeRequest(
           row.webhook_url,
           {
             method: "POST",
@@ -120,7 +119,6 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
             timeoutMs: config.WEBHOOK_TIMEOUT_MS,
             maxResponseBytes: MAX_RESPONSE_BYTES,
           },
-          deps.fetch,
         );
         status = response.status;
       } catch (err) {

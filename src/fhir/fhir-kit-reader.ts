@@ -7,7 +7,6 @@
 import type { Bundle, FhirResource } from "fhir/r4.js";
 import { Client } from "fhir-kit-client";
 import { limitFhirKitClient } from "../net/fhir-kit-limits.js";
-import type { FetchFn } from "../net/outbound.js";
 import { collectPages, type FhirReader, type PagingLimits, type SearchResult } from "./reader.js";
 
 export interface FhirKitReaderOptions {
@@ -18,8 +17,6 @@ export interface FhirKitReaderOptions {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly paging: PagingLimits;
-  /** For tests only: the fetch behind the outbound policy. */
-  readonly fetch?: FetchFn;
 }
 
 /** The server answered with an HTTP error status (fhir-kit-client's error shape). */
@@ -48,15 +45,11 @@ export function createFhirKitReader(options: FhirKitReaderOptions): FhirReader {
   });
   // Only the request's own FHIR server, even if other origins are allow-listed: a `next` link
   // to elsewhere is refused (the allow-list says whom we call, not whom a server may send us to).
-  limitFhirKitClient(
-    client,
-    {
-      allowlist: [origin],
-      timeoutMs: options.timeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-    },
-    options.fetch,
-  );
+  limitFhirKitClient(client, {
+    allowlist: [origin],
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+  });
 
   const get = async (url: string, signal: AbortSignal): Promise<unknown> =>
     client.request(url, { options: { signal } });

@@ -5,25 +5,24 @@
  * response whole, and fetches absolute `next` links as given, so a FHIR server (or a forged
  * Bundle) could send us to any host. fhir-kit-client 2.0.3 offers no way to pass a fetch
  * function, so we replace the instance's `httpClient.request` (the single method every read,
- * search and `nextPage` goes through) with one that builds the request the library's own way
- * (headers, bearer token, signer) and sends it through `safeFetch`. The result keeps the
- * library's shapes: the parsed body with hidden `__response`/`__request`, and on HTTP errors
- * an Error with `response: { status, data }`.
+ * search and `nextPage` goes through) with one that takes the library's own URL expansion and
+ * header merge (accept, bearer token, custom headers) and sends the request through
+ * `safeRequest`. The result keeps the library's shapes: the parsed body with hidden
+ * `__response` and `__request` (WHATWG objects, built only when read: building them for every
+ * search cost more than the search's own parsing), and on HTTP errors an Error with
+ * `response: { status, data }`. A request signer would need the library's `Request`, so a
+ * client with one is refused rather than signed wrongly.
  *
- * Pinned to fhir-kit-client 2.0.3 internals (`buildRequest`); test/security-outbound-fhir
- * fails loudly if an upgrade changes them.
+ * Pinned to fhir-kit-client 2.0.3 internals (`expandUrl`, `mergeHeaders`); test/security-
+ * outbound-fhir fails loudly if an upgrade changes them.
  */
 import type { Client } from "fhir-kit-client";
-import { safeFetch, type FetchFn, type OutboundLimits } from "./outbound.js";
+import { safeRequest, toResponse, type OutboundLimits, type OutboundResponse } from "./outbound.js";
 
 interface FhirKitHttpClientInternals {
   expandUrl(url?: string): string;
-  buildRequest(
-    method: string,
-    url: string,
-    options: Record<string, unknown>,
-    body?: unknown,
-  ): Promise<Request>;
+  mergeHeaders(headers?: unknown): Record<string, string>;
+  requestSigner?: unknown;
   request(
     method: string,
     requestUrl: string,
@@ -42,50 +41,69 @@ function httpError(status: number, data: unknown, method: string, url: string): 
   });
 }
 
-export function limitFhirKitClient(
-  client: Client,
-  limits: OutboundLimits,
-  fetchImpl?: FetchFn,
-): Client {
+/** The body as text: UTF-8, a leading byte-order mark dropped (as `Response.text()` would). */
+function bodyText(answer: OutboundResponse): string {
+  const text = answer.body.toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export function limitFhirKitClient(client: Client, limits: OutboundLimits): Client {
   const http = (client as unknown as { httpClient: FhirKitHttpClientInternals }).httpClient;
-  if (typeof http.buildRequest !== "function" || typeof http.expandUrl !== "function") {
+  if (typeof http.mergeHeaders !== "function" || typeof http.expandUrl !== "function") {
     throw new Error("fhir-kit-client internals changed: cannot apply outbound limits");
+  }
+  if (http.requestSigner !== undefined) {
+    throw new Error("a fhir-kit-client request signer cannot be used under the outbound limits");
   }
   if (limited.has(http)) return client;
   limited.add(http);
 
   http.request = async (method, requestUrl, options = {}, body) => {
     const url = http.expandUrl(requestUrl);
-    const req = await http.buildRequest(method, url, options, body);
-    const hasBody = method !== "GET" && method !== "HEAD" && req.body !== null;
-    const response = await safeFetch(
+    const headers = http.mergeHeaders(options.headers);
+    const sent =
+      body === undefined || method === "GET" || method === "HEAD"
+        ? undefined
+        : typeof body === "string"
+          ? body
+          : JSON.stringify(body);
+    const answer = await safeRequest(
       url,
       {
         method,
-        headers: req.headers,
-        ...(hasBody ? { body: await req.text() } : {}),
+        headers,
+        ...(sent !== undefined ? { body: sent } : {}),
         ...(options.signal instanceof AbortSignal ? { signal: options.signal } : {}),
       },
       limits,
-      fetchImpl,
     );
-    const text = await response.text();
+    const text = bodyText(answer);
     let data: unknown = {};
     if (text !== "") {
       try {
         data = JSON.parse(text) as unknown;
       } catch {
-        throw httpError(response.status, undefined, method, url);
+        throw httpError(answer.status, undefined, method, url);
       }
     }
-    if (!response.ok) throw httpError(response.status, data, method, url);
+    const ok = answer.status >= 200 && answer.status < 300;
+    if (!ok) throw httpError(answer.status, data, method, url);
     if (typeof data === "object" && data !== null) {
+      let response: Response | undefined;
       Object.defineProperty(data, "__response", {
-        writable: false,
         enumerable: false,
-        value: response,
+        get: () => (response ??= toResponse(answer)),
       });
-      Object.defineProperty(data, "__request", { writable: false, enumerable: false, value: req });
+      let request: Request | undefined;
+      Object.defineProperty(data, "__request", {
+        enumerable: false,
+        get: () =>
+          (request ??= new Request(url, {
+            method,
+            headers,
+            ...(sent !== undefined ? { body: sent } : {}),
+          })),
+      });
     }
     return data;
   };

@@ -8,7 +8,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
-import { safeFetch, type FetchFn } from "../../net/outbound.js";
+import { safeFetch } from "../../net/outbound.js";
 import { sendOutcome } from "../send-outcome.js";
 import { JwksCache } from "./jwks-cache.js";
 import { setVerifiedClient } from "./verified-client.js";
@@ -33,8 +33,6 @@ export interface CdsAuthCoreOptions {
   readonly rememberJti: ReplayGuard;
   /** Deletes replay rows that expired before `now`; optional (E's purgeExpiredJti). */
   readonly purgeExpiredJti?: (now: Date) => Promise<unknown>;
-  /** fetch used for JWKS (always wrapped by safeFetch). */
-  readonly fetch?: FetchFn;
   /** Clock, for tests. */
   readonly now?: () => Date;
 }
@@ -61,7 +59,6 @@ function requestPath(req: Request): string {
 export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
-  const fetchImpl = options.fetch ?? fetch;
   const keys = new JwksCache({
     minRefreshIntervalMs: config.JWKS_REFRESH_MIN_INTERVAL_MS,
     now: () => now().getTime(),
@@ -76,7 +73,6 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
           timeoutMs: JWKS_TIMEOUT_MS,
           maxResponseBytes: JWKS_MAX_BYTES,
         },
-        fetchImpl,
       );
       if (!response.ok) throw new Error(`JWKS answered HTTP ${response.status}`);
       return await response.json();
