@@ -187,12 +187,18 @@ export interface CodingLike {
   readonly display?: string | undefined;
 }
 
+/** The whole-word patterns of the abbreviations, compiled once (this runs for every coding). */
+const NAME_MATCHERS = AGENTS.map((a) => ({
+  agent: a.agent,
+  names: a.names,
+  abbreviations: (a.abbreviations ?? []).map((ab) => new RegExp(`(^|[^a-z])${ab}([^a-z]|$)`)),
+}));
+
 function agentByName(text: string): Agent | undefined {
   const lower = text.toLowerCase();
-  for (const a of AGENTS) {
+  for (const a of NAME_MATCHERS) {
     for (const n of a.names) if (lower.includes(n)) return a.agent;
-    for (const ab of a.abbreviations ?? [])
-      if (new RegExp(`(^|[^a-z])${ab}([^a-z]|$)`).test(lower)) return a.agent;
+    for (const ab of a.abbreviations) if (ab.test(lower)) return a.agent;
   }
   return undefined;
 }
