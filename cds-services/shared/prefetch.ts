@@ -53,14 +53,20 @@ export function allResources(
   exclude: ReadonlySet<string> = new Set(),
 ): FhirResource[] {
   const out: FhirResource[] = [];
-  const seen = new Set<string>();
+  // Ids seen per resource type: no "Type/id" string is built per resource unless one is excluded.
+  const seen = new Map<string, Set<string>>();
   for (const list of Object.values(data.resources)) {
     for (const r of list) {
-      const ref = `${r.resourceType}/${r.id ?? ""}`;
       if (r.id !== undefined) {
         // The same resource can come through two keys (e.g. an EHR that sends one Bundle twice).
-        if (seen.has(ref) || exclude.has(ref)) continue;
-        seen.add(ref);
+        let ids = seen.get(r.resourceType);
+        if (ids === undefined) {
+          ids = new Set();
+          seen.set(r.resourceType, ids);
+        }
+        if (ids.has(r.id)) continue;
+        if (exclude.size > 0 && exclude.has(`${r.resourceType}/${r.id}`)) continue;
+        ids.add(r.id);
       }
       out.push(r);
     }

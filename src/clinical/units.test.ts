@@ -37,4 +37,53 @@ describe("convertUnit (UCUM)", () => {
   it("rounds away binary noise", () => {
     expect(roundClinical(0.1 + 0.2)).toBe(0.3);
   });
+
+  it("gives exactly Number(x.toPrecision(6)) for lab-like values, converted values and ties", () => {
+    // The plain implementation it replaced (zero, infinities and NaN pass through unchanged).
+    const reference = (x: number): number =>
+      x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(6));
+    const values: number[] = [
+      0,
+      -0,
+      1,
+      5.17,
+      1.62,
+      2000 * 0.001,
+      88.4 * 1.13,
+      1.234565,
+      1.2345650000000001,
+      123456.5,
+      -123456.5,
+      999999.5,
+      9.999995,
+      9.9999950000001,
+      99999.95,
+      1e-7,
+      1e21,
+      1e22,
+      1e23,
+      5e-324,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      Infinity,
+      -Infinity,
+      NaN,
+    ];
+    // Decimal values as a lab sends them, times the factors the rules use (mg/dL ↔ µmol/L, g ↔ mg…).
+    const factors = [1, 0.001, 1000, 88.42, 1 / 88.42, 10, 0.1, 1 / 113.12, 113.12, 24, 1 / 24];
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const decimals = Math.floor(random() * 8);
+      const lab = Math.round(random() * 10 ** (1 + Math.floor(random() * 6))) / 10 ** decimals;
+      const factor = factors[i % factors.length] ?? 1;
+      values.push(lab * factor, -lab * factor);
+      values.push((random() - 0.5) * 10 ** (Math.floor(random() * 30) - 12));
+    }
+    const differing = values.filter((x) => !Object.is(roundClinical(x), reference(x)));
+    expect(differing).toEqual([]);
+  });
 });

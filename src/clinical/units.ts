@@ -11,7 +11,8 @@ function converter(): Utils {
   return utils;
 }
 
-const factorCache = new Map<string, number | null>();
+/** from → (to, or to + molecular weight) → factor; null when UCUM cannot convert. */
+const factorCache = new Map<string, Map<string, number | null>>();
 
 /** Factor that multiplies a value in `from` to give `to`, or undefined when UCUM cannot convert. */
 export function conversionFactor(
@@ -20,8 +21,15 @@ export function conversionFactor(
   molecularWeight?: number,
 ): number | undefined {
   if (from === to) return 1;
-  const key = `${from}\u0000${to}\u0000${molecularWeight ?? ""}`;
-  const cached = factorCache.get(key);
+  // Nested maps: this runs for every lab value and range limit, and building a string key per
+  // call cost more than the look-up.
+  const key = molecularWeight ? `${to}\u0000${String(molecularWeight)}` : to;
+  let byTarget = factorCache.get(from);
+  if (byTarget === undefined) {
+    byTarget = new Map();
+    factorCache.set(from, byTarget);
+  }
+  const cached = byTarget.get(key);
   if (cached !== undefined) return cached ?? undefined;
   let factor: number | null = null;
   try {
@@ -42,13 +50,34 @@ export function conversionFactor(
   } catch {
     factor = null;
   }
-  factorCache.set(key, factor);
+  byTarget.set(key, factor);
   return factor ?? undefined;
 }
 
-/** Rounds to 6 significant digits: removes binary noise (2000 mg → 2 g) without moving any threshold. */
+/** Powers of ten that are exact doubles (10^0 … 10^22). */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * Rounds to 6 significant digits: removes binary noise (2000 mg → 2 g) without moving any threshold.
+ * The result is exactly `Number(x.toPrecision(6))`; the string round trip is taken only near a
+ * rounding tie (it ran for every lab value and showed in profiles). Off a tie, scaling by an exact
+ * power of ten picks the same 6 digits, and one correctly rounded multiply or divide gives the
+ * double nearest to them, as parsing their decimal form does (units.test.ts compares both).
+ */
 export function roundClinical(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return x;
+  const shift = 5 - Math.floor(Math.log10(Math.abs(x)));
+  if (shift >= -22 && shift <= 22) {
+    const scale = EXACT_POWERS_OF_TEN[Math.abs(shift)] as number;
+    const y = shift >= 0 ? x * scale : x / scale;
+    const abs = Math.abs(y);
+    // log10 can be off by one next to a power of ten: then fall back rather than adjust.
+    if (abs >= 1e5 && abs < 1e6) {
+      const n = Math.round(y);
+      const distanceToTie = Math.abs(Math.abs(y - Math.trunc(y)) - 0.5);
+      if (distanceToTie > 1e-6) return shift >= 0 ? n / scale : n * scale;
+    }
+  }
   return Number(x.toPrecision(6));
 }
 
