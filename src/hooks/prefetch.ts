@@ -209,8 +209,16 @@ export async function resolvePrefetch(
   const reachable =
     request.fhirServer !== undefined &&
     isAllowedOrigin(request.fhirServer, config.FHIR_SERVER_ALLOWLIST);
-  const budget = AbortSignal.timeout(config.PREFETCH_BUDGET_MS);
-  const signal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+  // The budget starts with the first fetch: a request whose prefetch is complete fetches
+  // nothing, and creating the signals (and the budget's timer) for it showed in profiles.
+  let budgetSignal: AbortSignal | undefined;
+  const signalFor = (): AbortSignal => {
+    if (budgetSignal === undefined) {
+      const budget = AbortSignal.timeout(config.PREFETCH_BUDGET_MS);
+      budgetSignal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+    }
+    return budgetSignal;
+  };
   let reader: FhirReader | undefined;
   const readerFor = (): FhirReader => {
     if (reader === undefined) {
@@ -246,6 +254,7 @@ export async function resolvePrefetch(
       // A paginated Bundle: follow `next` when we may, else use the first page and say it is partial.
       if (!reachable) return { ok: true, resources: bundleResources(bundle), complete: false };
       try {
+        const signal = signalFor();
         const result = await withinBudget(readerFor().continueBundle(bundle, signal), signal);
         return { ok: true, resources: result.resources, complete: result.complete };
       } catch (error) {
@@ -257,6 +266,7 @@ export async function resolvePrefetch(
     if (url === undefined)
       return { ok: false, reason: "its template needs a context value this request lacks" };
     try {
+      const signal = signalFor();
       if (isReadTemplate(url)) {
         const resource = await withinBudget(readerFor().read(url, signal), signal);
         return { ok: true, resources: resource === undefined ? [] : [resource], complete: true };
