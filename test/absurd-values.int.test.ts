@@ -8,12 +8,7 @@
 import type { Observation } from "fhir/r4.js";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import {
-  patientBundle,
-  patientPrefetch,
-  resourcesOf,
-  studyPatientBundles,
-} from "../fixtures/index.js";
+import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { responseViolations } from "../src/hooks/validate-response.js";
@@ -45,10 +40,7 @@ const ABSURD: Record<string, Observation> = {
 
 describe("absurd hemoglobin results over HTTP", () => {
   it("are ignored, never evidence, and each is named in the card's data-quality notes", async () => {
-    const rs = [
-      ...resourcesOf(patientBundle(studyPatientBundles(NOW), "kang-04")),
-      ...Object.values(ABSURD),
-    ];
+    const rs = [...studyPatientResources("kang-04", NOW), ...Object.values(ABSURD)];
     const { app } = protocolApp({
       services: defaultServices(testConfig({})),
       clock: () => NOW,

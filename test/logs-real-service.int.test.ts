@@ -8,12 +8,7 @@
 import type { FhirResource, Observation, Patient } from "fhir/r4.js";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  patientBundle,
-  patientPrefetch,
-  resourcesOf,
-  studyPatientBundles,
-} from "../fixtures/index.js";
+import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
@@ -42,7 +37,7 @@ const HB_VALUE = 31.4159; // a hemoglobin no log line could hold by accident
 
 /** Patient 4's chart, renamed, with a distinctive latest hemoglobin. */
 function chart(): FhirResource[] {
-  const rs = resourcesOf(patientBundle(studyPatientBundles(NOW), "kang-04"));
+  const rs = studyPatientResources("kang-04", NOW);
   const out = rs.map((r) =>
     r.resourceType === "Patient"
       ? ({ ...r, name: [{ given: [GIVEN], family: FAMILY }] } as Patient)

@@ -9,12 +9,7 @@ import { createHmac } from "node:crypto";
 import type { Kysely } from "kysely";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  patientBundle,
-  patientPrefetch,
-  resourcesOf,
-  studyPatientBundles,
-} from "../fixtures/index.js";
+import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { startAlerting } from "../src/alerts/runtime.js";
 import { createAlertSink } from "../src/alerts/sink.js";
@@ -36,7 +31,7 @@ function patient4Request() {
     hook: "patient-view",
     hookInstance: "4b1a1c0e-5b7c-4c39-9d4e-0d1a2f3b4c5d",
     context: { userId: "Practitioner/u1", patientId: "kang-04" },
-    prefetch: patientPrefetch(resourcesOf(patientBundle(studyPatientBundles(NOW), "kang-04"))),
+    prefetch: patientPrefetch(studyPatientResources("kang-04", NOW)),
   };
 }
 
