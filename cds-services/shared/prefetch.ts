@@ -10,7 +10,7 @@
 import type { FhirResource } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
 import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
-import { normalisePatient } from "../../src/fhir/normalise.js";
+import { isLaterVersion, normalisePatient } from "../../src/fhir/normalise.js";
 import type { ResolvedPrefetch } from "../types.js";
 
 /** Every LOINC code of clinical-rules §1 (labs) and §8 (pregnancy status). */
@@ -47,26 +47,35 @@ export function prefetchOf(keys: readonly PatientDataKey[]): Record<string, stri
   return Object.fromEntries(keys.map((k) => [k, PATIENT_DATA_PREFETCH[k]]));
 }
 
-/** Every resource of every key, minus those the caller excludes (e.g. the draft order). */
+/**
+ * Every resource of every key, minus those the caller excludes (e.g. the draft order). The same
+ * resource can come through two keys or two pages (an EHR that sends one Bundle twice, a page
+ * boundary that moved): it is kept once, in its latest version (a corrected result, a request
+ * updated to stopped), at the place of its first copy.
+ */
 export function allResources(
   data: ResolvedPrefetch,
   exclude: ReadonlySet<string> = new Set(),
 ): FhirResource[] {
   const out: FhirResource[] = [];
-  // Ids seen per resource type: no "Type/id" string is built per resource unless one is excluded.
-  const seen = new Map<string, Set<string>>();
+  // Position in `out` per resource type and id: no "Type/id" string is built per resource
+  // unless one is excluded.
+  const seen = new Map<string, Map<string, number>>();
   for (const list of Object.values(data.resources)) {
     for (const r of list) {
       if (r.id !== undefined) {
-        // The same resource can come through two keys (e.g. an EHR that sends one Bundle twice).
         let ids = seen.get(r.resourceType);
         if (ids === undefined) {
-          ids = new Set();
+          ids = new Map();
           seen.set(r.resourceType, ids);
         }
-        if (ids.has(r.id)) continue;
+        const at = ids.get(r.id);
+        if (at !== undefined) {
+          if (isLaterVersion(r, out[at] as FhirResource)) out[at] = r;
+          continue;
+        }
         if (exclude.size > 0 && exclude.has(`${r.resourceType}/${r.id}`)) continue;
-        ids.add(r.id);
+        ids.set(r.id, out.length);
       }
       out.push(r);
     }

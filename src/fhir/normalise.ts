@@ -206,13 +206,19 @@ function ageAt(birthDate: string | undefined, time: number): number | undefined 
   return age;
 }
 
-function isLaterVersion(a: Observation, b: Observation): boolean {
+/**
+ * Of two copies of one resource (same type and id), whether `a` is the later version:
+ * meta.lastUpdated, then meta.versionId, then (Observations) corrected/amended over final.
+ * Equal copies are not later than each other, so the first one seen is kept.
+ */
+export function isLaterVersion(a: FhirResource, b: FhirResource): boolean {
   const ta = parseTime(a.meta?.lastUpdated);
   const tb = parseTime(b.meta?.lastUpdated);
   if (ta !== undefined && tb !== undefined && ta !== tb) return ta > tb;
   const va = Number(a.meta?.versionId);
   const vb = Number(b.meta?.versionId);
   if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va > vb;
+  if (a.resourceType !== "Observation" || b.resourceType !== "Observation") return false;
   const rank = (s: string) => (s === "corrected" || s === "amended" ? 2 : s === "final" ? 1 : 0);
   return rank(a.status) > rank(b.status);
 }
@@ -267,14 +273,21 @@ function readObservation(
   notes: DataQualityNote[],
 ): void {
   const ref = `Observation/${o.id ?? ""}`;
-  const cs = codings(o.code);
-  const loinc = cs.filter((c) => !c.system || c.system.includes("loinc")).map((c) => c.code ?? "");
+  // One pass over the LOINC codings (no intermediate arrays: this runs for every lab of every
+  // request): the last lab code wins, as before; pregnancy status and the inverse ratio noted.
   let code: string | undefined;
-  for (const c of loinc) if (LAB_CODES.has(c)) code = c;
-  const isPregnancy = loinc.includes(PREGNANCY_STATUS_LOINC);
+  let isPregnancy = false;
+  let hasInverseRatio = false;
+  for (const c of codings(o.code)) {
+    if (c.system && !c.system.includes("loinc")) continue;
+    const loinc = c.code ?? "";
+    if (LAB_CODES.has(loinc)) code = loinc;
+    else if (loinc === PREGNANCY_STATUS_LOINC) isPregnancy = true;
+    else if (loinc === INVERSE_UPCR_LOINC) hasInverseRatio = true;
+  }
   const kind = code ? LAB_CODES.get(code)?.kind : undefined;
   if (!code && !isPregnancy) {
-    if (loinc.includes(INVERSE_UPCR_LOINC)) {
+    if (hasInverseRatio) {
       notes.push({
         reason: "inverse-ratio-code",
         ref,
@@ -381,7 +394,7 @@ function readObservation(
     return;
   }
   const referenceRange = convertRange(o, unit, canonical, lab.molecularWeight);
-  labs.push({
+  const fact: Writable<LabFact> = {
     kind: lab.kind,
     code,
     value: roundClinical(raw * factor),
@@ -389,9 +402,23 @@ function readObservation(
     time,
     ref,
     status: o.status,
-    ...(referenceRange ? { referenceRange } : {}),
     original: { value: raw, unit },
-  });
+  };
+  if (referenceRange) fact.referenceRange = referenceRange;
+  labs.push(fact);
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+function convertLimit(
+  q: Quantity | undefined,
+  valueUnit: string,
+  canonical: string,
+  mw: number | undefined,
+): number | undefined {
+  if (!q || typeof q.value !== "number") return undefined;
+  const f = conversionFactor(q.code ?? q.unit ?? valueUnit, canonical, mw);
+  return f === undefined ? undefined : roundClinical(q.value * f);
 }
 
 function convertRange(
@@ -402,15 +429,10 @@ function convertRange(
 ): ReferenceLimits | undefined {
   const rr = arr(o.referenceRange)[0];
   if (!rr) return undefined;
-  const conv = (q: Quantity | undefined): number | undefined => {
-    if (!q || typeof q.value !== "number") return undefined;
-    const f = conversionFactor(q.code ?? q.unit ?? valueUnit, canonical, mw);
-    return f === undefined ? undefined : roundClinical(q.value * f);
-  };
-  const low = conv(rr.low);
-  const high = conv(rr.high);
-  if (low === undefined && high === undefined) return undefined;
-  return { ...(low !== undefined ? { low } : {}), ...(high !== undefined ? { high } : {}) };
+  const low = convertLimit(rr.low, valueUnit, canonical, mw);
+  const high = convertLimit(rr.high, valueUnit, canonical, mw);
+  if (low === undefined) return high === undefined ? undefined : { high };
+  return high === undefined ? { low } : { low, high };
 }
 
 function medicationConcept(

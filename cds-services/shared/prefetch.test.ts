@@ -1,0 +1,80 @@
+import type { FhirResource, MedicationRequest, Observation } from "fhir/r4.js";
+import { describe, expect, it } from "vitest";
+import { defaultThresholds } from "../../src/clinical/index.js";
+import type { ResolvedPrefetch } from "../types.js";
+import { allResources, patientDataOf } from "./prefetch.js";
+
+const NOW = new Date("2026-01-15T12:00:00Z");
+
+function hemoglobin(value: number, extra: Partial<Observation> = {}): Observation {
+  return {
+    resourceType: "Observation",
+    id: "hb-1",
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code: "718-7" }] },
+    subject: { reference: "Patient/p1" },
+    effectiveDateTime: "2026-01-10T08:00:00Z",
+    valueQuantity: { value, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
+    ...extra,
+  };
+}
+
+function prefetch(resources: Record<string, FhirResource[]>): ResolvedPrefetch {
+  return { resources, unavailable: [], incomplete: [] };
+}
+
+describe("allResources: one copy of each resource, in its latest version", () => {
+  const first = hemoglobin(80, { meta: { versionId: "1" } });
+  const corrected = hemoglobin(85, { status: "corrected", meta: { versionId: "2" } });
+
+  it("a corrected result sent after the original wins, whichever key or order brings it", () => {
+    for (const data of [
+      prefetch({ labs: [first, corrected] }),
+      prefetch({ labs: [corrected, first] }),
+      prefetch({ labs: [first], moreLabs: [corrected] }),
+      prefetch({ labs: [corrected], moreLabs: [first] }),
+    ]) {
+      const { facts, resources } = patientDataOf(data, NOW, defaultThresholds);
+      expect(facts.labs.map((l) => l.value)).toEqual([85]);
+      expect(resources).toEqual([corrected]);
+    }
+  });
+
+  it("a MedicationRequest updated to stopped replaces its active copy (lastUpdated decides)", () => {
+    const base: MedicationRequest = {
+      resourceType: "MedicationRequest",
+      id: "mr-1",
+      status: "active",
+      intent: "order",
+      subject: { reference: "Patient/p1" },
+      medicationCodeableConcept: { text: "iguratimod 25 mg" },
+      meta: { lastUpdated: "2026-01-01T00:00:00Z" },
+    };
+    const stopped: MedicationRequest = {
+      ...base,
+      status: "stopped",
+      meta: { lastUpdated: "2026-01-12T00:00:00Z" },
+    };
+    expect(allResources(prefetch({ a: [stopped], b: [base] }))).toEqual([stopped]);
+    expect(allResources(prefetch({ a: [base], b: [stopped] }))).toEqual([stopped]);
+  });
+
+  it("keeps the first of two identical copies and leaves resources without id alone", () => {
+    const a = hemoglobin(80);
+    const b = hemoglobin(80);
+    const { id: _id, ...anonymous } = hemoglobin(90);
+    const out = allResources(prefetch({ labs: [a, anonymous], again: [b, anonymous] }));
+    expect(out).toHaveLength(3);
+    expect(out[0]).toBe(a);
+    expect(out.filter((r) => r === anonymous)).toHaveLength(2);
+  });
+
+  it("drops an excluded resource (the draft order) but keeps others of its type", () => {
+    const other = hemoglobin(80, { id: "hb-2" });
+    const out = allResources(
+      prefetch({ labs: [hemoglobin(80), other] }),
+      new Set(["Observation/hb-1"]),
+    );
+    expect(out).toEqual([other]);
+  });
+});
