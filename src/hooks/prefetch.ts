@@ -150,6 +150,8 @@ export interface ResolveOptions {
   readonly logger: Logger;
   /** Aborted when the incoming request is abandoned. */
   readonly signal?: AbortSignal;
+  /** The same, asked for only when something is fetched (the route makes it on demand). */
+  readonly signalOf?: () => AbortSignal | undefined;
   readonly readerFactory?: ReaderFactory;
 }
 
@@ -215,7 +217,8 @@ export async function resolvePrefetch(
   const signalFor = (): AbortSignal => {
     if (budgetSignal === undefined) {
       const budget = AbortSignal.timeout(config.PREFETCH_BUDGET_MS);
-      budgetSignal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+      const outer = options.signal ?? options.signalOf?.();
+      budgetSignal = outer ? AbortSignal.any([outer, budget]) : budget;
     }
     return budgetSignal;
   };

@@ -84,8 +84,16 @@ function requireObjectBody(body: unknown, what: string): void {
 }
 
 function sendCards(res: Response, body: CdsResponse): void {
-  // Cards are about one patient at one moment: never cached by a browser or a proxy.
-  res.set("Cache-Control", "no-store").status(200).json(body);
+  // Written with node's own writeHead/end: express's res.json() adds a charset look-up, a
+  // freshness check and an ETag decision that a POST answer never uses (profiled per request).
+  const json = JSON.stringify(body);
+  res.writeHead(200, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(json),
+    // Cards are about one patient at one moment: never cached by a browser or a proxy.
+    "Cache-Control": "no-store",
+  });
+  res.end(json);
 }
 
 export function cdsRoutes(deps: CdsRoutesDeps): Router {
@@ -130,7 +138,6 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
       return;
     }
 
-    const signal = requestSignalOf(req);
     const data = await resolvePrefetch(
       {
         serviceId: service.id,
@@ -148,7 +155,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
       {
         config: deps.config,
         logger: deps.logger,
-        ...(signal !== undefined ? { signal } : {}),
+        signalOf: () => requestSignalOf(req),
         ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
       },
     );

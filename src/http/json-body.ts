@@ -18,6 +18,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from "express";
+import { isAscii } from "node:buffer";
 import { sendOutcome } from "./send-outcome.js";
 
 /** FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. */
@@ -81,7 +82,11 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): unknown {
   let text: string;
   try {
-    text = strictUtf8.decode(bytes);
+    // Most bodies are plain ASCII, which is valid UTF-8 as it stands: copied byte for byte
+    // (latin1) it is the same string at about half the cost of the checking decoder.
+    text = isAscii(bytes)
+      ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
+      : strictUtf8.decode(bytes);
   } catch {
     throw new JsonBodyError(400, "invalid", "the request body is not valid UTF-8");
   }

@@ -8,19 +8,38 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { sendOutcome } from "./send-outcome.js";
 
-const signals = new WeakMap<Request, AbortSignal>();
+interface RequestDeadline {
+  /** Made on first use: most requests (full prefetch) never ask for a signal. */
+  controller?: AbortController;
+  /** Why the request ended early, once it has. */
+  reason?: Error;
+}
+
+const deadlines = new WeakMap<Request, RequestDeadline>();
+
+function abort(deadline: RequestDeadline, reason: Error): void {
+  if (deadline.reason !== undefined) return;
+  deadline.reason = reason;
+  deadline.controller?.abort(reason);
+}
 
 /** Aborted when the request's time limit passes or the client goes away. */
 export function requestSignalOf(req: Request): AbortSignal | undefined {
-  return signals.get(req);
+  const deadline = deadlines.get(req);
+  if (deadline === undefined) return undefined;
+  if (deadline.controller === undefined) {
+    deadline.controller = new AbortController();
+    if (deadline.reason !== undefined) deadline.controller.abort(deadline.reason);
+  }
+  return deadline.controller.signal;
 }
 
 export function requestTimeLimit(timeoutMs: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const controller = new AbortController();
-    signals.set(req, controller.signal);
+    const deadline: RequestDeadline = {};
+    deadlines.set(req, deadline);
     const timer = setTimeout(() => {
-      controller.abort(new Error("request time limit reached"));
+      abort(deadline, new Error("request time limit reached"));
       if (res.headersSent) return;
       sendOutcome(
         res,
@@ -33,14 +52,11 @@ export function requestTimeLimit(timeoutMs: number): RequestHandler {
       );
     }, timeoutMs);
     timer.unref();
-    const done = (): void => {
+    // "close" comes after "finish" for a complete answer, and alone when the client went away.
+    res.once("close", () => {
       clearTimeout(timer);
-      if (!res.writableFinished) controller.abort(new Error("client went away"));
-    };
-    res.once("finish", () => {
-      clearTimeout(timer);
+      if (!res.writableFinished) abort(deadline, new Error("client went away"));
     });
-    res.once("close", done);
     next();
   };
 }
