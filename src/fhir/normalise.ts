@@ -40,6 +40,7 @@ import {
   type Sex,
 } from "../clinical/facts.js";
 import { defaultThresholds, type Thresholds } from "../clinical/thresholds.js";
+import { parseFhirTime } from "./time.js";
 
 const USABLE_OBSERVATION_STATUS = new Set(["final", "amended", "corrected"]);
 const IGNORED_MEDICATION_STATUS = new Set([
@@ -62,11 +63,7 @@ function codings(cc: CodeableConcept | undefined): readonly Coding[] {
   return cc ? arr(cc.coding) : [];
 }
 
-function parseTime(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-}
+const parseTime = parseFhirTime;
 
 function reasonOf(cc: CodeableConcept): ReasonFact {
   const cs = codings(cc);
