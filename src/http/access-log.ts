@@ -24,9 +24,11 @@ export function accessLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.once("finish", () => {
+      const status = res.statusCode;
+      // Below info (LOG_LEVEL=warn) a successful request writes nothing: build no line for it.
+      if (status < 500 && !logger.isLevelEnabled("info")) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const route = (req.route as { path?: unknown } | undefined)?.path;
-      const status = res.statusCode;
       const line = {
         method: req.method,
         route: typeof route === "string" ? route : undefined,

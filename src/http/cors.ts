@@ -14,7 +14,10 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
   const allowed = new Set(allowedOrigins);
   return (req: Request, res: Response, next: NextFunction): void => {
     const origin = req.headers.origin;
-    res.vary("Origin");
+    // Answers differ by Origin. setHeader when no other Vary was set (every request so far):
+    // res.vary() parses and merges the header on each call.
+    if (res.hasHeader("Vary")) res.vary("Origin");
+    else res.setHeader("Vary", "Origin");
     const isPreflight =
       req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (typeof origin !== "string" || !allowed.has(origin)) {
