@@ -63,8 +63,6 @@ function codings(cc: CodeableConcept | undefined): readonly Coding[] {
   return cc ? arr(cc.coding) : [];
 }
 
-const parseTime = parseFhirTime;
-
 function reasonOf(cc: CodeableConcept): ReasonFact {
   const cs = codings(cc);
   return {
@@ -151,8 +149,8 @@ export function normalisePatient(
       lnDiagnosis = { ref: `Condition/${c.id ?? ""}`, text, ...(m?.[1] ? { lnClass: m[1] } : {}) };
     }
     if (isPregnancyCondition(c)) {
-      const t = parseTime(c.onsetDateTime ?? c.onsetPeriod?.start ?? c.recordedDate);
-      const end = parseTime(c.abatementDateTime ?? c.abatementPeriod?.end);
+      const t = parseFhirTime(c.onsetDateTime ?? c.onsetPeriod?.start ?? c.recordedDate);
+      const end = parseFhirTime(c.abatementDateTime ?? c.abatementPeriod?.end);
       pregnancy.push({
         ref: `Condition/${c.id ?? ""}`,
         source: "condition",
@@ -209,8 +207,8 @@ function ageAt(birthDate: string | undefined, time: number): number | undefined 
  * Equal copies are not later than each other, so the first one seen is kept.
  */
 export function isLaterVersion(a: FhirResource, b: FhirResource): boolean {
-  const ta = parseTime(a.meta?.lastUpdated);
-  const tb = parseTime(b.meta?.lastUpdated);
+  const ta = parseFhirTime(a.meta?.lastUpdated);
+  const tb = parseFhirTime(b.meta?.lastUpdated);
   if (ta !== undefined && tb !== undefined && ta !== tb) return ta > tb;
   const va = Number(a.meta?.versionId);
   const vb = Number(b.meta?.versionId);
@@ -257,7 +255,7 @@ function isPregnancyCondition(c: Condition): boolean {
 }
 
 function observationTime(o: Observation): number | undefined {
-  return parseTime(
+  return parseFhirTime(
     o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued,
   );
 }
@@ -484,12 +482,12 @@ function readMedication(
   let start: number | undefined;
   let end: number | undefined;
   if (m.resourceType === "MedicationStatement") {
-    start = parseTime(m.effectivePeriod?.start ?? m.effectiveDateTime ?? m.dateAsserted);
-    end = parseTime(m.effectivePeriod?.end);
+    start = parseFhirTime(m.effectivePeriod?.start ?? m.effectiveDateTime ?? m.dateAsserted);
+    end = parseFhirTime(m.effectivePeriod?.end);
   } else {
     const vp = m.dispenseRequest?.validityPeriod;
-    start = parseTime(vp?.start ?? m.authoredOn);
-    end = parseTime(vp?.end);
+    start = parseFhirTime(vp?.start ?? m.authoredOn);
+    end = parseFhirTime(vp?.end);
   }
   if (start === undefined) {
     notes.push({ reason: "medication-no-time", ref, message: `${agent}: no start time: not used` });
