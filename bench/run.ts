@@ -449,6 +449,8 @@ async function main(): Promise<void> {
 
   const loads = summarise(rounds);
   const serviceLoads = loads.slice(1);
+  const floorLoad = loads[0];
+  if (floorLoad === undefined) throw new Error("bench: no floor figures");
   const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
   const lines: string[] = [];
   lines.push("# ln-cds benchmark results", "");
@@ -512,7 +514,7 @@ async function main(): Promise<void> {
       `| ${l.name}: ≥ 50 % of the floor's throughput | ${pass(l.ratio >= 0.5)} (${(l.ratio * 100).toFixed(0)} %) |`,
     );
     lines.push(
-      `| ${l.name}: p99 ≤ 25 ms at ${String(CONNECTIONS)} connections | ${pass(l.p99 <= 25)} (${ms(l.p99)}) |`,
+      `| ${l.name}: p99 ≤ 25 ms at ${String(CONNECTIONS)} connections | ${pass(l.p99 <= 25)} (${ms(l.p99)}; the floor ${ms(floorLoad.p99)}) |`,
     );
     lines.push(
       `| ${l.name}: no errors, every answer 2xx | ${pass(l.errors === 0 && l.non2xx === 0)} |`,
@@ -524,6 +526,12 @@ async function main(): Promise<void> {
     );
     lines.push(
       `| ${n.service} without prefetch: adds ≤ 5 ms over the slowest FHIR request (p50) | ${pass(n.addedP50 <= 5)} (${ms(n.addedP50)}) |`,
+    );
+  }
+  if (floorLoad.p99 > 25) {
+    lines.push(
+      "",
+      `The floor itself had a p99 of ${ms(floorLoad.p99)} in this run, above the 25 ms target: the shared machine was busy, and no service can show the target in such a run. Its CPU per request (${ms(floorLoad.cpuMsPerRequest)}) against other runs tells how busy.`,
     );
   }
   const text = lines.join("\n") + "\n";
