@@ -148,9 +148,10 @@ export interface ResolveOptions {
     | "PREFETCH_MAX_RESOURCES"
   >;
   readonly logger: Logger;
-  /** Aborted when the incoming request is abandoned. */
-  readonly signal?: AbortSignal;
-  /** The same, asked for only when something is fetched (the route makes it on demand). */
+  /**
+   * The incoming request's signal (aborted when the request is abandoned), asked for only when
+   * something is fetched: the route makes it on demand.
+   */
   readonly signalOf?: () => AbortSignal | undefined;
   readonly readerFactory?: ReaderFactory;
 }
@@ -217,7 +218,7 @@ export async function resolvePrefetch(
   const signalFor = (): AbortSignal => {
     if (budgetSignal === undefined) {
       const budget = AbortSignal.timeout(config.PREFETCH_BUDGET_MS);
-      const outer = options.signal ?? options.signalOf?.();
+      const outer = options.signalOf?.();
       budgetSignal = outer ? AbortSignal.any([outer, budget]) : budget;
     }
     return budgetSignal;
