@@ -10,7 +10,7 @@
 import type { FhirResource } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
 import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
-import { isLaterVersion, normalisePatient } from "../../src/fhir/normalise.js";
+import { latestVersions, normalisePatient } from "../../src/fhir/normalise.js";
 import type { ResolvedPrefetch } from "../types.js";
 
 /** Every LOINC code of clinical-rules §1 (labs) and §8 (pregnancy status). */
@@ -55,32 +55,9 @@ export function prefetchOf(keys: readonly PatientDataKey[]): Record<string, stri
  */
 export function allResources(
   data: ResolvedPrefetch,
-  exclude: ReadonlySet<string> = new Set(),
+  exclude?: ReadonlySet<string>,
 ): FhirResource[] {
-  const out: FhirResource[] = [];
-  // Position in `out` per resource type and id: no "Type/id" string is built per resource
-  // unless one is excluded.
-  const seen = new Map<string, Map<string, number>>();
-  for (const list of Object.values(data.resources)) {
-    for (const r of list) {
-      if (r.id !== undefined) {
-        let ids = seen.get(r.resourceType);
-        if (ids === undefined) {
-          ids = new Map();
-          seen.set(r.resourceType, ids);
-        }
-        const at = ids.get(r.id);
-        if (at !== undefined) {
-          if (isLaterVersion(r, out[at] as FhirResource)) out[at] = r;
-          continue;
-        }
-        if (exclude.size > 0 && exclude.has(`${r.resourceType}/${r.id}`)) continue;
-        ids.set(r.id, out.length);
-      }
-      out.push(r);
-    }
-  }
-  return out;
+  return latestVersions(Object.values(data.resources), exclude);
 }
 
 /** Data-quality notes about the prefetch itself: keys that could not be had or were cut short. */
@@ -116,6 +93,6 @@ export function patientDataOf(
 ): PatientData {
   const resources = allResources(data, exclude);
   // The site's thresholds reach the normaliser too (course merge gap, clinical rules §2).
-  const facts = normalisePatient(resources, now, { thresholds });
+  const facts = normalisePatient(resources, now, { thresholds, unique: true });
   return { facts, resources, prefetchNotes: prefetchNotes(data) };
 }

@@ -245,6 +245,31 @@ describe("normalisePatient: medications and courses", () => {
     expect(f.courses.map((c) => c.agent)).toEqual(["azathioprine"]);
   });
 
+  it("counts a MedicationRequest read twice (active, then updated to stopped) once, as stopped", () => {
+    // The safety monitor reads every page of a search; an order stopped between two page reads
+    // comes back in both versions. The latest version decides, as for a corrected Observation.
+    const active = med("MedicationRequest", "igu", "iguratimod", "2025-06-01", undefined, {
+      meta: { lastUpdated: "2025-06-01T09:00:00Z" },
+    });
+    const stopped = med("MedicationRequest", "igu", "iguratimod", "2025-06-01", undefined, {
+      status: "stopped",
+      meta: { lastUpdated: "2025-09-01T09:00:00Z" },
+    });
+    for (const order of [
+      [active, stopped],
+      [stopped, active],
+    ]) {
+      const courses = facts(order).courses;
+      expect(courses).toHaveLength(1);
+      expect(courses[0]).toMatchObject({
+        agent: "iguratimod",
+        status: "stopped",
+        refs: ["MedicationRequest/igu"],
+      });
+      expect(courses[0]?.end).toBeDefined();
+    }
+  });
+
   it("recognises agents by RxNorm, legacy ATC, product display and CJK synonym; MMF and MPA are one agent", () => {
     const by = (concept: object): string | undefined =>
       facts([

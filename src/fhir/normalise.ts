@@ -73,6 +73,49 @@ function reasonOf(cc: CodeableConcept): ReasonFact {
 
 export interface NormaliseOptions {
   readonly thresholds?: Thresholds;
+  /**
+   * The caller has already reduced the resources to one copy each (`latestVersions`), as the
+   * services' prefetch path does; otherwise normalisePatient does it itself.
+   */
+  readonly unique?: boolean;
+}
+
+const NO_EXCLUSIONS: ReadonlySet<string> = new Set();
+
+/**
+ * One copy of each resource (same type and id), in its latest version (`isLaterVersion`), at the
+ * place of its first copy; resources without an id are all kept; "Type/id" entries in `exclude`
+ * are dropped. The same resource arrives twice when an EHR fills two prefetch keys with it, or
+ * when a page boundary moves between two page reads (a result corrected, an order stopped).
+ */
+export function latestVersions(
+  lists: readonly (readonly FhirResource[])[],
+  exclude: ReadonlySet<string> = NO_EXCLUSIONS,
+): FhirResource[] {
+  const out: FhirResource[] = [];
+  // Position in `out` per resource type and id: no "Type/id" string is built per resource
+  // unless one is excluded.
+  const seen = new Map<string, Map<string, number>>();
+  for (const list of lists) {
+    for (const r of list) {
+      if (r.id !== undefined) {
+        let ids = seen.get(r.resourceType);
+        if (ids === undefined) {
+          ids = new Map();
+          seen.set(r.resourceType, ids);
+        }
+        const at = ids.get(r.id);
+        if (at !== undefined) {
+          if (isLaterVersion(r, out[at] as FhirResource)) out[at] = r;
+          continue;
+        }
+        if (exclude.size > 0 && exclude.has(`${r.resourceType}/${r.id}`)) continue;
+        ids.set(r.id, out.length);
+      }
+      out.push(r);
+    }
+  }
+  return out;
 }
 
 /**
@@ -80,17 +123,20 @@ export interface NormaliseOptions {
  * Resources of other types are ignored; Medication resources resolve medicationReference.
  */
 export function normalisePatient(
-  resources: readonly FhirResource[],
+  input: readonly FhirResource[],
   now: Date,
   options: NormaliseOptions = {},
 ): PatientFacts {
+  // Every type, not only Observations: a MedicationRequest read twice across a page boundary,
+  // once active and once stopped, must count once, as stopped.
+  const resources = options.unique === true ? input : latestVersions([input]);
   const thresholds = options.thresholds ?? defaultThresholds;
   const nowMs = now.getTime();
   const maxTime = nowMs + DAY_MS;
   const notes: DataQualityNote[] = [];
   let patient: Patient | undefined;
   const medications = new Map<string, Medication>();
-  const observations = new Map<string, Observation>();
+  const observations: Observation[] = [];
   const anonymousObservations: Observation[] = [];
   const conditions: Condition[] = [];
   const medStatements: (MedicationStatement | MedicationRequest)[] = [];
@@ -105,13 +151,9 @@ export function normalisePatient(
         if (r.id) medications.set(r.id, r);
         break;
       case "Observation": {
-        if (!r.id) {
-          anonymousObservations.push(r);
-          break;
-        }
-        // Same id twice: keep the latest version (meta.lastUpdated, then versionId, then corrected over final).
-        const prev = observations.get(r.id);
-        if (!prev || isLaterVersion(r, prev)) observations.set(r.id, r);
+        // One copy per id already (latestVersions); those without an id are read after them.
+        if (r.id) observations.push(r);
+        else anonymousObservations.push(r);
         break;
       }
       case "Condition":
@@ -129,7 +171,8 @@ export function normalisePatient(
 
   const labs: LabFact[] = [];
   const pregnancy: PregnancyFact[] = [];
-  for (const o of [...observations.values(), ...anonymousObservations]) {
+  for (const o of observations) readObservation(o, maxTime, labs, pregnancy, notes);
+  for (const o of anonymousObservations) {
     readObservation(o, maxTime, labs, pregnancy, notes);
   }
   labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
