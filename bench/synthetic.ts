@@ -12,10 +12,7 @@ import type {
   Patient,
 } from "fhir/r4.js";
 
-const DAY = 86_400_000;
-const LOINC = "http://loinc.org";
-const UCUM = "http://unitsofmeasure.org";
-const RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm";
+import { DAY_MS as DAY, RXNORM, labObservation } from "../fixtures/fhir.js";
 
 /** [LOINC, display, UCUM, value at month m (0 = oldest)] */
 const LABS: readonly (readonly [string, string, string, (m: number) => number])[] = [
@@ -73,25 +70,17 @@ export function syntheticPatient(now: Date): FhirResource[] {
   for (let m = 0; m < 37; m++) {
     const daysAgo = (36 - m) * 30 + 3;
     for (const [code, display, unit, value] of LABS) {
-      observations.push({
-        resourceType: "Observation",
-        id: `${id}-${code}-${String(m).padStart(2, "0")}`,
-        status: "final",
-        category: [
-          {
-            coding: [
-              {
-                system: "http://terminology.hl7.org/CodeSystem/observation-category",
-                code: "laboratory",
-              },
-            ],
-          },
-        ],
-        code: { coding: [{ system: LOINC, code, display }] },
-        subject,
-        effectiveDateTime: t(daysAgo),
-        valueQuantity: { value: Math.round(value(m) * 100) / 100, unit, system: UCUM, code: unit },
-      });
+      observations.push(
+        labObservation({
+          id: `${id}-${code}-${String(m).padStart(2, "0")}`,
+          patientId: id,
+          loinc: code,
+          display,
+          effectiveDateTime: t(daysAgo),
+          value: Math.round(value(m) * 100) / 100,
+          unit,
+        }),
+      );
     }
   }
   const statement = (
