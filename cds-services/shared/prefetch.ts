@@ -11,6 +11,7 @@ import type { FhirResource } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
 import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
 import { latestVersions, normalisePatient } from "../../src/fhir/normalise.js";
+import { anyCodeOf } from "../../src/fhir/search.js";
 import type { ResolvedPrefetch } from "../types.js";
 
 /** Every LOINC code of clinical-rules §1 (labs) and §8 (pregnancy status). */
@@ -24,7 +25,7 @@ export const LAB_PAGE_SIZE = 1000;
 
 const labsTemplate =
   "Observation?patient={{context.patientId}}" +
-  `&code=${LAB_LOINC_CODES.map((c) => `${LOINC_SYSTEM}|${c}`).join(",")}` +
+  `&code=${anyCodeOf(LOINC_SYSTEM, LAB_LOINC_CODES)}` +
   `&_sort=-date&_count=${LAB_PAGE_SIZE}`;
 
 /** The five keys; services take the subset they need. */

@@ -17,6 +17,7 @@ import { withOverrides } from "../clinical/thresholds.js";
 import type { Config } from "../config.js";
 import { createFhirKitReader } from "../fhir/fhir-kit-reader.js";
 import { normalisePatient } from "../fhir/normalise.js";
+import { anyCodeOf } from "../fhir/search.js";
 import type { FhirReader } from "../fhir/reader.js";
 import { alertInputsFromEvents } from "./from-events.js";
 import type { AlertSinkWithStats } from "./sink.js";
@@ -59,16 +60,16 @@ export interface Monitor {
 }
 
 function codesOf(kinds: readonly string[]): string {
-  return [...LAB_CODES.entries()]
-    .filter(([, c]) => kinds.includes(c.kind))
-    .map(([code]) => `${LOINC_SYSTEM}|${code}`)
-    .join(",");
+  return anyCodeOf(
+    LOINC_SYSTEM,
+    [...LAB_CODES.entries()].filter(([, c]) => kinds.includes(c.kind)).map(([code]) => code),
+  );
 }
 
 /** clinical-rules §1 LOINC codes of the two safety facts. */
 const SAFETY_CODES = codesOf(["hemoglobin", "alt"]);
 /** Every lab code the rules read (baseline, day 0 and the safety values). */
-const ALL_LAB_CODES = codesOf([...new Set([...LAB_CODES.values()].map((c) => c.kind))]);
+const ALL_LAB_CODES = anyCodeOf(LOINC_SYSTEM, LAB_CODES.keys());
 const PAGE_SIZE = 100;
 
 export function monitorReader(config: MonitorConfig): FhirReader {
