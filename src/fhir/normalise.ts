@@ -172,9 +172,7 @@ export function normalisePatient(
   const labs: LabFact[] = [];
   const pregnancy: PregnancyFact[] = [];
   for (const o of observations) readObservation(o, maxTime, labs, pregnancy, notes);
-  for (const o of anonymousObservations) {
-    readObservation(o, maxTime, labs, pregnancy, notes);
-  }
+  for (const o of anonymousObservations) readObservation(o, maxTime, labs, pregnancy, notes);
   labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 
   let lnDiagnosis: LnDiagnosis | undefined;
