@@ -205,18 +205,36 @@ function sinceDay0(
   return labsOf(facts, kind, w.day0, Math.min(now.getTime(), stopWatch));
 }
 
+/** Judges the latest value of one safety lab against its day-0 baseline. */
+type SafetyJudge = (
+  facts: PatientFacts,
+  latest: LabFact,
+  base: LabFact | undefined,
+  w: SafetyWindow,
+  t: Thresholds,
+) => SafetyFinding | undefined;
+
+/** The latest value of `kind` since day 0, judged; undefined off iguratimod or with no value. */
+function latestJudged(
+  facts: PatientFacts,
+  kind: "hemoglobin" | "alt",
+  judge: SafetyJudge,
+  now: Date,
+  t: Thresholds,
+): SafetyFinding | undefined {
+  const w = safetyWindow(facts, now, t);
+  if (!w) return undefined;
+  const latest = sinceDay0(facts, kind, w, now, t).at(-1);
+  return latest ? judge(facts, latest, baselineOf(facts, kind, w, t), w, t) : undefined;
+}
+
 /** Anaemia from the latest hemoglobin since day 0 (CTCAE v5.0); undefined when none or normal. */
 export function anemiaFinding(
   facts: PatientFacts,
   now: Date,
   thresholds: Thresholds = defaultThresholds,
 ): SafetyFinding | undefined {
-  const w = safetyWindow(facts, now, thresholds);
-  if (!w) return undefined;
-  const hb = sinceDay0(facts, "hemoglobin", w, now, thresholds).at(-1);
-  return hb
-    ? judgeAnemia(facts, hb, baselineOf(facts, "hemoglobin", w, thresholds), w, thresholds)
-    : undefined;
+  return latestJudged(facts, "hemoglobin", judgeAnemia, now, thresholds);
 }
 
 /** Liver injury from the latest ALT since day 0 (CTCAE v5.0, labels); undefined when none or normal. */
@@ -225,12 +243,7 @@ export function liverFinding(
   now: Date,
   thresholds: Thresholds = defaultThresholds,
 ): SafetyFinding | undefined {
-  const w = safetyWindow(facts, now, thresholds);
-  if (!w) return undefined;
-  const alt = sinceDay0(facts, "alt", w, now, thresholds).at(-1);
-  return alt
-    ? judgeLiver(facts, alt, baselineOf(facts, "alt", w, thresholds), w, thresholds)
-    : undefined;
+  return latestJudged(facts, "alt", judgeLiver, now, thresholds);
 }
 
 export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
