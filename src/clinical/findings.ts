@@ -4,10 +4,8 @@ import type { DataQualityNote, ReferenceLimits } from "./facts.js";
 
 export type Indicator = "info" | "warning" | "critical";
 
-export type FindingCode =
-  | "refractory-ln-eligible"
-  | "refractory-ln-not-eligible"
-  | "refractory-ln-insufficient-data"
+/** The codes of the response rule (clinical-rules §5, §6). */
+export type ResponseCode =
   | "response-interim"
   | "week24-complete-response"
   | "week24-partial-response"
@@ -15,7 +13,13 @@ export type FindingCode =
   | "week24-insufficient-data"
   | "week24-discontinued-early"
   | "renal-relapse"
-  | "remission-maintained"
+  | "remission-maintained";
+
+export type FindingCode =
+  | "refractory-ln-eligible"
+  | "refractory-ln-not-eligible"
+  | "refractory-ln-insufficient-data"
+  | ResponseCode
   | "anemia"
   | "liver-injury"
   | "monitoring-overdue"

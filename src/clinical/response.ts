@@ -13,6 +13,7 @@ import {
   type Finding,
   type Kang2020Verdict,
   type Kdigo2024Verdict,
+  type ResponseCode,
 } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
@@ -27,16 +28,6 @@ import {
   proteinuria,
   substitutionNote,
 } from "./timeline.js";
-
-export type ResponseCode =
-  | "response-interim"
-  | "week24-complete-response"
-  | "week24-partial-response"
-  | "week24-no-response"
-  | "week24-insufficient-data"
-  | "week24-discontinued-early"
-  | "renal-relapse"
-  | "remission-maintained";
 
 export interface ResponseFinding extends Finding<ResponseCode> {
   /** Start of the current continuous iguratimod course (day 0). */
