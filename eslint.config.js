@@ -28,6 +28,14 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
       ],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='superRefine']",
+          message:
+            "Use .refine (one per rule, with path): zod's superRefine kept every parsed request body alive through V8's minor GCs (see cdsRequestSchema in src/hooks/schemas.ts).",
+        },
+      ],
     },
   },
   {
