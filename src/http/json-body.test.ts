@@ -37,7 +37,7 @@ describe("parseUntrustedJson", () => {
     });
   });
 
-  it("refuses nesting 10,000 deep without recursing", () => {
+  it("refuses nesting 10,000 deep without exhausting the stack", () => {
     const deep = "[".repeat(10_000) + "]".repeat(10_000);
     expect(() => parseUntrustedJson(bytes(deep))).toThrow(/nests deeper than 100 levels/);
     const deepObject = '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000);

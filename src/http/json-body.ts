@@ -4,7 +4,7 @@
  * `express.json()` alone answers most hostile bodies, but three kinds get through it:
  * - nesting thousands of levels deep parses fine, then blows the stack of any recursive code
  *   downstream (schema checks, FHIR walkers) → a 500 or a crash. We refuse it right after
- *   parsing, with an iterative walk (no recursion) → 400.
+ *   parsing, with a walk that gives up at MAX_JSON_DEPTH (its own recursion goes no deeper) → 400.
  * - invalid UTF-8 is silently replaced by U+FFFD, so a resource id or code could change meaning.
  *   We decode strictly → 400.
  * - a `"__proto__"` key becomes an own property that any later `Object.assign` or merge turns
@@ -21,7 +21,10 @@ import express, {
 import { isAscii } from "node:buffer";
 import { sendOutcome } from "./send-outcome.js";
 
-/** FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. */
+/**
+ * FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. Also the
+ * bound of checkParsed's recursion, so keep it in the hundreds at most.
+ */
 export const MAX_JSON_DEPTH = 100;
 
 export class JsonBodyError extends Error {
@@ -36,43 +39,32 @@ export class JsonBodyError extends Error {
 }
 
 /**
- * Walks the parsed value once, iteratively: refuses nesting deeper than `maxDepth` (recursive
- * code downstream must never see it) and removes every own `__proto__` key (JSON.parse makes it
- * a plain own property, which a later merge would turn into a prototype change). V8's JSON.parse
- * is itself iterative, so a 10,000-deep body parses safely before this check; walking the
- * parsed objects costs far less than scanning every byte of a large prefetch.
+ * Walks the parsed value once: refuses nesting deeper than `maxDepth` (recursive code downstream
+ * must never see it) and removes every own `__proto__` key (JSON.parse makes it a plain own
+ * property, which a later merge would turn into a prototype change). The walk recurses, but never
+ * more than `maxDepth` + 1 frames: it throws on reaching that depth, so a 10,000-deep body (which
+ * V8's iterative JSON.parse reads safely) cannot exhaust the stack. Walking the parsed objects
+ * costs far less than scanning every byte of a large prefetch, and recursion less than a stack of
+ * pending values.
  */
-function checkParsed(root: unknown, maxDepth: number): void {
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
-  while (values.length > 0) {
-    const value = values.pop();
-    const depth = (depths.pop() ?? 0) + 1;
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > maxDepth) {
-      throw new JsonBodyError(
-        400,
-        "too-costly",
-        `the request body nests deeper than ${maxDepth} levels`,
-      );
+function checkParsed(value: object, depth: number, maxDepth: number): void {
+  if (depth > maxDepth) {
+    throw new JsonBodyError(
+      400,
+      "too-costly",
+      `the request body nests deeper than ${maxDepth} levels`,
+    );
+  }
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      if (typeof item === "object" && item !== null) checkParsed(item, depth + 1, maxDepth);
     }
-    if (Array.isArray(value)) {
-      for (const item of value) {
-        if (typeof item === "object" && item !== null) {
-          values.push(item);
-          depths.push(depth);
-        }
-      }
-      continue;
-    }
-    if (Object.hasOwn(value, "__proto__")) delete (value as Record<string, unknown>).__proto__;
-    for (const key in value) {
-      const item = (value as Record<string, unknown>)[key];
-      if (typeof item === "object" && item !== null) {
-        values.push(item);
-        depths.push(depth);
-      }
-    }
+    return;
+  }
+  if (Object.hasOwn(value, "__proto__")) delete (value as Record<string, unknown>).__proto__;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item === "object" && item !== null) checkParsed(item, depth + 1, maxDepth);
   }
 }
 
@@ -96,7 +88,7 @@ export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH)
   } catch {
     throw new JsonBodyError(400, "structure", "the request body is not valid JSON");
   }
-  checkParsed(parsed, maxDepth);
+  if (typeof parsed === "object" && parsed !== null) checkParsed(parsed, 1, maxDepth);
   return parsed;
 }
 
