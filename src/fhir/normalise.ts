@@ -247,7 +247,7 @@ function ageAt(birthDate: string | undefined, time: number): number | undefined 
  * meta.lastUpdated, then meta.versionId, then (Observations) corrected/amended over final.
  * Equal copies are not later than each other, so the first one seen is kept.
  */
-export function isLaterVersion(a: FhirResource, b: FhirResource): boolean {
+function isLaterVersion(a: FhirResource, b: FhirResource): boolean {
   const ta = parseFhirTime(a.meta?.lastUpdated);
   const tb = parseFhirTime(b.meta?.lastUpdated);
   if (ta !== undefined && tb !== undefined && ta !== tb) return ta > tb;
