@@ -29,6 +29,7 @@ import { saveFeedback } from "./store/feedback.js";
 import * as replay from "./store/jti.js";
 import { startFhirServer } from "./fhir-server/index.js";
 import { allFixtureBundles } from "../fixtures/index.js";
+import { createAppServer } from "./http/server.js";
 
 // ------------------------------------------------------------------ commands
 
@@ -107,7 +108,7 @@ async function startService(
     ...(cdsAuth ? { cdsAuth } : {}),
     operatorRoutes: alertsRouter({ store: alertStore(store), config }),
   });
-  const server = app.listen(config.PORT, config.HOST);
+  const server = createAppServer(app).listen(config.PORT, config.HOST);
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
   const address = await listen(server);
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;

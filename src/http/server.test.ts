@@ -1,0 +1,97 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { afterEach, describe, expect, it } from "vitest";
+import { jsonBody } from "./json-body.js";
+import { createAppServer } from "./server.js";
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((resolve) =>
+          s.close(() => {
+            resolve();
+          }),
+        ),
+    ),
+  );
+});
+
+/** An app that echoes what express made of the request, and notes each message's prototypes as
+ *  node handed it over (before express's own handler ran). */
+function echoApp(): { app: express.Express; seen: Array<{ req: boolean; res: boolean }> } {
+  const app = express();
+  app.disable("x-powered-by");
+  app.post("/echo/:id", jsonBody({ limitBytes: 10_000 }), (req, res) => {
+    res
+      .status(201)
+      .json({ id: req.params.id, header: req.get("x-probe"), body: req.body as unknown });
+  });
+  const seen: Array<{ req: boolean; res: boolean }> = [];
+  return { app, seen };
+}
+
+async function start(
+  server: http.Server,
+  app: express.Express,
+  seen: Array<{ req: boolean; res: boolean }>,
+): Promise<string> {
+  server.prependListener("request", (req, res) => {
+    seen.push({
+      req: Object.getPrototypeOf(req) === app.request,
+      res: Object.getPrototypeOf(res) === app.response,
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const post = (url: string) =>
+  fetch(`${url}/echo/abc`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-probe": "yes" },
+    body: JSON.stringify({ hook: "patient-view" }),
+  });
+
+describe("createAppServer", () => {
+  it("hands express requests and responses that already have the app's prototypes", async () => {
+    const { app, seen } = echoApp();
+    const url = await start(createAppServer(app), app, seen);
+    const res = await post(url);
+    expect(res.status).toBe(201);
+    expect(seen).toEqual([{ req: true, res: true }]);
+  });
+
+  it("serves the app as node's own server does: params, headers, body, status, 404", async () => {
+    const { app, seen } = echoApp();
+    const url = await start(createAppServer(app), app, seen);
+    const res = await post(url);
+    expect(await res.json()).toEqual({
+      id: "abc",
+      header: "yes",
+      body: { hook: "patient-view" },
+    });
+    expect((await fetch(`${url}/nowhere`)).status).toBe(404);
+  });
+
+  it("differs from a plain node server, where express must move each message's prototype", async () => {
+    const { app, seen } = echoApp();
+    const url = await start(http.createServer(app), app, seen);
+    expect((await post(url)).status).toBe(201);
+    expect(seen).toEqual([{ req: false, res: false }]);
+  });
+
+  it("keeps separate apps apart: each server uses its own app's prototypes", async () => {
+    const one = echoApp();
+    const two = echoApp();
+    const urlOne = await start(createAppServer(one.app), one.app, one.seen);
+    const urlTwo = await start(createAppServer(two.app), two.app, two.seen);
+    await post(urlOne);
+    await post(urlTwo);
+    expect(one.seen).toEqual([{ req: true, res: true }]);
+    expect(two.seen).toEqual([{ req: true, res: true }]);
+  });
+});
