@@ -19,9 +19,10 @@ afterEach(async () => {
   );
 });
 
-/** An app that echoes what express made of the request, and notes each message's prototypes as
- *  node handed it over (before express's own handler ran). */
-function echoApp(): { app: express.Express; seen: Array<{ req: boolean; res: boolean }> } {
+type Seen = Array<{ req: boolean; res: boolean }>;
+
+/** An app that echoes what express made of the request. */
+function echoApp(): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.post("/echo/:id", jsonBody({ limitBytes: 10_000 }), (req, res) => {
@@ -29,15 +30,16 @@ function echoApp(): { app: express.Express; seen: Array<{ req: boolean; res: boo
       .status(201)
       .json({ id: req.params.id, header: req.get("x-probe"), body: req.body as unknown });
   });
-  const seen: Array<{ req: boolean; res: boolean }> = [];
-  return { app, seen };
+  return app;
 }
 
+/** Starts `server` for `app`; `seen` gets each message's prototypes as node handed it over,
+ *  before express's own handler ran. */
 async function start(
   server: http.Server,
   app: express.Express,
-  seen: Array<{ req: boolean; res: boolean }>,
-): Promise<string> {
+): Promise<{ url: string; seen: Seen }> {
+  const seen: Seen = [];
   server.prependListener("request", (req, res) => {
     seen.push({
       req: Object.getPrototypeOf(req) === app.request,
@@ -46,7 +48,7 @@ async function start(
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
 const post = (url: string) =>
@@ -58,16 +60,16 @@ const post = (url: string) =>
 
 describe("createAppServer", () => {
   it("hands express requests and responses that already have the app's prototypes", async () => {
-    const { app, seen } = echoApp();
-    const url = await start(createAppServer(app), app, seen);
+    const app = echoApp();
+    const { url, seen } = await start(createAppServer(app), app);
     const res = await post(url);
     expect(res.status).toBe(201);
     expect(seen).toEqual([{ req: true, res: true }]);
   });
 
   it("serves the app as node's own server does: params, headers, body, status, 404", async () => {
-    const { app, seen } = echoApp();
-    const url = await start(createAppServer(app), app, seen);
+    const app = echoApp();
+    const { url } = await start(createAppServer(app), app);
     const res = await post(url);
     expect(await res.json()).toEqual({
       id: "abc",
@@ -78,19 +80,19 @@ describe("createAppServer", () => {
   });
 
   it("differs from a plain node server, where express must move each message's prototype", async () => {
-    const { app, seen } = echoApp();
-    const url = await start(http.createServer(app), app, seen);
+    const app = echoApp();
+    const { url, seen } = await start(http.createServer(app), app);
     expect((await post(url)).status).toBe(201);
     expect(seen).toEqual([{ req: false, res: false }]);
   });
 
   it("keeps separate apps apart: each server uses its own app's prototypes", async () => {
-    const one = echoApp();
-    const two = echoApp();
-    const urlOne = await start(createAppServer(one.app), one.app, one.seen);
-    const urlTwo = await start(createAppServer(two.app), two.app, two.seen);
-    await post(urlOne);
-    await post(urlTwo);
+    const appOne = echoApp();
+    const appTwo = echoApp();
+    const one = await start(createAppServer(appOne), appOne);
+    const two = await start(createAppServer(appTwo), appTwo);
+    await post(one.url);
+    await post(two.url);
     expect(one.seen).toEqual([{ req: true, res: true }]);
     expect(two.seen).toEqual([{ req: true, res: true }]);
   });
