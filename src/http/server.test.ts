@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { jsonBody } from "./json-body.js";
-import { createAppServer } from "./server.js";
+import { createAppServer, messageClasses } from "./server.js";
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -95,5 +95,25 @@ describe("createAppServer", () => {
     await post(two.url);
     expect(one.seen).toEqual([{ req: true, res: true }]);
     expect(two.seen).toEqual([{ req: true, res: true }]);
+  });
+
+  it("falls back to node's own constructors when they are ES classes, and still serves", async () => {
+    // Node 20's constructors are plain functions; a future node may make them classes, which
+    // cannot be run on an object made elsewhere. Stand-ins that are classes take that path.
+    class ClassRequest extends http.IncomingMessage {}
+    class ClassResponse extends http.ServerResponse {}
+    const app = echoApp();
+    const options = messageClasses(app, {
+      IncomingMessage: ClassRequest,
+      ServerResponse: ClassResponse,
+    });
+    expect(options).toEqual({});
+    const { url, seen } = await start(http.createServer(options, app), app);
+    const res = await post(url);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ id: "abc", body: { hook: "patient-view" } });
+    expect(seen).toEqual([{ req: false, res: false }]);
+    // On this node the real constructors are functions, so the prototypes are set up front.
+    expect(Object.keys(messageClasses(app)).sort()).toEqual(["IncomingMessage", "ServerResponse"]);
   });
 });

@@ -20,6 +20,12 @@ import type { Express } from "express";
 /** How node's message constructors are run on an object we made. */
 type NodeConstructor = (this: object, ...args: unknown[]) => void;
 
+/** Node's message constructors; a parameter only so the fallback for ES classes can be tested. */
+interface NodeMessages {
+  IncomingMessage: unknown;
+  ServerResponse: unknown;
+}
+
 /** True when `fn` is an ES class, which cannot be run on an object made elsewhere. */
 function isClass(fn: unknown): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
@@ -31,10 +37,10 @@ function isClass(fn: unknown): boolean {
  * `new.target` was measured slower than express's own `setPrototypeOf`.) Should a future node make
  * them classes, the server keeps node's own constructors and only the saving is lost.
  */
-function messageClasses(app: Express): http.ServerOptions {
-  if (isClass(http.IncomingMessage) || isClass(http.ServerResponse)) return {};
-  const IncomingMessage = http.IncomingMessage as unknown as NodeConstructor;
-  const ServerResponse = http.ServerResponse as unknown as NodeConstructor;
+export function messageClasses(app: Express, node: NodeMessages = http): http.ServerOptions {
+  if (isClass(node.IncomingMessage) || isClass(node.ServerResponse)) return {};
+  const IncomingMessage = node.IncomingMessage as NodeConstructor;
+  const ServerResponse = node.ServerResponse as NodeConstructor;
   function AppRequest(this: http.IncomingMessage, socket: Socket): void {
     IncomingMessage.call(this, socket);
   }
