@@ -4,21 +4,15 @@
  * replay store in the database). Run on one PostgreSQL database and on one SQLite file.
  */
 import request from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCdsAuthCore } from "../src/http/auth/index.js";
 import { createLogger } from "../src/log.js";
 import { testConfig } from "../src/config.js";
 import { openStore, type Store } from "../src/store/index.js";
 import { purgeExpiredJti, rememberJti } from "../src/store/jti.js";
 import { protocolApp } from "./support/protocol-app.js";
-import { startJwksServer, type JwksServer } from "./support/jwks-server.js";
-import {
-  cdsClaims,
-  jwksOf,
-  makeSigningKey,
-  signCdsToken,
-  type SigningKey,
-} from "./support/keys.js";
+import { useSigningIssuer } from "./support/jwks-server.js";
+import { cdsClaims, signCdsToken } from "./support/keys.js";
 import { freshSqlitePath, openTwoStoresOnOnePostgres } from "./support/stores.js";
 import { TEST_SERVICE_ID, testService } from "./support/test-service.js";
 
@@ -26,22 +20,13 @@ const BASE = "https://cds.hospital.example";
 const PATH = `/cds-services/${TEST_SERVICE_ID}`;
 const ISS = "https://ehr.hospital.example";
 
-let jwks: JwksServer;
-let key: SigningKey;
-
-beforeAll(async () => {
-  key = await makeSigningKey("ES384");
-  jwks = await startJwksServer(jwksOf(key));
-});
-afterAll(async () => {
-  await jwks.close();
-});
+const issuer = useSigningIssuer();
 
 function replica(store: Store) {
   const env = {
     CDS_AUTH: "on",
     PUBLIC_BASE_URL: BASE,
-    CDS_ISSUERS: JSON.stringify({ [ISS]: { jwks_url: jwks.url("/jwks") } }),
+    CDS_ISSUERS: JSON.stringify({ [ISS]: { jwks_url: issuer.jwks.url() } }),
   };
   const { app } = protocolApp({
     env,
@@ -67,7 +52,7 @@ const body = {
 async function twoReplicasRefuseAReplay(a: Store, b: Store): Promise<void> {
   const first = replica(a);
   const second = replica(b);
-  const token = await signCdsToken(key, cdsClaims(ISS, BASE + PATH));
+  const token = await signCdsToken(issuer.key, cdsClaims(ISS, BASE + PATH));
   const ok = await request(first).post(PATH).set("Authorization", `Bearer ${token}`).send(body);
   expect(ok.status).toBe(200);
   const replayed = await request(second)
@@ -77,7 +62,7 @@ async function twoReplicasRefuseAReplay(a: Store, b: Store): Promise<void> {
   expect(replayed.status).toBe(401);
   expect(replayed.headers["www-authenticate"]).toBe("Bearer");
   // A fresh token (new jti) is still accepted by the second replica.
-  const fresh = await signCdsToken(key, cdsClaims(ISS, BASE + PATH));
+  const fresh = await signCdsToken(issuer.key, cdsClaims(ISS, BASE + PATH));
   const again = await request(second).post(PATH).set("Authorization", `Bearer ${fresh}`).send(body);
   expect(again.status).toBe(200);
 }

@@ -15,14 +15,8 @@ import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/inde
 import { createCdsAuthCore } from "../src/http/auth/index.js";
 import { openStore, type Store } from "../src/store/index.js";
 import { rememberJti } from "../src/store/jti.js";
-import { startJwksServer, type JwksServer } from "./support/jwks-server.js";
-import {
-  cdsClaims,
-  jwksOf,
-  makeSigningKey,
-  signCdsToken,
-  type SigningKey,
-} from "./support/keys.js";
+import { useSigningIssuer } from "./support/jwks-server.js";
+import { cdsClaims, signCdsToken } from "./support/keys.js";
 import { captureLogs, protocolApp } from "./support/protocol-app.js";
 import { freshSqlitePath } from "./support/stores.js";
 
@@ -56,14 +50,11 @@ function chart(): FhirResource[] {
   return out;
 }
 
-let key: SigningKey;
-let jwks: JwksServer;
+const issuer = useSigningIssuer();
 let fhir: RunningFhirServer;
 let store: Store;
 
 beforeAll(async () => {
-  key = await makeSigningKey("ES384");
-  jwks = await startJwksServer(jwksOf(key));
   fhir = await startFhirServer({
     bundles: [
       {
@@ -77,14 +68,14 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([jwks.close(), fhir.close(), store.close()]);
+  await Promise.all([fhir.close(), store.close()]);
 });
 
 function app() {
   const env = {
     CDS_AUTH: "on",
     PUBLIC_BASE_URL: BASE,
-    CDS_ISSUERS: JSON.stringify({ [ISS]: { jwks_url: jwks.url() } }),
+    CDS_ISSUERS: JSON.stringify({ [ISS]: { jwks_url: issuer.jwks.url() } }),
     FHIR_SERVER_ALLOWLIST: new URL(fhir.url).origin,
     PREFETCH_BUDGET_MS: "20000",
     FHIR_TIMEOUT_MS: "20000",
@@ -132,7 +123,7 @@ function expectNothingSecret(text: string, jwt: string): void {
 describe("logs of an authenticated invocation of a real clinical service", () => {
   it("with full prefetch: the card shows the patient's value, the logs show none of it", async () => {
     const { app: a, logText } = app();
-    const jwt = await signCdsToken(key, cdsClaims(ISS, BASE + PATH));
+    const jwt = await signCdsToken(issuer.key, cdsClaims(ISS, BASE + PATH));
     const res = await request(a)
       .post(PATH)
       .set("Authorization", `Bearer ${jwt}`)
@@ -151,7 +142,7 @@ describe("logs of an authenticated invocation of a real clinical service", () =>
 
   it("without prefetch: the service reads the FHIR server with the EHR's token, and logs neither", async () => {
     const { app: a, logText } = app();
-    const jwt = await signCdsToken(key, cdsClaims(ISS, BASE + PATH));
+    const jwt = await signCdsToken(issuer.key, cdsClaims(ISS, BASE + PATH));
     fhir.stats.reset();
     const res = await request(a)
       .post(PATH)

@@ -6,21 +6,15 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import express from "express";
 import request from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { testConfig } from "../src/config.js";
 import { createCdsAuthCore } from "../src/http/auth/index.js";
 import { requireOperator } from "../src/http/operator-auth.js";
 import { createIssuerRateLimit } from "../src/http/rate-limit.js";
 import { requestSignalOf, requestTimeLimit } from "../src/http/request-timeout.js";
 import { createLogger } from "../src/log.js";
-import { startJwksServer, type JwksServer } from "./support/jwks-server.js";
-import {
-  cdsClaims,
-  jwksOf,
-  makeSigningKey,
-  signCdsToken,
-  type SigningKey,
-} from "./support/keys.js";
+import { useSigningIssuer } from "./support/jwks-server.js";
+import { cdsClaims, signCdsToken } from "./support/keys.js";
 
 const OPERATOR_TOKEN = "operator-token-for-tests-0123456789";
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -83,24 +77,15 @@ describe("per-issuer rate limit", () => {
   const PATH = "/cds-services/iguratimod-safety";
   const ISS_A = "https://ehr-a.example";
   const ISS_B = "https://ehr-b.example";
-  let jwks: JwksServer;
-  let key: SigningKey;
-
-  beforeAll(async () => {
-    key = await makeSigningKey("ES384");
-    jwks = await startJwksServer(jwksOf(key));
-  });
-  afterAll(async () => {
-    await jwks.close();
-  });
+  const issuer = useSigningIssuer();
 
   function limitedApp(perMinute: number, now: () => number) {
     const config = testConfig({
       CDS_AUTH: "on",
       PUBLIC_BASE_URL: BASE,
       CDS_ISSUERS: JSON.stringify({
-        [ISS_A]: { jwks_url: jwks.url() },
-        [ISS_B]: { jwks_url: jwks.url() },
+        [ISS_A]: { jwks_url: issuer.jwks.url() },
+        [ISS_B]: { jwks_url: issuer.jwks.url() },
       }),
     });
     const seen = new Set<string>();
@@ -131,7 +116,7 @@ describe("per-issuer rate limit", () => {
   const call = async (app: express.Express, iss: string) =>
     request(app)
       .post(PATH)
-      .set("Authorization", `Bearer ${await signCdsToken(key, cdsClaims(iss, BASE + PATH))}`)
+      .set("Authorization", `Bearer ${await signCdsToken(issuer.key, cdsClaims(iss, BASE + PATH))}`)
       .send({});
 
   it("answers 429 with an OperationOutcome and Retry-After past the limit, per issuer, and resets each minute", async () => {

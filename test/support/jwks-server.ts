@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll } from "vitest";
+import { jwksOf, makeSigningKey, type SigningKey } from "./keys.js";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -94,6 +96,35 @@ export function listenerPool(): {
     },
     closeAll: async () => {
       await Promise.all(open.splice(0).map((s) => s.close()));
+    },
+  };
+}
+
+/**
+ * An EHR's ES384 signing key with its JWK Set served at `/jwks`, for the tests of the enclosing
+ * file or describe block: made in beforeAll, closed in afterAll. Read `key` and `jwks` inside
+ * tests (or later hooks), once beforeAll has run.
+ */
+export function useSigningIssuer(): { readonly key: SigningKey; readonly jwks: JwksServer } {
+  let key: SigningKey | undefined;
+  let jwks: JwksServer | undefined;
+  beforeAll(async () => {
+    key = await makeSigningKey("ES384");
+    jwks = await startJwksServer(jwksOf(key));
+  });
+  afterAll(async () => {
+    await jwks?.close();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useSigningIssuer: read before beforeAll ran");
+    return value;
+  };
+  return {
+    get key() {
+      return ready(key);
+    },
+    get jwks() {
+      return ready(jwks);
     },
   };
 }
