@@ -1,6 +1,6 @@
 /**
  * Times patient-scoped searches on the demo FHIR server loaded with all fixtures (not a test).
- *   npx tsc -p tsconfig.build.json && node dist/bench/fhir-server-search.js [--unindexed]
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/fhir-server-search.js [--unindexed]
  * --unindexed: Medplum's plain MemoryRepository, for before/after comparisons.
  */
 import type { Bundle } from "fhir/r4.js";

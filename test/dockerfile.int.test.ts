@@ -1,0 +1,84 @@
+/**
+ * The Dockerfile cannot be built on this machine (no Docker engine), so this test does what its
+ * build stage does with what that stage copies in: only those files, the package's own build
+ * script, and then the file the image's CMD runs must exist. A build that reaches outside the
+ * copied files (a test or bench file pulled into tsconfig.build.json) fails here, as it would in
+ * `docker build`.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+
+/** The instructions of one stage (`FROM … AS name`), continuation lines joined. */
+function stage(name: string): string[] {
+  const lines = dockerfile.replace(/\\\n/g, " ").split("\n");
+  const start = lines.findIndex((l) =>
+    new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${name}\\s*$`, "i").test(l),
+  );
+  if (start < 0) throw new Error(`Dockerfile has no stage named ${name}`);
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^FROM\s/i.test(l));
+  return (end < 0 ? rest : rest.slice(0, end)).map((l) => l.trim()).filter((l) => l !== "");
+}
+
+/** The build context's files copied by a stage (not `--from` copies), as [source, destination]. */
+function contextCopies(lines: string[]): Array<[string, string]> {
+  return lines
+    .filter((l) => /^COPY\s/i.test(l) && !/--from=/i.test(l))
+    .flatMap((l) => {
+      const args = l.split(/\s+/).slice(1);
+      const dest = args.pop() ?? "";
+      return args.map((src): [string, string] => [
+        src,
+        dest.endsWith("/") ? join(dest, basename(src)) : dest,
+      ]);
+    });
+}
+
+const staged = mkdtempSync(join(tmpdir(), "ln-cds-docker-build-"));
+afterAll(() => {
+  rmSync(staged, { recursive: true, force: true });
+});
+
+describe("Dockerfile", () => {
+  it("its build stage builds from the files it copies, and makes the file its CMD runs", () => {
+    const build = stage("build");
+    expect(build).toContain("WORKDIR /app");
+    expect(build).toContain("RUN npm run build");
+    const copies = contextCopies(build);
+    expect(copies.map(([src]) => src)).toEqual(
+      expect.arrayContaining(["package.json", "tsconfig.build.json", "src"]),
+    );
+    for (const [src, dest] of copies) {
+      cpSync(join(root, src), join(staged, dest), { recursive: true });
+    }
+    // `npm ci` of the stage: the dependencies this checkout already has.
+    symlinkSync(join(root, "node_modules"), join(staged, "node_modules"), "dir");
+
+    const script = (
+      JSON.parse(readFileSync(join(staged, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts.build;
+    const tscArgs = /^tsc((?:\s+\S+)*)$/.exec(script ?? "");
+    expect(tscArgs, `build script "${script}" is not a plain tsc call`).not.toBeNull();
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const run = spawnSync(process.execPath, [tsc, ...(tscArgs?.[1] ?? "").trim().split(/\s+/)], {
+      cwd: staged,
+      encoding: "utf8",
+    });
+    expect(run.stdout + run.stderr).toBe("");
+    expect(run.status).toBe(0);
+
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(stage("runtime").join("\n"));
+    const argv = JSON.parse(cmd?.[1] ?? "[]") as string[];
+    expect(argv[0]).toBe("node");
+    expect(existsSync(join(staged, argv[1] ?? "missing"))).toBe(true);
+  }, 60_000);
+});
