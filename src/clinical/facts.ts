@@ -75,7 +75,7 @@ export interface MedicationCourse {
   readonly refs: readonly string[];
   /** Status of the latest statement of the course. */
   readonly status: string;
-  /** statusReason / reasonCode of all statements of the course. */
+  /** statusReason of every statement of the course, and reasonCode of its stopped ones (§4). */
   readonly reasons: readonly ReasonFact[];
 }
 

@@ -245,6 +245,28 @@ describe("normalisePatient: medications and courses", () => {
     expect(f.courses.map((c) => c.agent)).toEqual(["azathioprine"]);
   });
 
+  it("reads statusReason always, but reasonCode (the indication) only on a stopped course", () => {
+    const flare = { reasonCode: [{ text: "Lupus nephritis flare" }] };
+    const reasonsOf = (status: string, type: "MedicationStatement" | "MedicationRequest") =>
+      facts([med(type, "c", "rituximab", "2024-01-01", "2024-08-01", { status, ...flare })])
+        .courses[0]?.reasons;
+    for (const type of ["MedicationStatement", "MedicationRequest"] as const) {
+      expect(reasonsOf("active", type)).toEqual([]);
+      expect(reasonsOf("completed", type)).toEqual([]);
+      expect(reasonsOf("stopped", type)).toEqual([{ codes: [], text: "Lupus nephritis flare" }]);
+    }
+    const withStatusReason = facts([
+      med("MedicationStatement", "s", "rituximab", "2024-01-01", "2024-08-01", {
+        statusReason: [
+          { coding: [{ system: "http://snomed.info/sct", code: "266721009" }], text: "no effect" },
+        ],
+      }),
+    ]);
+    expect(withStatusReason.courses[0]?.reasons).toEqual([
+      { codes: ["266721009"], text: "no effect" },
+    ]);
+  });
+
   it("counts a MedicationRequest read twice (active, then updated to stopped) once, as stopped", () => {
     // The safety monitor reads every page of a search; an order stopped between two page reads
     // comes back in both versions. The latest version decides, as for a corrected Observation.

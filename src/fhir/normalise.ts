@@ -546,14 +546,10 @@ function readMedication(
     // A stopped statement without an end: the last known day on it is its start.
     end = start;
   }
-  const reasons: ReasonFact[] = [];
-  if (m.resourceType === "MedicationStatement") {
-    for (const r of arr(m.statusReason)) reasons.push(reasonOf(r));
-    for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
-  } else {
-    if (m.statusReason) for (const r of arr(m.statusReason)) reasons.push(reasonOf(r));
-    for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
-  }
+  // Clinical rules §4: statusReason says why the status is what it is; reasonCode is the
+  // indication ("lupus nephritis flare") and says why a course ended only on a stopped one.
+  const reasons: ReasonFact[] = arr(m.statusReason).map(reasonOf);
+  if (m.status === "stopped") for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
   return { agent, ref, start, ...(end !== undefined ? { end } : {}), status: m.status, reasons };
 }
 
