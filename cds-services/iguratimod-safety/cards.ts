@@ -27,7 +27,7 @@ const RULES = {
     [
       "ln-cds clinical rules §7, latest ALT since iguratimod day 0 (CTCAE v5.0; multiples of the baseline when it was above ULN):",
       "",
-      "- grade 1 > ULN–3×ULN, grade 2 > 3–5×ULN, grade 3 > 5–20×ULN, grade 4 > 20×ULN; **critical** at grade ≥ 3.",
+      `- grade 1 > ULN–3×ULN, grade 2 > 3–5×ULN, grade 3 > 5–20×ULN, grade 4 > 20×ULN; with a baseline above ULN, grade 1 from ${t.liverGrade1BaselineMultiple.value}× baseline; **critical** at grade ≥ 3.`,
       `- **warning** at grade 2, at ALT ≥ ${t.altStopAtLeast.value} U/L (Japanese label: stop) or ALT > ${t.altReduceDoseAboveUlnMultiple.value}×ULN (Chinese label: reduce the dose).`,
     ].join("\n"),
   "monitoring-overdue": (t: Thresholds) =>

@@ -1,5 +1,6 @@
 import type { FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { DAY_MS, labObservation } from "../../fixtures/fhir.js";
 import { studyPatientBundles } from "../../fixtures/index.js";
 import { testConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
@@ -15,10 +16,9 @@ function patient4(): FhirResource[] {
   return (bundle?.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
 }
 
-async function safetyCards(env: Record<string, string>) {
+async function safetyCards(env: Record<string, string>, rs: FhirResource[] = patient4()) {
   const config = testConfig(env);
   const service = defaultServices(config).find((s) => s.id === "iguratimod-safety");
-  const rs = patient4();
   const input = {
     hook: "patient-view",
     context: { userId: "Practitioner/u", patientId: "kang-04" },
@@ -47,5 +47,57 @@ describe("iguratimod-safety with site thresholds (CLINICAL_THRESHOLDS)", () => {
       ["warning", expect.objectContaining({ finding: "anemia", grade: 2 })],
     ]);
     expect(site[0]?.detail).toContain("Hb < 30");
+  });
+});
+
+/** A woman on iguratimod for 60 days whose ALT was already above ULN (40 U/L) before day 0. */
+function raisedBaselineAlt(latestAlt: number): FhirResource[] {
+  const at = (daysAgo: number) => new Date(NOW.getTime() - daysAgo * DAY_MS).toISOString();
+  const lab = (id: string, loinc: string, daysAgo: number, value: number, unit: string) =>
+    labObservation({
+      id,
+      patientId: "p-alt",
+      loinc,
+      display: loinc,
+      effectiveDateTime: at(daysAgo),
+      value,
+      unit,
+    });
+  return [
+    { resourceType: "Patient", id: "p-alt", gender: "female", birthDate: "1985-05-01" },
+    {
+      resourceType: "MedicationStatement",
+      id: "p-alt-igu",
+      status: "active",
+      subject: { reference: "Patient/p-alt" },
+      medicationCodeableConcept: { text: "iguratimod 25 mg" },
+      effectivePeriod: { start: at(60) },
+    },
+    lab("alt-base", "1742-6", 65, 46, "U/L"),
+    lab("alt-now", "1742-6", 5, latestAlt, "U/L"),
+    lab("hb-now", "718-7", 5, 130, "g/L"),
+  ];
+}
+
+describe("iguratimod-safety: ALT against a baseline above ULN", () => {
+  it("grades ALT at exactly 1.5 × the baseline as grade 1 (info) and shows the rule; just below it, no card", async () => {
+    const cards = await safetyCards({}, raisedBaselineAlt(69)); // 1.5 × 46
+    expect(cards).toHaveLength(1);
+    const card = cards[0];
+    expect(card?.indicator).toBe("info");
+    expect(card?.source.topic).toMatchObject({
+      system: "urn:ln-cds:finding",
+      code: "liver-injury",
+    });
+    expect(card?.source.url).toMatch(/^https:\/\//);
+    expect(card?.extension?.["ln-cds"]).toMatchObject({
+      finding: "liver-injury",
+      grade: 1,
+      evidence: expect.arrayContaining(["Observation/alt-now", "Observation/alt-base"]),
+    });
+    expect(card?.detail).toContain("| 69 |");
+    expect(card?.detail).toContain("grade 1 from 1.5× baseline");
+
+    expect(await safetyCards({}, raisedBaselineAlt(68.9))).toEqual([]);
   });
 });

@@ -138,9 +138,11 @@ describe("liver (CTCAE v5.0 and labels)", () => {
     [200.1, undefined, 3],
     [800, undefined, 3],
     [800.1, undefined, 4],
-    // CTCAE v5.0 writes "> 1.5 - 3.0 x baseline": 1.5 × baseline itself is not yet grade 1
-    [90.1, 60, 1],
-    [90, 60, 0],
+    // Baseline above ULN: CTCAE v5.0 grade 1 is "1.5 - 3.0 x baseline" (clinical rules §7:
+    // "starting at 1.5×baseline"), so 1.5 × baseline itself is grade 1; grade 2 is "> 3.0 - 5.0".
+    [90, 60, 1],
+    [89.9, 60, 0],
+    [180, 60, 1],
     [180.1, 60, 2],
   ])("ALT %s with baseline %s (ULN 40) is grade %s", (alt, base, grade) => {
     expect(liverGrade(alt, 40, base)).toBe(grade);

@@ -44,7 +44,8 @@ export function anemiaGrade(hbGL: number, lln: number, t: Thresholds = defaultTh
 
 /**
  * CTCAE v5.0 ALT grade. Baseline normal: > ULN–3×, > 3–5×, > 5–20×, > 20× ULN.
- * Baseline above ULN: the same multiples of the baseline, grade 1 starting above 1.5 × baseline.
+ * Baseline above ULN: the same multiples of the baseline, grade 1 starting at 1.5 × baseline
+ * (CTCAE writes "1.5 - 3.0 x baseline" for it, the one bound there without ">").
  */
 export function liverGrade(
   alt: number,
@@ -57,7 +58,7 @@ export function liverGrade(
   if (alt > t.liverGrade4AboveMultiple.value * ref) return 4;
   if (alt > t.liverGrade3AboveMultiple.value * ref) return 3;
   if (alt > t.liverGrade2AboveMultiple.value * ref) return 2;
-  if (alt > (elevated ? t.liverGrade1BaselineMultiple.value * ref : ref)) return 1;
+  if (elevated ? alt >= t.liverGrade1BaselineMultiple.value * ref : alt > ref) return 1;
   return 0;
 }
 
