@@ -137,6 +137,42 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
     expect(r?.criteria).toEqual({ kang2020: "PR", kdigo2024: "CR" });
   });
 
+  describe("kdigo2024 boundaries", () => {
+    /** Baseline protein `base` g/24h and creatinine 70 at day −3, the labs given at week 24. */
+    const kdigo = (base: number, labs: LabFact[]) =>
+      week24Response(
+        makeFacts({
+          courses: igu,
+          labs: [lab("protein24h", -3, base), lab("creatinine", -3, 70), ...labs],
+        }),
+        dateAt(190),
+      )?.week24?.kdigo2024;
+
+    it("CR below 0.5; at 0.5 it is judged as PR (≥ 50 % reduction to < 3)", () => {
+      expect(kdigo(4, w24(0.499))).toBe("CR");
+      expect(kdigo(4, w24(0.5))).toBe("PR");
+    });
+
+    it("PR needs ≤ 50 % of baseline and < 3; otherwise NR", () => {
+      expect(kdigo(4, w24(2.0))).toBe("PR");
+      expect(kdigo(4, w24(2.001))).toBe("NR");
+      expect(kdigo(7, w24(2.999))).toBe("PR");
+      expect(kdigo(7, w24(3.0))).toBe("NR");
+    });
+
+    it("kidney function: an eGFR exactly 15 % below baseline is stable, lower is NR", () => {
+      const egfrs = (now: number) => [lab("egfr", -3, 100), lab("egfr", 168, now)];
+      expect(kdigo(4, [...w24(0.4), ...egfrs(85)])).toBe("CR");
+      expect(kdigo(4, [...w24(0.4), ...egfrs(84.9)])).toBe("NR");
+    });
+
+    it("the baseline eGFR comes from the baseline window [day −30, day +7], not beyond it", () => {
+      // Creatinine 70 at baseline and at week 24: the computed eGFRs are equal, so stable.
+      expect(kdigo(4, [...w24(0.4), lab("egfr", 10, 200)])).toBe("CR");
+      expect(kdigo(4, [...w24(0.4), lab("egfr", -20, 200)])).toBe("NR");
+    });
+  });
+
   it("renal relapse after PR: ≥ 2 × lowest and ≥ 1.0 while on iguratimod", () => {
     const later = [lab("protein24h", 250, 0.6), lab("protein24h", 400, 1.2)];
     expect(week24Response(patient(w24(1), later), dateAt(420))?.code).toBe("renal-relapse");

@@ -135,16 +135,23 @@ function judge(
     kang = checks.includes(false) ? "NR" : checks.includes(undefined) ? "insufficient-data" : "PR";
   }
 
-  // kdigo2024: eGFR (CKD-EPI 2021) no more than 15 % below baseline
-  const egfrAt = (c: LabFact | undefined, time: number): number | undefined => {
-    const obs = nearest(labsOf(facts, "egfr"), time, time - w, time + w);
+  // kdigo2024: eGFR (CKD-EPI 2021) no more than 15 % below baseline. A reported eGFR is taken from
+  // the same window as the creatinine beside it (assessed: ± the companion window of the
+  // proteinuria; baseline: the §6 baseline window), else it is computed from that creatinine.
+  const egfrNear = (
+    c: LabFact | undefined,
+    time: number,
+    from: number,
+    to: number,
+  ): number | undefined => {
+    const obs = nearest(labsOf(facts, "egfr"), time, from, to);
     if (obs) return obs.value;
     const age = facts.ageAt(time);
     if (!c || age === undefined) return undefined;
     return egfrCkdEpi2021(creatinineUmolToMgDl(c.value), age, facts.sex);
   };
-  const eNow = egfrAt(creat, p.time);
-  const eBase = egfrAt(baseCreat, day0);
+  const eNow = egfrNear(creat, p.time, p.time - w, p.time + w);
+  const eBase = egfrNear(baseCreat, day0, b0, b1);
   const stable =
     eNow !== undefined && eBase !== undefined
       ? eNow >= (1 - t.kdigoEgfrMaxFallFraction.value) * eBase
