@@ -196,12 +196,13 @@ describe.each(alertStoreKinds)("safety alerts on %s", (kind) => {
     expect(receivers[0]!.calls.length).toBeGreaterThanOrEqual(1);
   });
 
-  it("a store failure is logged, never thrown", async () => {
+  it("a store failure is logged, never thrown, and raise says it failed", async () => {
     const { store, config } = await setup(1);
     const sink = createAlertSink({ store, config, logger });
+    await expect(sink.raise(patient4.slice(0, 1), "patient-view")).resolves.toBe(true);
     await store.close();
-    await expect(sink.raise(patient4, "patient-view")).resolves.toBeUndefined();
-    expect(sink.raisedCount()).toBe(0);
+    await expect(sink.raise(patient4, "patient-view")).resolves.toBe(false);
+    expect(sink.raisedCount()).toBe(1); // the one before the failure
   });
 
   it("stop() finishes the in-flight request before resolving", async () => {

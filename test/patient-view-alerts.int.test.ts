@@ -77,9 +77,9 @@ describe.each(storeKinds)("patient-view raises safety alerts on $name", (kind) =
       .post("/cds-services/iguratimod-safety")
       .send(patient4Request());
     expect(first.status).toBe(200);
-    expect(
-      (first.body as { cards: { indicator: string }[] }).cards.map((c) => c.indicator),
-    ).toEqual(["critical"]);
+    const firstCards = (first.body as { cards: { indicator: string; detail: string }[] }).cards;
+    expect(firstCards.map((c) => c.indicator)).toEqual(["critical"]);
+    expect(firstCards[0]?.detail).not.toContain("Safety team not notified");
     // Recorded before the response was sent: the rows are there the moment it arrives.
     expect(await alertsInDb()).toEqual([
       { severity: "warning", source: "patient-view", observation: "Observation/kang-04-hb-w07" },
@@ -109,7 +109,7 @@ describe.each(storeKinds)("patient-view raises safety alerts on $name", (kind) =
 });
 
 describe("when the alert store fails", () => {
-  it("the clinician still gets the cards and the failure is logged as an error", async () => {
+  it("the clinician still gets the cards, told that the safety team was not notified, and the failure is logged as an error", async () => {
     const store = await (storeKinds[0] as (typeof storeKinds)[number]).open();
     const config = testConfig({});
     const { logger: sinkLogger, logs } = captureLogs();
@@ -121,9 +121,11 @@ describe("when the alert store fails", () => {
     });
     const res = await request(app).post("/cds-services/iguratimod-safety").send(patient4Request());
     expect(res.status).toBe(200);
-    expect((res.body as { cards: { indicator: string }[] }).cards.map((c) => c.indicator)).toEqual([
-      "critical",
-    ]);
+    const cards = (res.body as { cards: { indicator: string; detail: string }[] }).cards;
+    expect(cards.map((c) => c.indicator)).toEqual(["critical"]);
+    expect(cards[0]?.detail).toContain(
+      "**Safety team not notified.** ln-cds could not record the safety-team alert for this finding",
+    );
     const errors = logs.lines
       .map((l) => JSON.parse(l) as { level: number; msg: string })
       .filter((l) => l.level >= 50);

@@ -40,6 +40,10 @@ const DISPLAY = {
   "monitoring-overdue": "Iguratimod safety monitoring overdue",
 } as const;
 
+const ALERT_NOT_RECORDED =
+  "**Safety team not notified.** ln-cds could not record the safety-team alert for this finding " +
+  "(its database failed), so no alert will be sent for it. Please inform the safety team directly.";
+
 export function safetyCard(
   finding: SafetyFinding | MonitoringFinding,
   ctx: {
@@ -47,6 +51,8 @@ export function safetyCard(
     readonly patientRef: string;
     readonly thresholds: Thresholds;
     readonly prefetchNotes: readonly DataQualityNote[];
+    /** The finding's safety-team alert could not be stored, so no webhook will carry it. */
+    readonly alertNotRecorded?: boolean;
   },
 ): Card {
   const suggestions =
@@ -66,6 +72,7 @@ export function safetyCard(
     display: DISPLAY[finding.code],
     sourceUrl: finding.code === "monitoring-overdue" ? STUDY_URL : CTCAE_URL,
     criteria: RULES[finding.code](ctx.thresholds),
+    ...(ctx.alertNotRecorded ? { sections: [ALERT_NOT_RECORDED] } : {}),
     extraNotes: ctx.prefetchNotes,
     suggestions,
     overrides: "safety",

@@ -4,8 +4,8 @@
  *
  * Every anaemia or liver finding at warning or critical since day 0 is also a safety-team alert
  * (contract "Safety-team alerts"). The alerts are recorded before the cards are returned, so
- * before the HTTP response; the sink never throws (a failed write is logged as an error and the
- * clinician still gets the cards).
+ * before the HTTP response. The sink never throws: when the write fails it logs an error, and the
+ * clinician still gets the cards, each finding whose alert was lost saying so on its card.
  */
 import {
   anemiaFinding,
@@ -39,10 +39,11 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     async evaluate(input) {
       const { facts, resources, prefetchNotes } = patientDataOf(input.data, input.now, thresholds);
+      const notNotified = new Set<string>();
       if (deps.alertSink) {
-        const events = safetyAlertEvents(facts, input.now, thresholds);
-        if (events.length > 0)
-          await deps.alertSink.raise(alertInputsFromEvents(events), "patient-view");
+        const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
+        if (alerts.length > 0 && !(await deps.alertSink.raise(alerts, "patient-view")))
+          for (const a of alerts) notNotified.add(a.rule);
       }
       const findings = [
         anemiaFinding(facts, input.now, thresholds),
@@ -51,7 +52,9 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
       ];
       const patientRef = `Patient/${input.context.patientId}`;
       const ctx = { resources, patientRef, thresholds, prefetchNotes };
-      return findings.flatMap((f) => (f ? [safetyCard(f, ctx)] : []));
+      return findings.flatMap((f) =>
+        f ? [safetyCard(f, { ...ctx, alertNotRecorded: notNotified.has(f.code) })] : [],
+      );
     },
   };
 }

@@ -2,7 +2,8 @@
  * Raising safety alerts: the alert row and one outbox row per configured webhook, in one
  * transaction (issue 6 §1). `ON CONFLICT DO NOTHING` on the deterministic id means the same
  * patient/rule/Observation is never raised twice, and outbox rows are written only for a new
- * alert. Never throws: a patient-view must still answer with its cards if the store fails.
+ * alert. Never throws: a patient-view must still answer with its cards if the store fails, and
+ * says on them that the safety team was not notified.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
@@ -84,15 +85,17 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
   return {
     raisedCount: () => raised,
     record,
-    async raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<void> {
+    async raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<boolean> {
       try {
         await record(alerts, source);
+        return true;
       } catch (err) {
         // Log ids only (no values, no patient data): the ids are hashes.
         deps.logger.error(
           { source, alertIds: alerts.map(alertId), err: (err as Error).message },
           "safety alerts could not be recorded",
         );
+        return false;
       }
     },
   };

@@ -29,6 +29,9 @@ export interface SafetyAlertInput {
 export type AlertSource = "patient-view" | "monitor";
 
 export interface AlertSink {
-  /** Records alerts (and their outbox rows) once; never throws: failures are logged as errors. */
-  raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<void>;
+  /**
+   * Records alerts (and their outbox rows) once. Never throws: a failure is logged as an error and
+   * the promise resolves false, so the caller can tell the clinician the safety team was not told.
+   */
+  raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<boolean>;
 }
