@@ -22,8 +22,19 @@ export interface CdsService {
   /** Keys without which the service cannot answer: 412 when they cannot be had. */
   readonly requiredPrefetch: readonly string[];
   readonly usageRequirements?: string;
+  /**
+   * Whether this request gives the service anything to judge, decided from the hook and its
+   * context alone. False answers `{"cards": []}` before any patient data is read: no FHIR
+   * request and no 412 for, say, an order of another drug. Without it, every request is judged.
+   */
+  appliesTo?(request: HookRequest): boolean;
   evaluate(input: ServiceInput): Promise<Card[]> | Card[];
 }
+
+/** A hook and its context, discriminated on `hook`. */
+export type HookRequest = {
+  [H in HookName]: { readonly hook: H; readonly context: HookContexts[H] };
+}[HookName];
 
 /**
  * Prefetch data as services see it: typed FHIR resources per key, never the request's JSON.
@@ -49,6 +60,4 @@ interface CommonInput {
 }
 
 /** The input of `evaluate`, discriminated on `hook` so each hook's context is typed. */
-export type ServiceInput = {
-  [H in HookName]: CommonInput & { readonly hook: H; readonly context: HookContexts[H] };
-}[HookName];
+export type ServiceInput = CommonInput & HookRequest;

@@ -4,7 +4,9 @@
  * iguratimod was ordered, warfarin, pregnancy, missing baseline labs, a wrong dose, and the bent
  * requests real EHRs send (empty draft, single objects where R4 wants arrays).
  */
+import { randomUUID } from "node:crypto";
 import type { Bundle } from "fhir/r4.js";
+import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allFixtureBundles, chartAsOf, iguratimodDay0, patientBundle } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
@@ -200,6 +202,65 @@ describe("iguratimod-order-check", () => {
     );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ cards: [] });
+  }, 60_000);
+
+  it("an order of another drug answers no cards without reading the chart: no FHIR request, no 412", async () => {
+    const amoxicillin = {
+      ...iguratimodDraft("kang-02"),
+      id: "draft-amoxicillin",
+      medicationCodeableConcept: {
+        coding: [
+          {
+            system: "http://www.nlm.nih.gov/research/umls/rxnorm",
+            code: "723",
+            display: "amoxicillin",
+          },
+        ],
+        text: "Amoxicillin 500 mg capsule",
+      },
+    };
+    const context = (hook: "order-select" | "order-sign") => ({
+      userId: "Practitioner/e2e",
+      patientId: "kang-02",
+      ...(hook === "order-select" ? { selections: ["MedicationRequest/draft-amoxicillin"] } : {}),
+      draftOrders: {
+        resourceType: "Bundle",
+        type: "collection",
+        entry: [{ resource: amoxicillin }],
+      },
+    });
+    const ehr = ehrOn(today, NOW);
+    today.stats.reset();
+    for (const hook of ["order-select", "order-sign"] as const) {
+      const res = await ehr.call(ID, hook, context(hook) as never, { prefetch: false });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toEqual({ cards: [] });
+    }
+    expect(today.stats.log).toEqual([]);
+    // No prefetch and no fhirServer: the chart cannot be had, yet there is nothing to judge.
+    const { app } = protocolApp({ services: defaultServices(testConfig({})), clock: () => NOW });
+    const bare = await request(app)
+      .post(`/cds-services/${ID}`)
+      .send({ hook: "order-sign", hookInstance: randomUUID(), context: context("order-sign") });
+    expect(bare.status, JSON.stringify(bare.body)).toBe(200);
+    expect(bare.body).toEqual({ cards: [] });
+    // The same request with an iguratimod draft needs the chart: 412 naming a key.
+    const igu = await request(app)
+      .post(`/cds-services/${ID}`)
+      .send({
+        hook: "order-sign",
+        hookInstance: randomUUID(),
+        context: {
+          ...context("order-sign"),
+          draftOrders: {
+            resourceType: "Bundle",
+            type: "collection",
+            entry: [{ resource: iguratimodDraft("kang-02") }],
+          },
+        },
+      });
+    expect(igu.status).toBe(412);
+    expect(igu.body.resourceType).toBe("OperationOutcome");
   }, 60_000);
 
   it("a draft with category and reasonCode as single objects (not arrays) is still checked", async () => {

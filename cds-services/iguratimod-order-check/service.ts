@@ -2,8 +2,8 @@
  * iguratimod-order-check (order-select and order-sign): when the draft orders hold iguratimod,
  * the checks of clinical rules §8. One id serves both hooks; the checks are the same, so the
  * dispatch on `hook` only decides which drafts are looked at: on order-select the ones just
- * selected (when the EHR names them), on order-sign every draft. No iguratimod draft (including
- * an order-select fired on an empty draft) → no cards.
+ * selected (when the EHR names them), on order-sign every draft. No iguratimod draft (another
+ * drug, or an order-select fired on an empty draft) → no cards, before any patient data is read.
  */
 import type { Medication, MedicationRequest } from "fhir/r4.js";
 import {
@@ -14,11 +14,11 @@ import {
 import { normaliseDraftOrder } from "../../src/fhir/normalise.js";
 import { draftMedicationRequests } from "../../src/hooks/schemas.js";
 import type { Card } from "../../src/hooks/schemas.js";
-import type { CdsService, ServiceInput } from "../types.js";
+import type { CdsService, HookRequest } from "../types.js";
 import { ALL_PATIENT_DATA_KEYS, patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { orderCheckCard } from "./cards.js";
 
-function draftsOf(input: ServiceInput): { drafts: MedicationRequest[]; meds: Medication[] } {
+function draftsOf(input: HookRequest): { drafts: MedicationRequest[]; meds: Medication[] } {
   if (input.hook === "patient-view") return { drafts: [], meds: [] };
   const entries = input.context.draftOrders.entry ?? [];
   const meds = entries
@@ -36,6 +36,15 @@ function draftsOf(input: ServiceInput): { drafts: MedicationRequest[]; meds: Med
   return { drafts, meds };
 }
 
+/** The drafts that order iguratimod, read as §8 reads them; `drafts` are all the looked-at ones. */
+function iguratimodDraftsOf(request: HookRequest) {
+  const { drafts, meds } = draftsOf(request);
+  const iguratimod = drafts
+    .map((mr) => ({ mr, order: normaliseDraftOrder(mr, meds) }))
+    .filter((d) => d.order.isIguratimod);
+  return { drafts, iguratimod };
+}
+
 export function iguratimodOrderCheckService(
   deps: { readonly thresholds?: Thresholds } = {},
 ): CdsService {
@@ -49,13 +58,10 @@ export function iguratimodOrderCheckService(
       "When iguratimod is ordered: refractory-LN eligibility (kang2020), warfarin, pregnancy, baseline labs, the study dose, and immunosuppressants still active.",
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
+    appliesTo: (request) => iguratimodDraftsOf(request).iguratimod.length > 0,
     evaluate(input) {
-      const { drafts, meds } = draftsOf(input);
-      const iguratimod = drafts
-        .map((mr) => ({ mr, order: normaliseDraftOrder(mr, meds) }))
-        .filter((d) => d.order.isIguratimod);
-      const first = iguratimod[0];
-      if (!first) return [];
+      const { drafts, iguratimod } = iguratimodDraftsOf(input);
+      if (iguratimod.length === 0) return [];
       // The drafts are what is being decided, not history: keep them out of the patient's facts.
       const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
       const { facts, prefetchNotes } = patientDataOf(input.data, input.now, thresholds, exclude);

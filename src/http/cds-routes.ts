@@ -7,7 +7,7 @@ import { Router, type Request, type RequestHandler, type Response } from "expres
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { discoveryOf, findService } from "../../cds-services/index.js";
-import type { CdsService, ServiceInput } from "../../cds-services/types.js";
+import type { CdsService, HookRequest, ServiceInput } from "../../cds-services/types.js";
 import { resolvePrefetch, type ReaderFactory } from "../hooks/prefetch.js";
 import {
   cdsRequestSchema,
@@ -132,7 +132,11 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
 
     // Real clients fire order-select on an empty draft (cds-contract.md "Real clients"): answer
     // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
-    if (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) {
+    // Likewise when the service says the request holds nothing for it (an order of another drug).
+    const nothingToJudge =
+      (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) ||
+      service.appliesTo?.({ hook, context } as HookRequest) === false;
+    if (nothingToJudge) {
       annotateRequestLog(req, { cards: 0 });
       sendCards(res, { cards: [] });
       return;
