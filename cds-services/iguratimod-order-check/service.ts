@@ -64,7 +64,7 @@ export function iguratimodOrderCheckService(
       if (iguratimod.length === 0) return [];
       // The drafts are what is being decided, not history: keep them out of the patient's facts.
       const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
-      const { facts, prefetchNotes } = patientDataOf(input.data, input.now, thresholds, exclude);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, exclude);
       const patientRef = `Patient/${input.context.patientId}`;
       const cards: Card[] = [];
       for (const [i, d] of iguratimod.entries()) {

@@ -22,7 +22,7 @@ export function iguratimodResponseService(
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input.data, input.now, thresholds);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds);
       const finding = week24Response(facts, input.now, thresholds);
       if (!finding) return [];
       const patientRef = `Patient/${input.context.patientId}`;

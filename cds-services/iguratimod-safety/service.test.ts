@@ -6,6 +6,8 @@ import { testConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { defaultServices } from "../index.js";
 import type { ServiceInput } from "../types.js";
+import type { AlertSink, SafetyAlertInput } from "../../src/alerts/types.js";
+import { iguratimodSafetyService } from "./service.js";
 
 const NOW = new Date("2026-01-15T12:00:00Z");
 
@@ -99,5 +101,40 @@ describe("iguratimod-safety: ALT against a baseline above ULN", () => {
     expect(card?.detail).toContain("grade 1 from 1.5× baseline");
 
     expect(await safetyCards({}, raisedBaselineAlt(68.9))).toEqual([]);
+  });
+});
+
+describe("iguratimod-safety alerts when the EHR has no Patient resource to give", () => {
+  it("name the patient of the hook's context, not an empty reference", async () => {
+    const raised: SafetyAlertInput[] = [];
+    const sink: AlertSink = {
+      raise: (alerts) => {
+        raised.push(...alerts);
+        return Promise.resolve(true);
+      },
+    };
+    const service = iguratimodSafetyService({ alertSink: sink });
+    const withoutPatient = patient4().filter((r) => r.resourceType !== "Patient");
+    const cards = await service.evaluate({
+      hook: "patient-view",
+      context: { userId: "Practitioner/u", patientId: "kang-04" },
+      serviceId: "iguratimod-safety",
+      hookInstance: "x",
+      data: {
+        resources: {
+          labs: withoutPatient,
+          patient: [], // the patient key came as null: no data
+          medicationStatements: [],
+          medicationRequests: [],
+        },
+        unavailable: [],
+        incomplete: [],
+      },
+      now: NOW,
+      config: testConfig({}),
+      logger: createLogger("silent"),
+    });
+    expect(cards.map((c) => c.indicator)).toEqual(["critical"]);
+    expect(raised.map((a) => a.patient)).toEqual(["Patient/kang-04", "Patient/kang-04"]);
   });
 });

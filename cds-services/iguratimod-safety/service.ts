@@ -38,7 +38,7 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     async evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(input.data, input.now, thresholds);
+      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
       const notNotified = new Set<string>();
       if (deps.alertSink) {
         const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));

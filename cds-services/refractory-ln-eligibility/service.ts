@@ -27,7 +27,7 @@ export function refractoryLnEligibilityService(
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input.data, input.now, thresholds);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds);
       if (!facts.lnDiagnosis) return [];
       const finding = refractoryEligibility(facts, input.now, thresholds);
       if (!finding) return [];

@@ -34,7 +34,10 @@ describe("allResources: one copy of each resource, in its latest version", () =>
       prefetch({ labs: [first], moreLabs: [corrected] }),
       prefetch({ labs: [corrected], moreLabs: [first] }),
     ]) {
-      const { facts, resources } = patientDataOf(data, NOW, defaultThresholds);
+      const { facts, resources } = patientDataOf(
+        { data, now: NOW, context: { patientId: "p" } },
+        defaultThresholds,
+      );
       expect(facts.labs.map((l) => l.value)).toEqual([85]);
       expect(resources).toEqual([corrected]);
     }

@@ -87,13 +87,20 @@ export interface PatientData {
 
 /** Normalises the resolved prefetch into the facts the clinical rules read. */
 export function patientDataOf(
-  data: ResolvedPrefetch,
-  now: Date,
+  input: {
+    readonly data: ResolvedPrefetch;
+    readonly now: Date;
+    readonly context: { readonly patientId: string };
+  },
   thresholds: Thresholds,
   exclude?: ReadonlySet<string>,
 ): PatientData {
-  const resources = allResources(data, exclude);
+  const resources = allResources(input.data, exclude);
   // The site's thresholds reach the normaliser too (course merge gap, clinical rules §2).
-  const facts = normalisePatient(resources, now, { thresholds, unique: true });
-  return { facts, resources, prefetchNotes: prefetchNotes(data) };
+  const facts = normalisePatient(resources, input.now, {
+    thresholds,
+    unique: true,
+    patientId: input.context.patientId,
+  });
+  return { facts, resources, prefetchNotes: prefetchNotes(input.data) };
 }

@@ -78,6 +78,11 @@ export interface NormaliseOptions {
    * services' prefetch path does; otherwise normalisePatient does it itself.
    */
   readonly unique?: boolean;
+  /**
+   * The hook's `context.patientId`: the patient's reference when no Patient resource came (a
+   * `null` patient prefetch), so a finding or an alert never names "Patient/" alone.
+   */
+  readonly patientId?: string;
 }
 
 const NO_EXCLUSIONS: ReadonlySet<string> = new Set();
@@ -215,7 +220,7 @@ export function normalisePatient(
       : "unknown";
   const birthDate = patient?.birthDate;
   return {
-    patientRef: `Patient/${patient?.id ?? ""}`,
+    patientRef: `Patient/${patient?.id ?? options.patientId ?? ""}`,
     sex,
     ...(birthDate ? { birthDate } : {}),
     ageAt: (time: number | Date) =>
