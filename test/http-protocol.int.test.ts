@@ -261,6 +261,23 @@ describe("other refusals", () => {
     expect(expectOutcome(res.body).issue[0]?.code).toBe("not-found");
   });
 
+  it("404 for an unknown service id whatever the body: not JSON, malformed JSON, not an object", async () => {
+    for (const [type, body] of [
+      ["text/plain", "hello"],
+      ["application/json", '{"hook": '],
+      ["application/json", "[1, 2]"],
+    ]) {
+      for (const path of [
+        "/cds-services/no-such-service",
+        "/cds-services/no-such-service/feedback",
+      ]) {
+        const res = await request(app).post(path).set("Content-Type", type).send(body);
+        expect(res.status, `${path} ${type} ${body}`).toBe(404);
+        expect(expectOutcome(res.body).issue[0]?.code).toBe("not-found");
+      }
+    }
+  });
+
   it("404 OperationOutcome for feedback to an unknown service id", async () => {
     const res = await request(app)
       .post("/cds-services/no-such-service/feedback")
