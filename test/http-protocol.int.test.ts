@@ -266,7 +266,7 @@ describe("other refusals", () => {
       ["text/plain", "hello"],
       ["application/json", '{"hook": '],
       ["application/json", "[1, 2]"],
-    ]) {
+    ] as const) {
       for (const path of [
         "/cds-services/no-such-service",
         "/cds-services/no-such-service/feedback",
