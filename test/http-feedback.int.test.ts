@@ -7,9 +7,17 @@
  */
 import { readFileSync } from "node:fs";
 import request from "supertest";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testConfig } from "../src/config.js";
+import { createCdsAuthCore } from "../src/http/auth/index.js";
 import type { FeedbackRecord } from "../src/http/cds-routes.js";
+import { createLogger } from "../src/log.js";
+import { openStore, type Store } from "../src/store/index.js";
+import { rememberJti } from "../src/store/jti.js";
+import { useSigningIssuer } from "./support/jwks-server.js";
+import { cdsClaims, signCdsToken } from "./support/keys.js";
 import { protocolApp } from "./support/protocol-app.js";
+import { freshSqlitePath } from "./support/stores.js";
 import { TEST_SERVICE_ID } from "./support/test-service.js";
 
 const PATH = `/cds-services/${TEST_SERVICE_ID}/feedback`;
@@ -125,5 +133,69 @@ describe("feedback", () => {
   it("400 for an empty feedback list", async () => {
     const { app } = recordingApp();
     await request(app).post(PATH).send({ feedback: [] }).expect(400);
+  });
+});
+
+describe("feedback with CDS_AUTH=on: the same CDS Hooks JWT as an invocation, its aud the feedback URL", () => {
+  const BASE = "https://cds.hospital.example";
+  const ISS = "https://ehr.hospital.example";
+  const issuer = useSigningIssuer();
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore({ SQLITE_PATH: freshSqlitePath() });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  function securedApp() {
+    const env = {
+      CDS_AUTH: "on",
+      PUBLIC_BASE_URL: BASE,
+      CDS_ISSUERS: JSON.stringify({ [ISS]: { jwks_url: issuer.jwks.url() } }),
+    };
+    const saved: FeedbackRecord[][] = [];
+    const { app } = protocolApp({
+      env,
+      saveFeedback: (records) => {
+        saved.push([...records]);
+        return Promise.resolve();
+      },
+      cdsAuth: createCdsAuthCore({
+        config: testConfig(env),
+        logger: createLogger("silent"),
+        rememberJti: (iss, jti, expiresAt) => rememberJti(store, iss, jti, expiresAt),
+      }),
+    });
+    return { app, saved };
+  }
+  const feedback = () => example("feedback-overridden-with-reason.json") as object;
+
+  it("without a token, or with one for another endpoint: bare 401 and nothing stored", async () => {
+    const { app, saved } = securedApp();
+    const none = await request(app).post(PATH).send(feedback());
+    expect(none.status).toBe(401);
+    expect(none.headers["www-authenticate"]).toBe("Bearer");
+    const invokeAud = await signCdsToken(
+      issuer.key,
+      cdsClaims(ISS, `${BASE}/cds-services/${TEST_SERVICE_ID}`),
+    );
+    const wrongAud = await request(app)
+      .post(PATH)
+      .set("Authorization", `Bearer ${invokeAud}`)
+      .send(feedback());
+    expect(wrongAud.status).toBe(401);
+    expect(saved).toEqual([]);
+  });
+
+  it("with a token for the feedback URL: 200 and stored", async () => {
+    const { app, saved } = securedApp();
+    const jwt = await signCdsToken(issuer.key, cdsClaims(ISS, BASE + PATH));
+    await request(app)
+      .post(PATH)
+      .set("Authorization", `Bearer ${jwt}`)
+      .send(feedback())
+      .expect(200);
+    expect(saved).toHaveLength(1);
   });
 });
