@@ -223,4 +223,56 @@ describe("enforcing the invariants", () => {
     expect(line.droppedCards).toBe(1);
     expect(logged[0]).not.toContain("xxxx");
   });
+
+  it("in production a card whose only fault is inside a suggestion keeps its place without that suggestion", () => {
+    // An EHR's own MedicationRequest copied into a "stop" action with an empty field in it: the
+    // critical card must still reach the clinician, only without the broken action.
+    const stop = {
+      label: "Stop iguratimod",
+      uuid: "0b4f7a3c-6b8e-4c1d-9a2e-5f6d7c8b9a01",
+      actions: [
+        {
+          type: "update",
+          description: "Stop the order",
+          resource: { resourceType: "MedicationRequest", status: "stopped", note: [] },
+        },
+      ],
+    };
+    const critical = { ...goodCard(), indicator: "critical", suggestions: [stop] };
+    const mixed = {
+      ...goodCard(),
+      uuid: UUID_B,
+      suggestions: [...(goodCard().suggestions as unknown[]), stop],
+    };
+    logged.length = 0;
+    const out = enforceValidResponse(
+      { cards: [critical, mixed] as unknown as Card[] },
+      { mode: "production", logger, serviceId: "s" },
+    );
+    expect(responseViolations(out)).toEqual([]);
+    expect(out.cards.map((c) => [c.uuid, c.indicator])).toEqual([
+      [UUID_A, "critical"],
+      [UUID_B, "info"],
+    ]);
+    // The first card had only the broken suggestion: suggestions and selectionBehavior go.
+    expect(out.cards[0]).not.toHaveProperty("suggestions");
+    expect(out.cards[0]).not.toHaveProperty("selectionBehavior");
+    expect(out.cards[0]?.summary).toBe(goodCard().summary);
+    // The second keeps its good suggestion.
+    expect(out.cards[1]?.suggestions?.map((x) => x.label)).toEqual(["Order urine protein"]);
+    expect(out.cards[1]?.selectionBehavior).toBe("at-most-one");
+    const line = JSON.parse(logged[0] ?? "{}") as {
+      droppedCards: number;
+      droppedSuggestions: number;
+    };
+    expect(line).toMatchObject({ droppedCards: 0, droppedSuggestions: 2 });
+  });
+
+  it("in production a card at fault itself is dropped even when its suggestions are fine", () => {
+    const out = enforceValidResponse(
+      { cards: [{ ...goodCard(), indicator: "urgent" }] as unknown as Card[] },
+      { mode: "production", logger, serviceId: "s" },
+    );
+    expect(out.cards).toEqual([]);
+  });
 });

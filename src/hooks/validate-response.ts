@@ -3,10 +3,11 @@
  * (issue 2 §4). Each violation names its rule and the JSON path of the offending value.
  *
  * In tests a violation throws, so a service that builds a bad card fails its test; in production
- * the invalid card is left out and logged as an error, and the rest of the response still goes out.
+ * the invalid suggestion, or the invalid card, is left out and logged as an error, and the rest of
+ * the response still goes out.
  */
 import type { Logger } from "../log.js";
-import type { CdsResponse } from "./schemas.js";
+import type { Card, CdsResponse } from "./schemas.js";
 
 export type ResponseRule =
   | "summary-length"
@@ -265,9 +266,34 @@ export class InvalidCdsResponseError extends Error {
 }
 
 /**
+ * A card whose only faults lie inside some of its suggestions, with those suggestions left out
+ * (and `selectionBehavior` with them when none is left); undefined when the card itself is at
+ * fault. A critical finding still reaches the clinician without a broken one-click action.
+ */
+function withoutBadSuggestions(
+  card: Card,
+  faults: readonly Violation[],
+  index: number,
+): Card | undefined {
+  const prefix = `$.cards[${index}].suggestions[`;
+  const bad = new Set<number>();
+  for (const v of faults) {
+    if (!v.path.startsWith(prefix)) return undefined;
+    bad.add(Number(v.path.slice(prefix.length, v.path.indexOf("]", prefix.length))));
+  }
+  const kept = (card.suggestions ?? []).filter((_, i) => !bad.has(i));
+  const { suggestions: _dropped, selectionBehavior: _behaviour, ...rest } = card;
+  const repaired: Card =
+    kept.length > 0
+      ? { ...rest, suggestions: kept, selectionBehavior: card.selectionBehavior }
+      : rest;
+  return cardViolations(repaired).length === 0 ? repaired : undefined;
+}
+
+/**
  * Checks a response about to be sent. `mode: "test"` throws on any violation; `"production"`
- * drops each invalid card (logged as an error with the rule and path only, no card text) and
- * returns the rest.
+ * leaves out each invalid suggestion, or the whole card when the card itself is invalid (logged
+ * as an error with the rule and path only, no card text), and returns the rest.
  */
 export function enforceValidResponse(
   response: CdsResponse,
@@ -276,21 +302,40 @@ export function enforceValidResponse(
   const violations = responseViolations(response);
   if (violations.length === 0) return response;
   if (options.mode === "test") throw new InvalidCdsResponseError(violations);
-  const badCards = new Set<number>();
+  const faultsByCard = new Map<number, Violation[]>();
   for (const v of violations) {
     const m = /^\$\.cards\[(\d+)\]/.exec(v.path);
-    if (m?.[1] !== undefined) badCards.add(Number(m[1]));
+    if (m?.[1] === undefined) continue;
+    const i = Number(m[1]);
+    faultsByCard.set(i, [...(faultsByCard.get(i) ?? []), v]);
   }
+  let droppedCards = 0;
+  let droppedSuggestions = 0;
+  const cards: Card[] = [];
+  response.cards.forEach((card, i) => {
+    const faults = faultsByCard.get(i);
+    if (faults === undefined) {
+      cards.push(card);
+      return;
+    }
+    const repaired = withoutBadSuggestions(card, faults, i);
+    if (repaired === undefined) {
+      droppedCards += 1;
+      return;
+    }
+    droppedSuggestions += (card.suggestions?.length ?? 0) - (repaired.suggestions?.length ?? 0);
+    cards.push(repaired);
+  });
   const systemActionsBad = violations.some((v) => v.path.startsWith("$.systemActions"));
   options.logger.error(
     {
       serviceId: options.serviceId,
-      droppedCards: badCards.size,
+      droppedCards,
+      droppedSuggestions,
       violations: violations.map((v) => ({ rule: v.rule, path: v.path })),
     },
-    "service returned invalid CDS Hooks cards; they were left out of the response",
+    "service returned invalid CDS Hooks content; it was left out of the response",
   );
-  const cards = response.cards.filter((_, i) => !badCards.has(i));
   return systemActionsBad || response.systemActions === undefined
     ? { cards }
     : { cards, systemActions: response.systemActions };
