@@ -13,7 +13,7 @@ import type {
 } from "../../src/clinical/index.js";
 import type { Card, Suggestion } from "../../src/hooks/schemas.js";
 import { cell, findingCard, STUDY_URL } from "../shared/cards.js";
-import { labOrderSuggestions } from "../shared/suggestions.js";
+import { labOrderSuggestions, withoutEmptyValues } from "../shared/suggestions.js";
 import { eligibilityCard } from "../refractory-ln-eligibility/cards.js";
 
 const DISPLAY = {
@@ -65,7 +65,7 @@ function studyRegimenSuggestion(draft: MedicationRequest, t: Thresholds): Sugges
         {
           type: "update",
           description: `Set the draft's dosage to ${dose} mg × ${times}/day`,
-          resource: {
+          resource: withoutEmptyValues({
             ...draft,
             dosageInstruction: [
               {
@@ -86,7 +86,7 @@ function studyRegimenSuggestion(draft: MedicationRequest, t: Thresholds): Sugges
                 ],
               },
             ],
-          } as unknown as Record<string, unknown>,
+          }) as unknown as Record<string, unknown>,
         },
       ],
     },

@@ -83,6 +83,29 @@ export function activeIguratimodRequests(resources: readonly FhirResource[]): Me
 }
 
 /**
+ * An EHR's resource made fit to send back in an `update` action: the null, "", [] and {} that
+ * FHIR and CDS Hooks both forbid, but some EHRs send anyway, are left out (leaving out an empty
+ * element changes nothing in FHIR). Otherwise the action would break a CDS Hooks invariant.
+ */
+export function withoutEmptyValues<T extends object>(resource: T): T {
+  const prune = (value: unknown): unknown => {
+    if (value === null || value === "") return undefined;
+    if (Array.isArray(value)) {
+      const items = value.map(prune).filter((v) => v !== undefined);
+      return items.length > 0 ? items : undefined;
+    }
+    if (typeof value === "object") {
+      const entries = Object.entries(value)
+        .map(([k, v]) => [k, prune(v)] as const)
+        .filter(([, v]) => v !== undefined);
+      return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+    }
+    return value;
+  };
+  return (prune(resource) ?? {}) as T;
+}
+
+/**
  * On a critical anaemia or liver card: stop each active iguratimod order. The action sends the
  * whole resource with status `stopped` and the reason, as CDS Hooks `update` requires.
  */
@@ -98,11 +121,11 @@ export function stopIguratimodSuggestions(
       {
         type: "update",
         description: `Set MedicationRequest/${mr.id ?? ""} to stopped: ${reason}`,
-        resource: {
+        resource: withoutEmptyValues({
           ...mr,
           status: "stopped",
           statusReason: { text: reason },
-        } as unknown as Record<string, unknown>,
+        }) as unknown as Record<string, unknown>,
       },
     ],
   }));
