@@ -113,8 +113,24 @@ function evidenceOf(finding: Finding): string[] {
   return [...new Set(finding.evidence)].filter((r) => /^[A-Za-z]+\/[^/\s]+$/.test(r));
 }
 
+/** CDS Hooks 2.0: a summary has fewer than 140 characters. */
+const SUMMARY_MAX_CHARS = 139;
+
+/**
+ * The summary as given when it fits; otherwise cut at a word boundary and marked with "…", so a
+ * long list (of agents, say) never ends in half a word. Counted in code points, as the check is.
+ */
+export function fitSummary(text: string): string {
+  const chars = Array.from(text);
+  if (chars.length <= SUMMARY_MAX_CHARS) return text;
+  const head = chars.slice(0, SUMMARY_MAX_CHARS - 1).join("");
+  const space = head.lastIndexOf(" ");
+  const cut = space >= SUMMARY_MAX_CHARS / 2 ? head.slice(0, space) : head;
+  return `${cut.replace(/[\s,;:(–-]+$/u, "")}…`;
+}
+
 export function findingCard(finding: Finding, o: CardOptions): Card {
-  const summary = (o.summary ?? finding.summary).slice(0, 139);
+  const summary = fitSummary(o.summary ?? finding.summary);
   const notes = [...finding.notes, ...(o.extraNotes ?? [])];
   const detail = [
     decidingValuesTable(finding),

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { fitSummary } from "./cards.js";
+
+const codePoints = (s: string) => Array.from(s).length;
+
+describe("fitSummary (CDS Hooks 2.0: summary < 140 characters)", () => {
+  it("leaves a summary of 139 characters as it is", () => {
+    const text = "a".repeat(139);
+    expect(fitSummary(text)).toBe(text);
+  });
+
+  it("cuts a longer one at a word boundary, without a trailing separator, and marks the cut", () => {
+    const agents = Array.from({ length: 12 }, (_, i) => `agent${String(i + 1)}`).join(", ");
+    const text = `Refractory LN (kang2020): 12 agents failed (${agents}); proteinuria 2.6 g/24h`;
+    expect(codePoints(text)).toBeGreaterThan(139);
+    const fitted = fitSummary(text);
+    expect(codePoints(fitted)).toBeLessThanOrEqual(139);
+    expect(fitted.endsWith("…")).toBe(true);
+    const kept = fitted.slice(0, -1);
+    expect(text.startsWith(kept)).toBe(true);
+    // The cut falls between words: the next character of the original is a separator.
+    expect(text.charAt(kept.length)).toMatch(/[\s,;]/);
+    expect(kept).not.toMatch(/[\s,;]$/);
+  });
+
+  it("counts code points, so characters outside the BMP are neither split nor over-counted", () => {
+    const text = "血红蛋白 ".repeat(10) + "𝐇𝐛 ".repeat(40);
+    const fitted = fitSummary(text);
+    expect(codePoints(fitted)).toBeLessThanOrEqual(139);
+    expect(fitted).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
+  it("cuts a single long word where it must", () => {
+    const fitted = fitSummary("x".repeat(300));
+    expect(fitted).toBe(`${"x".repeat(138)}…`);
+  });
+});
