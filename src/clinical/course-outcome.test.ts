@@ -58,3 +58,27 @@ describe("courseOutcome (clinical-rules §4)", () => {
     expect(courseOutcome(f, c, dateAt(182)).outcome).toBe("failed");
   });
 });
+
+describe("courseOutcome windows (clinical-rules §4)", () => {
+  it("a course baseline 90 days before the start is used; 91 days before is not", () => {
+    // With a 4 g baseline, 1.5 on day 90 is PR-level; without a baseline it is no response.
+    expect(outcome([lab("protein24h", -90, 4), lab("protein24h", 90, 1.5)])).toBe("responded");
+    expect(outcome([lab("protein24h", -91, 4), lab("protein24h", 90, 1.5)])).toBe("failed");
+  });
+
+  it("a course baseline 14 days after the start is used; 15 days after is not", () => {
+    expect(outcome([lab("protein24h", 14, 4), lab("protein24h", 90, 1.5)])).toBe("responded");
+    expect(outcome([lab("protein24h", 15, 4), lab("protein24h", 90, 1.5)])).toBe("failed");
+  });
+
+  it("the on-course window ends at course end + 30 days: a response at end+30 counts, end+31 not", () => {
+    // Course days 0–200, baseline 4, no response on course (3.5 on day 90).
+    const labs = (day: number) => [
+      lab("protein24h", -5, 4),
+      lab("protein24h", 90, 3.5),
+      lab("protein24h", day, 1.5),
+    ];
+    expect(outcome(labs(230))).toBe("responded");
+    expect(outcome(labs(231))).toBe("failed");
+  });
+});

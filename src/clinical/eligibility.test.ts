@@ -77,3 +77,31 @@ describe("refractoryEligibility (kang2020, §5)", () => {
     expect(refractoryEligibility(f, dateAt(540))).toBeDefined();
   });
 });
+
+describe("refractoryEligibility boundaries (clinical-rules §5)", () => {
+  /** Two failed agents (courses end day 500) and one proteinuria value `daysAgo` before day 560. */
+  const withLatest = (daysAgo: number, value: number) =>
+    refractoryEligibility(
+      makeFacts({
+        courses: failedCourses,
+        labs: [...noResponse, lab("protein24h", 560 - daysAgo, value)],
+      }),
+      dateAt(560),
+    );
+
+  it("the latest proteinuria exactly 90 days before now counts; 91 days does not", () => {
+    expect(withLatest(90, 3)).toMatchObject({ verdict: "eligible", unmetCriteria: [] });
+    expect(withLatest(91, 3)).toMatchObject({
+      verdict: "insufficient-data",
+      undecidedCriteria: ["proteinuria-1g"],
+    });
+  });
+
+  it("proteinuria exactly 1.0 g/24h meets the criterion; 0.99 does not", () => {
+    expect(withLatest(10, 1.0)).toMatchObject({ verdict: "eligible" });
+    expect(withLatest(10, 0.99)).toMatchObject({
+      verdict: "not-eligible",
+      unmetCriteria: ["proteinuria-1g"],
+    });
+  });
+});

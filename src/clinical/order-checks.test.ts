@@ -136,3 +136,34 @@ describe("iguratimodOrderChecks (clinical-rules §8)", () => {
     ]);
   });
 });
+
+describe("pregnancy Observation validity (clinical-rules §8)", () => {
+  const positive = (day: number) => [
+    {
+      ref: "Observation/preg",
+      source: "observation" as const,
+      pregnant: true,
+      time: dateAt(day).getTime(),
+    },
+  ];
+
+  it("a positive LOINC 82810-3 Observation counts for exactly 280 days, not 281", () => {
+    expect(activePregnancy(makeFacts({ pregnancy: positive(280) }), dateAt(560))).toEqual([
+      "Observation/preg",
+    ]);
+    expect(activePregnancy(makeFacts({ pregnancy: positive(279) }), dateAt(560))).toEqual([]);
+  });
+
+  it("the order check is critical at 280 days and silent about pregnancy at 281", () => {
+    const check = (day: number) =>
+      codes(
+        iguratimodOrderChecks(
+          makeFacts({ ...eligibleHistory, pregnancy: positive(day) }),
+          studyDraft,
+          dateAt(560),
+        ),
+      );
+    expect(check(280)).toContain("pregnancy-contraindication:critical");
+    expect(check(279)).not.toContain("pregnancy-contraindication:critical");
+  });
+});

@@ -198,3 +198,89 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
     expect(r).toMatchObject({ code: "renal-relapse", followUp: { flare: "nephritic" } });
   });
 });
+
+describe("week24Response boundaries (clinical-rules §6)", () => {
+  it("CR: urine RBC exactly 5/HPF with casts 0 is CR; 5.1/HPF is not CR (judged as PR)", () => {
+    expect(verdict(w24(0.1, { rbc: 5, casts: 0 }))).toBe("CR");
+    expect(verdict(w24(0.1, { rbc: 5.1, casts: 0 }))).toBe("PR");
+    expect(verdict(w24(0.1, { rbc: 6, casts: 0 }))).toBe("PR");
+  });
+
+  it("CR: creatinine exactly the female default ULN (97 µmol/L) allows CR; 97.1 is not CR", () => {
+    // Baseline creatinine 80, so 97.1 is still ≤ 125 % of baseline and the verdict falls to PR.
+    const f = (creat: number) =>
+      week24Response(
+        makeFacts({
+          courses: igu,
+          labs: [
+            lab("protein24h", -3, 4),
+            lab("creatinine", -3, 80),
+            lab("albumin", -3, 25),
+            ...w24(0.1, { creat, rbc: 2, casts: 0 }),
+          ],
+        }),
+        dateAt(190),
+      )?.week24?.kang2020;
+    expect(f(97)).toBe("CR");
+    expect(f(97.1)).toBe("PR");
+  });
+
+  describe("nephritic flare after a week-24 CR (creatinine 70 at week 24)", () => {
+    /** Week-24 CR (protein 0.2, creatinine 70), then the labs given on day 300; judged on day 320. */
+    const followUp = (later: LabFact[]) =>
+      week24Response(
+        patient(w24(0.2, { rbc: 2, casts: 0 }), [lab("protein24h", 300, 0.2), ...later]),
+        dateAt(320),
+      );
+
+    it("creatinine exactly 130 % of week 24 (91) with urine RBC 6/HPF is a renal relapse", () => {
+      const r = followUp([lab("creatinine", 300, 91), lab("urineRbc", 300, 6)]);
+      expect(r?.week24?.kang2020).toBe("CR");
+      expect(r).toMatchObject({
+        code: "renal-relapse",
+        followUp: { status: "relapse", flare: "nephritic" },
+      });
+    });
+
+    it("creatinine 129.9 % of week 24 (90.93) with urine RBC 6/HPF is not a relapse", () => {
+      const r = followUp([lab("creatinine", 300, 90.93), lab("urineRbc", 300, 6)]);
+      expect(r).toMatchObject({ code: "remission-maintained", followUp: { status: "maintained" } });
+    });
+
+    it("creatinine 130 % with urine RBC exactly 5/HPF and no casts is not a relapse", () => {
+      const r = followUp([
+        lab("creatinine", 300, 91),
+        lab("urineRbc", 300, 5),
+        lab("rbcCasts", 300, 0),
+      ]);
+      expect(r).toMatchObject({ code: "remission-maintained", followUp: { status: "maintained" } });
+    });
+
+    it("creatinine 130 % with RBC casts present (RBC ≤ 5/HPF) is a renal relapse", () => {
+      const r = followUp([
+        lab("creatinine", 300, 91),
+        lab("urineRbc", 300, 5),
+        lab("rbcCasts", 300, 1),
+      ]);
+      expect(r).toMatchObject({
+        code: "renal-relapse",
+        followUp: { status: "relapse", flare: "nephritic" },
+      });
+    });
+  });
+
+  it("proteinuria flare after PR where the ≥ 1.0 g/24h floor decides: lowest 0.4, 0.9 is not, 1.0 is", () => {
+    // Week-24 PR at 0.5 (baseline 4), lowest 0.4 on day 250: 2 × lowest = 0.8 < 1.0.
+    const r = (value: number) =>
+      week24Response(
+        patient(w24(0.5), [lab("protein24h", 250, 0.4), lab("protein24h", 400, value)]),
+        dateAt(420),
+      );
+    expect(r(0.9)?.week24?.kang2020).toBe("PR");
+    expect(r(0.9)).toMatchObject({ code: "remission-maintained" });
+    expect(r(1.0)).toMatchObject({
+      code: "renal-relapse",
+      followUp: { status: "relapse", flare: "proteinuria" },
+    });
+  });
+});

@@ -194,3 +194,52 @@ describe("monitoring overdue (35 days)", () => {
     ).toBeUndefined();
   });
 });
+
+describe("anaemia and monitoring boundaries (clinical-rules §7)", () => {
+  it("a fall of exactly 20 g/L with Hb still ≥ LLN is a warning; a fall of 19 is no finding", () => {
+    const f = (baseline: number) =>
+      anemiaFinding(
+        makeFacts({
+          courses: onDrug,
+          labs: [lab("hemoglobin", -10, baseline), lab("hemoglobin", 30, 125)],
+        }),
+        dateAt(31),
+      );
+    expect(f(145)).toMatchObject({ indicator: "warning", grade: 0 });
+    expect(f(144)).toBeUndefined();
+  });
+
+  it("default LLN is 130 g/L for a man and 120 g/L for a woman: Hb 125 is grade 1 only for the man", () => {
+    const f = (sex: "female" | "male" | "other") =>
+      anemiaFinding(
+        makeFacts({ sex, courses: onDrug, labs: [lab("hemoglobin", 30, 125)] }),
+        dateAt(31),
+      );
+    expect(f("male")).toMatchObject({ indicator: "info", grade: 1 });
+    expect(f("female")).toBeUndefined();
+    expect(f("other")).toBeUndefined();
+    expect(anemiaGrade(125, 130)).toBe(1);
+    expect(anemiaGrade(125, 120)).toBe(0);
+  });
+
+  it("hemoglobin exactly 35 days ago is not overdue; 36 days ago is", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", 30, 125), lab("alt", 60, 20)],
+    });
+    expect(monitoringOverdue(f, dateAt(65))).toBeUndefined();
+    expect(monitoringOverdue(f, dateAt(66))?.missing).toEqual(["hemoglobin"]);
+  });
+
+  it("hemoglobin and ALT both exactly 35 days ago are not overdue; both 36 days ago are", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", 30, 125), lab("alt", 30, 20)],
+    });
+    expect(monitoringOverdue(f, dateAt(65))).toBeUndefined();
+    expect(monitoringOverdue(f, dateAt(66))).toMatchObject({
+      code: "monitoring-overdue",
+      missing: ["hemoglobin", "alt"],
+    });
+  });
+});
