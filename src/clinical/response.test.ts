@@ -173,6 +173,41 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
     });
   });
 
+  it("creatinine reported in mg/dL meets the rules' mg/dL ULN: 1.1 mg/dL (97.24 umol/L) is at a woman's ULN", () => {
+    // As the normaliser records them: the value in umol/L, the reported value beside it.
+    const mgDl = (value: number, umol: number) =>
+      lab("creatinine", 168, umol, { original: { value, unit: "mg/dL" } });
+    const kangWith = (creat: LabFact, sex: "female" | "male" = "female") =>
+      week24Response(
+        makeFacts({
+          sex,
+          courses: igu,
+          labs: [
+            lab("protein24h", -3, 4),
+            lab("creatinine", -3, 100), // so every value here is ≤ 125 % of baseline (PR)
+            lab("protein24h", 168, 0.2),
+            lab("albumin", 168, 35),
+            creat,
+          ],
+        }),
+        dateAt(190),
+      )?.week24?.kang2020;
+    expect(kangWith(mgDl(1.1, 97.2419))).toBe("CR");
+    expect(kangWith(mgDl(1.2, 106.082))).toBe("PR");
+    expect(kangWith(mgDl(1.3, 114.9222), "male")).toBe("CR");
+    expect(kangWith(mgDl(1.4, 123.6024), "male")).toBe("PR");
+    // In umol/L the umol/L ULN holds as written; a lab's own reference range always wins.
+    expect(kangWith(lab("creatinine", 168, 97.2419))).toBe("PR");
+    expect(
+      kangWith(
+        lab("creatinine", 168, 106.082, {
+          original: { value: 1.2, unit: "mg/dL" },
+          referenceRange: { high: 110 },
+        }),
+      ),
+    ).toBe("CR");
+  });
+
   it("renal relapse after PR: ≥ 2 × lowest and ≥ 1.0 while on iguratimod", () => {
     const later = [lab("protein24h", 250, 0.6), lab("protein24h", 400, 1.2)];
     expect(week24Response(patient(w24(1), later), dateAt(420))?.code).toBe("renal-relapse");

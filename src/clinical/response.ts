@@ -17,7 +17,7 @@ import {
 } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
-  creatinineUln,
+  creatinineAtOrBelowUln,
   factNotes,
   days,
   decidingValue,
@@ -111,11 +111,10 @@ function judge(
   }
 
   // kang2020 CR: protein < 0.3, creatinine ≤ ULN, RBC ≤ 5/HPF, no casts (missing sediment does not block)
-  const uln = creatinineUln(creat, facts.sex, t);
   const crOk =
     p.value < t.crProteinBelow.value &&
     creat !== undefined &&
-    creat.value <= uln &&
+    creatinineAtOrBelowUln(creat, facts.sex, t) &&
     (!rbc || rbc.value <= t.crUrineRbcAtMost.value) &&
     (!casts || casts.value <= 0);
   let kang: Kang2020Verdict;

@@ -7,6 +7,7 @@ import {
   type Sex,
   type DataQualityNote,
 } from "./facts.js";
+import { creatinineUmolToMgDl } from "./egfr.js";
 import type { DecidingValue } from "./findings.js";
 import type { Thresholds } from "./thresholds.js";
 
@@ -120,6 +121,19 @@ export function creatinineUln(l: LabFact | undefined, sex: Sex, t: Thresholds): 
     : sex === "female"
       ? t.creatinineUlnFemale.value
       : t.creatinineUlnOther.value;
+}
+
+/**
+ * Creatinine at or below its ULN. The rules give the default ULN in both units, "97 umol/L
+ * (1.1 mg/dL)", and 1.1 mg/dL is 97.24 umol/L: a result reported in mg/dL is therefore held to
+ * the mg/dL figure (the ULN to 0.1 mg/dL, as the rules write it), so 1.1 mg/dL is at the ULN.
+ */
+export function creatinineAtOrBelowUln(l: LabFact, sex: Sex, t: Thresholds): boolean {
+  const uln = creatinineUln(l, sex, t);
+  if (l.referenceRange?.high === undefined && /^mg\/dl$/i.test(l.original.unit)) {
+    return l.original.value <= Math.round(creatinineUmolToMgDl(uln) * 10) / 10;
+  }
+  return l.value <= uln;
 }
 
 /** Data-quality notes of the normaliser about values of these kinds (each rule discloses its own). */
