@@ -117,120 +117,109 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
     res.status(200).json(discoveryOf(deps.services));
   });
 
-  router.post(
-    "/cds-services/:id",
-    ...deps.auth,
-    knownService,
-    requireJson,
-    body,
-    async (req, res) => {
-      const service = serviceOf(res);
-      requireObjectBody(req.body, "a CDS Hooks request with hook, hookInstance and context");
-      const parsed = cdsRequestSchema.safeParse(req.body);
-      if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
-      const request = parsed.data;
-      annotateRequestLog(req, { hook: request.hook, hookInstance: request.hookInstance });
+  // Invocation and feedback: authenticated, a known id, then a JSON body, in that order.
+  const beforeHandler = [...deps.auth, knownService, requireJson, body];
 
-      const hook = request.hook;
-      if (!isHookName(hook) || !service.hooks.includes(hook)) {
-        throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
-      }
-      const contextResult = contextSchemas[hook].safeParse(request.context);
-      if (!contextResult.success)
-        throw badRequestIssues(describeIssues(contextResult.error, ["context"]));
-      const context = contextResult.data as HookContexts[HookName];
+  router.post("/cds-services/:id", ...beforeHandler, async (req, res) => {
+    const service = serviceOf(res);
+    requireObjectBody(req.body, "a CDS Hooks request with hook, hookInstance and context");
+    const parsed = cdsRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const request = parsed.data;
+    annotateRequestLog(req, { hook: request.hook, hookInstance: request.hookInstance });
 
-      // Real clients fire order-select on an empty draft (cds-contract.md "Real clients"): answer
-      // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
-      // Likewise when the service says the request holds nothing for it (an order of another drug).
-      const nothingToJudge =
-        (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) ||
-        service.appliesTo?.({ hook, context } as HookRequest) === false;
-      if (nothingToJudge) {
-        annotateRequestLog(req, { cards: 0 });
-        sendCards(res, { cards: [] });
-        return;
-      }
+    const hook = request.hook;
+    if (!isHookName(hook) || !service.hooks.includes(hook)) {
+      throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
+    }
+    const contextResult = contextSchemas[hook].safeParse(request.context);
+    if (!contextResult.success)
+      throw badRequestIssues(describeIssues(contextResult.error, ["context"]));
+    const context = contextResult.data as HookContexts[HookName];
 
-      const data = await resolvePrefetch(
-        {
-          serviceId: service.id,
-          prefetch: service.prefetch,
-          requiredPrefetch: service.requiredPrefetch,
-        },
-        {
-          ...(request.fhirServer !== undefined ? { fhirServer: request.fhirServer } : {}),
-          ...(request.fhirAuthorization !== undefined
-            ? { accessToken: request.fhirAuthorization.access_token }
-            : {}),
-          ...(request.prefetch !== undefined ? { prefetch: request.prefetch } : {}),
-          context,
-        },
-        {
-          config: deps.config,
-          logger: deps.logger,
-          signalOf: () => requestSignalOf(req),
-          ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
-        },
-      );
-      const input = {
-        hook,
-        context,
+    // Real clients fire order-select on an empty draft (cds-contract.md "Real clients"): answer
+    // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
+    // Likewise when the service says the request holds nothing for it (an order of another drug).
+    const nothingToJudge =
+      (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) ||
+      service.appliesTo?.({ hook, context } as HookRequest) === false;
+    if (nothingToJudge) {
+      annotateRequestLog(req, { cards: 0 });
+      sendCards(res, { cards: [] });
+      return;
+    }
+
+    const data = await resolvePrefetch(
+      {
         serviceId: service.id,
-        hookInstance: request.hookInstance,
-        data,
-        now: deps.clock(),
+        prefetch: service.prefetch,
+        requiredPrefetch: service.requiredPrefetch,
+      },
+      {
+        ...(request.fhirServer !== undefined ? { fhirServer: request.fhirServer } : {}),
+        ...(request.fhirAuthorization !== undefined
+          ? { accessToken: request.fhirAuthorization.access_token }
+          : {}),
+        ...(request.prefetch !== undefined ? { prefetch: request.prefetch } : {}),
+        context,
+      },
+      {
         config: deps.config,
         logger: deps.logger,
-      } as ServiceInput;
-      const cards = await service.evaluate(input);
-      const checked = enforceValidResponse(
-        { cards },
-        { mode, logger: deps.logger, serviceId: service.id },
-      );
-      annotateRequestLog(req, { cards: checked.cards.length });
-      sendCards(res, checked);
-    },
-  );
+        signalOf: () => requestSignalOf(req),
+        ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
+      },
+    );
+    const input = {
+      hook,
+      context,
+      serviceId: service.id,
+      hookInstance: request.hookInstance,
+      data,
+      now: deps.clock(),
+      config: deps.config,
+      logger: deps.logger,
+    } as ServiceInput;
+    const cards = await service.evaluate(input);
+    const checked = enforceValidResponse(
+      { cards },
+      { mode, logger: deps.logger, serviceId: service.id },
+    );
+    annotateRequestLog(req, { cards: checked.cards.length });
+    sendCards(res, checked);
+  });
 
-  router.post(
-    "/cds-services/:id/feedback",
-    ...deps.auth,
-    knownService,
-    requireJson,
-    body,
-    async (req, res) => {
-      const service = serviceOf(res);
-      requireObjectBody(req.body, "a CDS Hooks feedback request");
-      const parsed = feedbackRequestSchema.safeParse(req.body);
-      if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
-      const receivedAt = deps.clock();
-      const records: FeedbackRecord[] = parsed.data.feedback.map((fb) => {
-        const reason = fb.overrideReason?.reason;
-        const comment = fb.overrideReason?.userComment;
-        return {
-          serviceId: service.id,
-          card: fb.card,
-          outcome: fb.outcome,
-          outcomeTimestamp: fb.outcomeTimestamp,
-          acceptedSuggestions: (fb.acceptedSuggestions ?? []).map((s) => s.id),
-          ...(reason !== undefined
-            ? {
-                overrideReason: {
-                  code: reason.code,
-                  ...(reason.system !== undefined ? { system: reason.system } : {}),
-                  ...(reason.display !== undefined ? { display: reason.display } : {}),
-                },
-              }
-            : {}),
-          ...(comment !== undefined && comment !== "" ? { userComment: comment } : {}),
-          receivedAt,
-        };
-      });
-      await deps.saveFeedback(records);
-      res.status(200).end();
-    },
-  );
+  router.post("/cds-services/:id/feedback", ...beforeHandler, async (req, res) => {
+    const service = serviceOf(res);
+    requireObjectBody(req.body, "a CDS Hooks feedback request");
+    const parsed = feedbackRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const receivedAt = deps.clock();
+    const records: FeedbackRecord[] = parsed.data.feedback.map((fb) => {
+      const reason = fb.overrideReason?.reason;
+      const comment = fb.overrideReason?.userComment;
+      return {
+        serviceId: service.id,
+        card: fb.card,
+        outcome: fb.outcome,
+        outcomeTimestamp: fb.outcomeTimestamp,
+        acceptedSuggestions: (fb.acceptedSuggestions ?? []).map((s) => s.id),
+        ...(reason !== undefined
+          ? {
+              overrideReason: {
+                code: reason.code,
+                ...(reason.system !== undefined ? { system: reason.system } : {}),
+                ...(reason.display !== undefined ? { display: reason.display } : {}),
+              },
+            }
+          : {}),
+        ...(comment !== undefined && comment !== "" ? { userComment: comment } : {}),
+        receivedAt,
+      };
+    });
+    await deps.saveFeedback(records);
+    res.status(200).end();
+  });
 
   return router;
 }
