@@ -14,7 +14,13 @@ import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
 import { responseViolations } from "../src/hooks/validate-response.js";
 import { protocolApp } from "./support/protocol-app.js";
-import { comparable, iguratimodDraft, MiniEhr, type HookCard } from "./support/mini-ehr.js";
+import {
+  comparable,
+  iguratimodDraft,
+  MiniEhr,
+  type EhrContext,
+  type HookCard,
+} from "./support/mini-ehr.js";
 
 const NOW = new Date();
 const ID = "iguratimod-order-check";
@@ -219,7 +225,7 @@ describe("iguratimod-order-check", () => {
         text: "Amoxicillin 500 mg capsule",
       },
     };
-    const context = (hook: "order-select" | "order-sign") => ({
+    const context = (hook: "order-select" | "order-sign"): EhrContext => ({
       userId: "Practitioner/e2e",
       patientId: "kang-02",
       ...(hook === "order-select" ? { selections: ["MedicationRequest/draft-amoxicillin"] } : {}),
@@ -232,7 +238,7 @@ describe("iguratimod-order-check", () => {
     const ehr = ehrOn(today, NOW);
     today.stats.reset();
     for (const hook of ["order-select", "order-sign"] as const) {
-      const res = await ehr.call(ID, hook, context(hook) as never, { prefetch: false });
+      const res = await ehr.call(ID, hook, context(hook), { prefetch: false });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toEqual({ cards: [] });
     }
