@@ -307,7 +307,9 @@ export function enforceValidResponse(
     const m = /^\$\.cards\[(\d+)\]/.exec(v.path);
     if (m?.[1] === undefined) continue;
     const i = Number(m[1]);
-    faultsByCard.set(i, [...(faultsByCard.get(i) ?? []), v]);
+    const faults = faultsByCard.get(i);
+    if (faults) faults.push(v);
+    else faultsByCard.set(i, [v]);
   }
   let droppedCards = 0;
   let droppedSuggestions = 0;
