@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
-import { Migrator, type MigrationProvider } from "kysely/migration";
+import { Migrator, type MigrationProvider } from "kysely";
 import pg from "pg";
 import { migrations } from "./migrations.js";
 import type { Database } from "./schema.js";

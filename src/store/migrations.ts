@@ -3,7 +3,7 @@
  * a name that sorts after the last (Kysely runs them in name order and records each once).
  */
 import type { Kysely } from "kysely";
-import type { Migration } from "kysely/migration";
+import type { Migration } from "kysely";
 import { createAlertTables } from "../alerts/schema.js";
 
 export const migrations: Readonly<Record<string, Migration>> = {
