@@ -60,7 +60,7 @@ const webhook = z.object({
 
 const issuer = z
   .object({
-    /** JWKS URL for this issuer's keys. */
+    /** This issuer's pinned JWKS URL: its only key set (a token's `jku` is then ignored). */
     jwks_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Allowed `jku` URLs (exact match) for this issuer, when it sends keys by `jku`. */
     jku: z.array(z.url({ protocol: /^https?$/ })).optional(),

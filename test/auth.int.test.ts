@@ -4,6 +4,7 @@
  * refusal did or did not fetch. Traces: CDS Hooks 2.0 req. 176, 195, 199, 201, 203, 205;
  * cds-contract.md "Authentication"; issue 5 §1.
  */
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import express, { type RequestHandler } from "express";
 import request from "supertest";
@@ -287,15 +288,15 @@ describe("refused tokens: bare 401, and the JWKS log shows what was fetched", ()
   });
 
   it("refuses a jku that is not allow-listed: zero connections reach that URL", async () => {
-    for (const iss of [ISS, ISS_JKU]) {
-      const token = await signCdsToken(es384, cdsClaims(iss, AUD), { jku: rogue.origin + "/jwks" });
-      const { res, fetched, logs } = await attempt(token);
-      expectBare401(res);
-      expect(fetched).toEqual([]);
-      expect(logs.join("")).toContain('"reason":"jku-not-allowed"');
-    }
-    expect(rogue.connections()).toBe(0);
-    expect(rogue.requests).toEqual([]);
+    const connectionsBefore = rogue.connections();
+    const token = await signCdsToken(es384, cdsClaims(ISS_JKU, AUD), {
+      jku: rogue.origin + "/jwks",
+    });
+    const { res, fetched, logs } = await attempt(token);
+    expectBare401(res);
+    expect(fetched).toEqual([]);
+    expect(logs.join("")).toContain('"reason":"jku-not-allowed"');
+    expect(rogue.connections()).toBe(connectionsBefore);
   });
 
   it("refuses a tenant mismatch (and a missing tenant) without any fetch", async () => {
@@ -488,6 +489,81 @@ describe("key rotation", () => {
     } finally {
       await target.close();
       await redirecting.close();
+    }
+  });
+});
+
+// cds-contract.md "Authentication" (version 2): an issuer with a pinned `jwks_url` is verified
+// with that key set only; a `jku` in its tokens is never fetched and need not be listed. This is
+// how the CDS Hooks Sandbox works offline: its tokens name a `jku` the service cannot reach.
+describe("an issuer with a pinned jwks_url, whose tokens carry a jku", () => {
+  const SANDBOX_ISS = "https://sandbox.cds-hooks.org";
+  const SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json";
+  const SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f";
+
+  it("verifies an ES384 token with the pinned key set: zero requests reach the jku", async () => {
+    const { app, logs } = harness();
+    const before = jwks.count("/jwks");
+    const connectionsBefore = rogue.connections();
+    const token = await signCdsToken(es384, cdsClaims(ISS, AUD), { jku: rogue.origin + "/jwks" });
+    const res = await invoke(app, token);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ cards: [], authenticatedAs: ISS });
+    expect(jwks.count("/jwks") - before).toBe(1);
+    expect(rogue.connections()).toBe(connectionsBefore);
+    expect(logs.join("")).not.toContain("jku-not-allowed");
+  });
+
+  it("never takes a key from the jku, even one the issuer also lists there", async () => {
+    // The jku serves the signing key; the pinned set does not hold it: refused, jku untouched.
+    const stranger = await makeSigningKey("ES384");
+    const jku = await startJwksServer(jwksOf(stranger));
+    try {
+      const { app, logs } = harness({
+        cfg: config({
+          CDS_ISSUERS: JSON.stringify({
+            [ISS]: { jwks_url: jwks.url("/jwks"), jku: [jku.url()] },
+          }),
+        }),
+      });
+      const token = await signCdsToken(stranger, cdsClaims(ISS, AUD), { jku: jku.url() });
+      expectBare401(await invoke(app, token));
+      expect(logs.join("")).toContain('"reason":"kid-unknown"');
+      expect(jku.connections()).toBe(0);
+    } finally {
+      await jku.close();
+    }
+  });
+
+  it("checks a sandbox-shaped token against the sandbox's pinned public key set", async () => {
+    // The sandbox's real public JWKS (test/support/cds-hooks-sandbox/jwks.json) served at a local
+    // URL and pinned: a token with the sandbox's kid and jku but signed by another key fails on
+    // its signature (the pinned key was used), and nothing tries the unreachable jku.
+    const sandboxJwks = JSON.parse(
+      readFileSync(new URL("./support/cds-hooks-sandbox/jwks.json", import.meta.url), "utf8"),
+    ) as unknown;
+    const pinned = await startJwksServer(sandboxJwks, "/.well-known/jwks.json");
+    const impostor = await makeSigningKey("ES384", SANDBOX_KID);
+    const lookalike = await startJwksServer(jwksOf(impostor), "/.well-known/jwks.json");
+    try {
+      const sandboxConfig = (url: string) =>
+        config({ CDS_ISSUERS: JSON.stringify({ [SANDBOX_ISS]: { jwks_url: url } }) });
+      const token = await signCdsToken(impostor, cdsClaims(SANDBOX_ISS, AUD), { jku: SANDBOX_JKU });
+
+      const refused = harness({ cfg: sandboxConfig(pinned.url("/.well-known/jwks.json")) });
+      expectBare401(await invoke(refused.app, token));
+      expect(refused.logs.join("")).toContain('"reason":"signature-invalid"');
+      expect(pinned.count("/.well-known/jwks.json")).toBe(1);
+
+      // The same token against a pinned set that holds its key: accepted, jku still untouched.
+      const accepted = harness({ cfg: sandboxConfig(lookalike.url("/.well-known/jwks.json")) });
+      const res = await invoke(accepted.app, token);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ cards: [], authenticatedAs: SANDBOX_ISS });
+      expect(lookalike.count("/.well-known/jwks.json")).toBe(1);
+    } finally {
+      await pinned.close();
+      await lookalike.close();
     }
   });
 });

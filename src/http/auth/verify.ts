@@ -94,17 +94,19 @@ export async function verifyCdsToken(token: string, ctx: VerifyContext): Promise
   const issuer = ctx.issuers[iss];
   if (issuer === undefined) return { ok: false, reason: "iss-not-allowed" };
 
-  // CDS Hooks 2.0 req. 195: allow-list of iss and jku. A `jku` is used only when it is exactly
-  // one of this issuer's allowed URLs; otherwise it is refused and never fetched.
+  // Where the keys come from (docs/cds-contract.md#authentication). A pinned `jwks_url` is the
+  // only key set of its issuer: a `jku` in the token is then ignored, never fetched, and need not
+  // be listed (a client such as the CDS Hooks Sandbox names a `jku` that may be unreachable).
+  // Without a pinned set, CDS Hooks 2.0 req. 195: the `jku` is used only when it is exactly one of
+  // this issuer's allowed URLs; otherwise it is refused and never fetched.
   let jwksUrl: string;
-  if (header.jku !== undefined) {
+  if (issuer.jwks_url !== undefined) {
+    jwksUrl = issuer.jwks_url;
+  } else if (header.jku !== undefined) {
     if (typeof header.jku !== "string" || !(issuer.jku ?? []).includes(header.jku)) {
       return { ok: false, reason: "jku-not-allowed", iss };
     }
     jwksUrl = header.jku;
-  } else if (issuer.jwks_url !== undefined) {
-    // Req. 199: without `jku` the key set is the one agreed out of band (configured).
-    jwksUrl = issuer.jwks_url;
   } else {
     return { ok: false, reason: "no-jwks-for-issuer", iss };
   }
