@@ -1,6 +1,8 @@
 /**
  * The registry of CDS services. Discovery is generated from it (never a JSON file beside it):
- * one discovery entry per (service, hook), so an id that serves two hooks is listed twice.
+ * one discovery entry per (service, hook) of every listed service. Real clients key services by
+ * id, so each listed service serves one hook (docs/cds-contract.md#services); an unlisted alias
+ * may answer several.
  *
  * To add a service: write `cds-services/<id>/service.ts` exporting a `CdsService`, and add it to
  * `defaultServices` below. `registryProblems` (tested) catches duplicate ids, unknown template
@@ -15,7 +17,12 @@ import { withOverrides } from "../src/clinical/thresholds.js";
 import { iguratimodSafetyService } from "./iguratimod-safety/service.js";
 import { iguratimodResponseService } from "./iguratimod-response/service.js";
 import { refractoryLnEligibilityService } from "./refractory-ln-eligibility/service.js";
-import { iguratimodOrderCheckService } from "./iguratimod-order-check/service.js";
+import {
+  iguratimodOrderCheckService,
+  ORDER_CHECK_ALIAS,
+  ORDER_SELECT_ID,
+  ORDER_SIGN_ID,
+} from "./iguratimod-order-check/service.js";
 
 export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
 
@@ -24,7 +31,10 @@ export interface ServiceDeps {
   readonly alertSink?: AlertSink;
 }
 
-/** The four clinical services of ln-cds (cds-contract "Services"), in discovery order. */
+/**
+ * The clinical services of ln-cds (docs/cds-contract.md#services), in discovery order: three on
+ * patient-view, the order check under one id per order hook, and its old id as an unlisted alias.
+ */
 export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsService[] {
   const thresholds = withOverrides(config.CLINICAL_THRESHOLDS);
   return [
@@ -34,7 +44,14 @@ export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsServ
       thresholds,
       ...(deps.alertSink ? { alertSink: deps.alertSink } : {}),
     }),
-    iguratimodOrderCheckService({ thresholds }),
+    iguratimodOrderCheckService({ thresholds, id: ORDER_SELECT_ID, hooks: ["order-select"] }),
+    iguratimodOrderCheckService({ thresholds, id: ORDER_SIGN_ID, hooks: ["order-sign"] }),
+    iguratimodOrderCheckService({
+      thresholds,
+      id: ORDER_CHECK_ALIAS,
+      hooks: ["order-select", "order-sign"],
+      listed: false,
+    }),
   ];
 }
 
@@ -51,6 +68,7 @@ export interface DiscoveryEntry {
 export function discoveryOf(services: readonly CdsService[]): { services: DiscoveryEntry[] } {
   const entries: DiscoveryEntry[] = [];
   for (const service of services) {
+    if (service.listed === false) continue;
     for (const hook of service.hooks) {
       entries.push({
         hook,

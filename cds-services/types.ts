@@ -13,8 +13,13 @@ export type { Card, HookName };
 export interface CdsService {
   /** URL segment: POST /cds-services/{id}. */
   readonly id: string;
-  /** One discovery entry per hook; the same id may serve several hooks. */
+  /**
+   * The hooks this id answers. A listed service has one hook: discovery gives every entry its own
+   * id (docs/cds-contract.md#services), since real clients key services by id.
+   */
   readonly hooks: readonly HookName[];
+  /** false: the id answers its hooks but is not in discovery (an alias kept for old callers). */
+  readonly listed?: boolean;
   readonly title: string;
   readonly description: string;
   /** Prefetch templates by key, CDS Hooks 2.0 tokens only (see src/hooks/prefetch.ts). */

@@ -23,7 +23,9 @@ import {
 } from "./support/mini-ehr.js";
 
 const NOW = new Date();
-const ID = "iguratimod-order-check";
+/** Each order hook has its own id in discovery; the version-1 id stays as an unlisted alias. */
+const ID = { "order-select": "iguratimod-order-select", "order-sign": "iguratimod-order-sign" };
+const ALIAS = "iguratimod-order-check";
 
 let today: RunningFhirServer;
 let past: RunningFhirServer;
@@ -80,8 +82,8 @@ async function order(
       entry: [{ resource: draft }],
     } as Bundle,
   };
-  const withPrefetch = await ehr.call(ID, hook, context, { prefetch: true });
-  const fetched = await ehr.call(ID, hook, context, { prefetch: false });
+  const withPrefetch = await ehr.call(ID[hook], hook, context, { prefetch: true });
+  const fetched = await ehr.call(ID[hook], hook, context, { prefetch: false });
   for (const res of [withPrefetch, fetched]) {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(responseViolations(res.body)).toEqual([]);
@@ -91,16 +93,35 @@ async function order(
   return cards;
 }
 
-describe("iguratimod-order-check", () => {
-  it("is listed once per order hook under one id", async () => {
+describe("the iguratimod order check", () => {
+  it("is listed under its own id per order hook; every discovery id is unique; the old id is unlisted", async () => {
     const services = await ehrOn(today, NOW).services();
-    expect(
-      services
-        .filter((s) => s.id === ID)
-        .map((s) => s.hook)
-        .sort(),
-    ).toEqual(["order-select", "order-sign"]);
+    const ids = services.map((s) => s.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(services.filter((s) => s.hook.startsWith("order-")).map((s) => [s.id, s.hook])).toEqual([
+      [ID["order-select"], "order-select"],
+      [ID["order-sign"], "order-sign"],
+    ]);
+    expect(ids).not.toContain(ALIAS);
   });
+
+  it("the old id still answers both order hooks with the same cards as the listed ids", async () => {
+    const ehr = ehrOn(today, NOW);
+    for (const hook of ["order-select", "order-sign"] as const) {
+      const draft = iguratimodDraft("scn-warfarin-active");
+      const context: EhrContext = {
+        userId: "Practitioner/e2e",
+        patientId: "scn-warfarin-active",
+        ...(hook === "order-select" ? { selections: [`MedicationRequest/${draft.id ?? ""}`] } : {}),
+        draftOrders: { resourceType: "Bundle", type: "collection", entry: [{ resource: draft }] },
+      };
+      const listed = await ehr.call(ID[hook], hook, context, { prefetch: false });
+      const alias = await ehr.call(ALIAS, hook, context, { prefetch: false });
+      expect(alias.status, JSON.stringify(alias.body)).toBe(200);
+      expect(listed.body.cards?.length).toBeGreaterThan(0);
+      expect(comparable(alias.body.cards ?? [])).toEqual(comparable(listed.body.cards ?? []));
+    }
+  }, 60_000);
 
   for (const hook of ["order-select", "order-sign"] as const) {
     it(`${hook}: patient 2 on the day of the switch is eligible (info), with nothing else to say`, async () => {
@@ -192,7 +213,7 @@ describe("iguratimod-order-check", () => {
   it("order-select on an empty draft (no medication, no intent) answers no cards", async () => {
     const ehr = ehrOn(today, NOW);
     const res = await ehr.call(
-      ID,
+      ID["order-select"],
       "order-select",
       {
         userId: "Practitioner/e2e",
@@ -238,7 +259,7 @@ describe("iguratimod-order-check", () => {
     const ehr = ehrOn(today, NOW);
     today.stats.reset();
     for (const hook of ["order-select", "order-sign"] as const) {
-      const res = await ehr.call(ID, hook, context(hook), { prefetch: false });
+      const res = await ehr.call(ID[hook], hook, context(hook), { prefetch: false });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toEqual({ cards: [] });
     }
@@ -246,13 +267,13 @@ describe("iguratimod-order-check", () => {
     // No prefetch and no fhirServer: the chart cannot be had, yet there is nothing to judge.
     const { app } = protocolApp({ services: defaultServices(testConfig({})), clock: () => NOW });
     const bare = await request(app)
-      .post(`/cds-services/${ID}`)
+      .post(`/cds-services/${ID["order-sign"]}`)
       .send({ hook: "order-sign", hookInstance: randomUUID(), context: context("order-sign") });
     expect(bare.status, JSON.stringify(bare.body)).toBe(200);
     expect(bare.body).toEqual({ cards: [] });
     // The same request with an iguratimod draft needs the chart: 412 naming a key.
     const igu = await request(app)
-      .post(`/cds-services/${ID}`)
+      .post(`/cds-services/${ID["order-sign"]}`)
       .send({
         hook: "order-sign",
         hookInstance: randomUUID(),

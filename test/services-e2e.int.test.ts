@@ -34,24 +34,25 @@ const maintained: Expect = [["remission-maintained", "info"]];
 
 /**
  * What each patient's chart says today. Study patients took iguratimod about a year ago (fixture
- * timelines), so most are past week 24: remission maintained after CR/PR, relapse for 1, 7 and 12
- * (who then stopped iguratimod and are refractory again), no response for 8. Patient 4 stopped at
+ * timelines), so most are past week 24: remission maintained after CR/PR, relapse for 1, 7 and 12,
+ * no response for 8; having tried iguratimod, none of them is a candidate for a new start, so the
+ * eligibility service (silent on not-eligible) says nothing about them. Patient 4 stopped at
  * week 12 for anaemia (critical, Hb 32 g/L), patient 10 was lost to follow-up.
  */
 // prettier-ignore
 const EXPECTED: Readonly<Record<string, Row>> = {
-  "kang-01": { eligibility: eligible, response: rel, safety: none },
+  "kang-01": { eligibility: none, response: rel, safety: none },
   "kang-02": { eligibility: none, response: maintained, safety: none },
   "kang-03": { eligibility: none, response: maintained, safety: none },
   "kang-04": { eligibility: none, response: [["week24-discontinued-early", "info"]], safety: [["anemia", "critical"]] },
   "kang-05": { eligibility: none, response: maintained, safety: none },
   "kang-06": { eligibility: none, response: maintained, safety: none },
-  "kang-07": { eligibility: eligible, response: rel, safety: none },
-  "kang-08": { eligibility: eligible, response: [["week24-no-response", "warning"]], safety: none },
+  "kang-07": { eligibility: none, response: rel, safety: none },
+  "kang-08": { eligibility: none, response: [["week24-no-response", "warning"]], safety: none },
   "kang-09": { eligibility: none, response: maintained, safety: none },
   "kang-10": { eligibility: none, response: [["week24-insufficient-data", "info"]], safety: [["monitoring-overdue", "info"]] },
   "kang-11": { eligibility: none, response: maintained, safety: none },
-  "kang-12": { eligibility: eligible, response: rel, safety: none },
+  "kang-12": { eligibility: none, response: rel, safety: none },
   "kang-13": { eligibility: none, response: maintained, safety: none },
   "kang-14": { eligibility: none, response: maintained, safety: none },
   "scn-warfarin-active": { eligibility: eligible, response: none, safety: none },
@@ -223,8 +224,8 @@ describe("what the cards carry", () => {
   });
 
   it("an eligible patient's card lists every prior agent with dates and outcome", async () => {
-    const [card] = await view("refractory-ln-eligibility", "kang-08");
-    expect(card?.summary).toMatch(/^Refractory LN \(kang2020\): 3 agents failed/);
+    const [card] = await view("refractory-ln-eligibility", "scn-paginated-labs");
+    expect(card?.summary).toMatch(/^Refractory LN \(kang2020\): 2 agents failed/);
     expect(card?.detail).toMatch(/\| agent \| start \| end \| days \| outcome \| resources \|/);
     expect(card?.detail).toMatch(
       /\| mycophenolate \| \d{4}-\d\d-\d\d \| \d{4}-\d\d-\d\d \| \d+ \| failed \|/,

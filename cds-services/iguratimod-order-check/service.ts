@@ -1,8 +1,10 @@
 /**
- * iguratimod-order-check (order-select and order-sign): when the draft orders hold iguratimod,
- * the checks of clinical rules §8. One id serves both hooks; the checks are the same, so the
- * dispatch on `hook` only decides which drafts are looked at: on order-select the ones just
- * selected (when the EHR names them), on order-sign every draft. No iguratimod draft (another
+ * The iguratimod order check (docs/clinical-rules.md#8-ordering): one code path under three ids.
+ * `iguratimod-order-select` (order-select) and `iguratimod-order-sign` (order-sign) are listed in
+ * discovery, each with its own id (docs/cds-contract.md#services); `iguratimod-order-check`
+ * answers both hooks for callers that know the old id, and is not listed. The dispatch on `hook`
+ * decides which drafts are looked at (on order-select the ones just selected, when the EHR names
+ * them; on order-sign every draft) and which cards are returned. No iguratimod draft (another
  * drug, or an order-select fired on an empty draft) → no cards, before any patient data is read.
  */
 import type { Medication, MedicationRequest } from "fhir/r4.js";
@@ -45,15 +47,32 @@ function iguratimodDraftsOf(request: HookRequest) {
   return { drafts, iguratimod };
 }
 
+export const ORDER_SELECT_ID = "iguratimod-order-select";
+export const ORDER_SIGN_ID = "iguratimod-order-sign";
+/** The id of version 1, which served both hooks; still answered, no longer listed. */
+export const ORDER_CHECK_ALIAS = "iguratimod-order-check";
+
 export function iguratimodOrderCheckService(
-  deps: { readonly thresholds?: Thresholds } = {},
+  deps: {
+    readonly thresholds?: Thresholds;
+    readonly id?: string;
+    readonly hooks?: CdsService["hooks"];
+    readonly listed?: boolean;
+  } = {},
 ): CdsService {
   const thresholds = deps.thresholds ?? defaultThresholds;
   const keys = ALL_PATIENT_DATA_KEYS;
+  const hooks = deps.hooks ?? ["order-sign"];
   return {
-    id: "iguratimod-order-check",
-    hooks: ["order-select", "order-sign"],
-    title: "Iguratimod order check",
+    id: deps.id ?? ORDER_SIGN_ID,
+    hooks,
+    ...(deps.listed === false ? { listed: false } : {}),
+    title:
+      hooks.length === 1 && hooks[0] === "order-select"
+        ? "Iguratimod order check (on selection)"
+        : hooks.length === 1
+          ? "Iguratimod order check (on signing)"
+          : "Iguratimod order check",
     description:
       "When iguratimod is ordered: refractory-LN eligibility (kang2020), warfarin, pregnancy, baseline labs, the study dose, and immunosuppressants still active.",
     prefetch: prefetchOf(keys),

@@ -3,11 +3,12 @@
  * clinical rules §5 with every prior immunosuppressant course, its dates, its outcome and the
  * Observations that decided it.
  */
-import type {
-  DataQualityNote,
-  EligibilityFinding,
-  Indicator,
-  Thresholds,
+import {
+  previousCourseWords,
+  type DataQualityNote,
+  type EligibilityFinding,
+  type Indicator,
+  type Thresholds,
 } from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
 import { cell, displayUnit, findingCard, STUDY_URL, type OverrideKind } from "../shared/cards.js";
@@ -23,6 +24,7 @@ const CRITERION_WORDS = {
   "lupus-nephritis": "a lupus nephritis diagnosis",
   "two-failed-agents": "two failed immunosuppressants",
   "proteinuria-1g": "proteinuria ≥ 1 g/24h in 90 days",
+  "iguratimod-not-tried": "previous iguratimod course",
 } as const;
 
 const OUTCOME_WORDS = {
@@ -49,7 +51,29 @@ function coursesTable(f: EligibilityFinding): string {
   ].join("\n");
 }
 
+/** A previous iguratimod course rules out a new start (docs/clinical-rules.md#5-eligibility). */
+function previousIguratimodTable(f: EligibilityFinding): string {
+  if (f.previousIguratimod.length === 0) return "";
+  const rows = f.previousIguratimod.map((p) => {
+    const critical = p.criticalValue
+      ? `; ${p.criticalValue.kind === "hemoglobin" ? "Hb" : "ALT"} ${p.criticalValue.value} ${displayUnit(p.criticalValue.unit)} on ${p.criticalValue.time.slice(0, 10)} (CTCAE grade ${p.criticalValue.grade})`
+      : "";
+    return (
+      `| ${p.outcome.start.slice(0, 10)} to ${p.outcome.end?.slice(0, 10) ?? "?"} | ${p.outcome.durationDays} | ` +
+      `${cell(previousCourseWords(p) + critical)} | ${cell(p.stopReason ?? "not recorded")} |`
+    );
+  });
+  return [
+    "**Iguratimod already tried**",
+    "",
+    "| course | days | outcome | stop reason |",
+    "|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
 function summaryOf(f: EligibilityFinding): string {
+  if (f.previousIguratimod.length > 0) return f.summary;
   const latest = f.decidingValues.find((d) => d.label.startsWith("latest proteinuria"));
   switch (f.verdict) {
     case "eligible":
@@ -95,7 +119,7 @@ export function eligibilityCard(
       sourceUrl: STUDY_URL,
       summary: summaryOf(f),
       criteria: criteriaText(ctx.thresholds),
-      sections: [coursesTable(f)],
+      sections: [previousIguratimodTable(f), coursesTable(f)].filter((x) => x !== ""),
       extraNotes: ctx.prefetchNotes,
       suggestions,
       overrides: ctx.overrides ?? "order",

@@ -83,6 +83,8 @@ export const SNOMED_NOT_PREGNANT = "60001007";
 /** §4: reasons that decide an otherwise unknown course outcome. */
 export const SNOMED_ABSENT_RESPONSE = "266721009";
 export const SNOMED_NOT_TOLERATED = "407563006";
+/** §5: 281647001 |Adverse reaction|, like 407563006, names a stop for an adverse event. */
+export const SNOMED_ADVERSE_REACTION = "281647001";
 
 export type ImmunosuppressantAgent =
   | "cyclophosphamide"

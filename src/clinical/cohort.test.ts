@@ -178,3 +178,40 @@ describe("the 14 study patients (kang2020 Table 1) under the stated rules", () =
     expect(dropped).toEqual([]);
   });
 });
+
+describe("after their iguratimod courses (docs/clinical-rules.md#5-eligibility)", () => {
+  // Patients who stopped iguratimod are no longer candidates for a new start, whatever their
+  // earlier agents say: the eligibility verdict names the course and how it ended.
+  const AFTER: Readonly<Record<string, string>> = {
+    "kang-01": "relapsed",
+    "kang-04": "intolerance",
+    "kang-07": "relapsed",
+    "kang-08": "failed",
+    "kang-09": "responded",
+    "kang-12": "relapsed",
+  };
+  it.each(Object.entries(AFTER))("%s: not eligible, iguratimod already tried (%s)", (id, how) => {
+    const p = patients.find((x) => x.id === id);
+    if (!p) throw new Error(`${id} missing`);
+    const e = refractoryEligibility(p.facts, REF);
+    expect(e?.verdict).toBe("not-eligible");
+    expect(e?.unmetCriteria).toContain("iguratimod-not-tried");
+    expect(e?.summary).toMatch(
+      new RegExp(
+        `^Not eligible for a new start: iguratimod already tried \\(\\d{4}-\\d\\d-\\d\\d to \\d{4}-\\d\\d-\\d\\d: ${how}\\)$`,
+      ),
+    );
+  });
+
+  it("patient 4's intolerance is named from the coded stop reason and the grade-3 Hb of week 12", () => {
+    const p = patients.find((x) => x.id === "kang-04");
+    if (!p) throw new Error("kang-04 missing");
+    const prev = refractoryEligibility(p.facts, REF)?.previousIguratimod;
+    expect(prev).toHaveLength(1);
+    expect(prev?.[0]).toMatchObject({
+      intolerance: true,
+      stopReason: "Severe anaemia Treatment not tolerated",
+      criticalValue: { kind: "hemoglobin", value: 32, grade: 3 },
+    });
+  });
+});

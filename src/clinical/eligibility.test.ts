@@ -105,3 +105,63 @@ describe("refractoryEligibility boundaries (clinical-rules §5)", () => {
     });
   });
 });
+
+describe("a previous iguratimod course (§5)", () => {
+  const eligible = [...noResponse, lab("protein24h", 550, 2.0)];
+  const judge = (igu: ReturnType<typeof course>, labs = eligible, day = 560) =>
+    refractoryEligibility(makeFacts({ courses: [...failedCourses, igu], labs }), dateAt(day));
+
+  it("an ended course rules out a new start whatever the other criteria say", () => {
+    const r = judge(course("iguratimod", 300, 420));
+    expect(r).toMatchObject({ verdict: "not-eligible", unmetCriteria: ["iguratimod-not-tried"] });
+    expect(r?.previousIguratimod.map((p) => [p.outcome.outcome, p.intolerance])).toEqual([
+      ["too-short", false],
+    ]);
+    expect(r?.evidence).toContain("MedicationStatement/iguratimod-300");
+  });
+
+  it("a course still running at `now` is not previous: on iguratimod, no verdict", () => {
+    expect(judge(course("iguratimod", 300))).toBeUndefined();
+    expect(judge(course("iguratimod", 300, 560), eligible, 559)).toBeUndefined();
+  });
+
+  it.each([
+    ["407563006 |Treatment not tolerated|", { codes: ["407563006"], text: "" }],
+    ["281647001 |Adverse reaction|", { codes: ["281647001"], text: "" }],
+    [
+      "text naming a side effect",
+      { codes: [], text: "stopped: drug-induced hepatitis, adverse event" },
+    ],
+  ])("stopped for an adverse event (%s) is an intolerance", (_name, reason) => {
+    const r = judge(course("iguratimod", 300, 420, { reasons: [reason] }));
+    expect(r?.previousIguratimod[0]?.intolerance).toBe(true);
+    expect(r?.summary).toContain(": intolerance)");
+  });
+
+  it("a stop for lupus activity is not an intolerance", () => {
+    const reason = { codes: [], text: "Extra-renal lupus activity: thrombocytopenia, falling C3" };
+    const r = judge(course("iguratimod", 300, 420, { reasons: [reason] }));
+    expect(r?.previousIguratimod[0]).toMatchObject({
+      intolerance: false,
+      stopReason: reason.text,
+    });
+  });
+
+  it("a grade-3 value during the course (Hb 79.9) is an intolerance; Hb 80 is not", () => {
+    const igu = course("iguratimod", 300, 420);
+    const at = (hb: number) =>
+      judge(igu, [...eligible, lab("hemoglobin", 290, 125), lab("hemoglobin", 400, hb)])
+        ?.previousIguratimod[0];
+    expect(at(79.9)).toMatchObject({ intolerance: true, criticalValue: { value: 79.9, grade: 3 } });
+    expect(at(80)?.intolerance).toBe(false);
+  });
+
+  it("a grade-3 ALT (> 5×ULN) within 30 days after the stop is an intolerance", () => {
+    const igu = course("iguratimod", 300, 420);
+    const at = (day: number, alt: number) =>
+      judge(igu, [...eligible, lab("alt", 290, 20), lab("alt", day, alt)])?.previousIguratimod[0];
+    expect(at(449, 201)?.intolerance).toBe(true);
+    expect(at(449, 200)?.intolerance).toBe(false);
+    expect(at(451, 400)?.intolerance).toBe(false);
+  });
+});

@@ -2,6 +2,7 @@
 import { IMMUNOSUPPRESSANTS, type Agent } from "./codes.js";
 import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
+import { previousIguratimodCourses, type PreviousIguratimodCourse } from "./iguratimod-history.js";
 import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
@@ -13,7 +14,12 @@ import {
 } from "./timeline.js";
 
 export type EligibilityVerdict = "eligible" | "not-eligible" | "insufficient-data";
-export type EligibilityCriterion = "lupus-nephritis" | "two-failed-agents" | "proteinuria-1g";
+export type EligibilityCriterion =
+  | "lupus-nephritis"
+  | "two-failed-agents"
+  | "proteinuria-1g"
+  /** docs/clinical-rules.md#5-eligibility: a previous iguratimod course rules out a new start. */
+  | "iguratimod-not-tried";
 
 export interface EligibilityFinding extends Finding<
   "refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"
@@ -26,6 +32,8 @@ export interface EligibilityFinding extends Finding<
   readonly failedAgents: readonly Agent[];
   /** Every prior immunosuppressant course, with its outcome. */
   readonly courses: readonly CourseOutcome[];
+  /** Iguratimod courses that ended before now, oldest first (then the verdict is not-eligible). */
+  readonly previousIguratimod: readonly PreviousIguratimodCourse[];
 }
 
 /** True when an iguratimod course has started before `now` and has not ended before it. */
@@ -73,6 +81,8 @@ export function refractoryEligibility(
   if (!agentsMet) (agentsPossible ? undecided : unmet).push("two-failed-agents");
   if (proteinMet === false) unmet.push("proteinuria-1g");
   if (proteinMet === undefined) undecided.push("proteinuria-1g");
+  const previous = previousIguratimodCourses(facts, now, t);
+  if (previous.length > 0) unmet.push("iguratimod-not-tried");
 
   const verdict: EligibilityVerdict =
     unmet.length > 0 ? "not-eligible" : undecided.length > 0 ? "insufficient-data" : "eligible";
@@ -88,8 +98,10 @@ export function refractoryEligibility(
         ? "refractory-ln-not-eligible"
         : "refractory-ln-insufficient-data";
   const agentList = [...failed].join(", ");
-  const summary =
-    verdict === "eligible"
+  const lastTry = previous.at(-1);
+  const summary = lastTry
+    ? `Not eligible for a new start: iguratimod already tried (${lastTry.outcome.start.slice(0, 10)} to ${lastTry.outcome.end?.slice(0, 10) ?? "?"}: ${previousCourseWords(lastTry)})`
+    : verdict === "eligible"
       ? `Refractory LN (kang2020): ${failed.size} agents failed (${agentList}); proteinuria ${latestP?.value.value} g/24h`
       : verdict === "not-eligible"
         ? `Not refractory LN by kang2020 criteria: unmet ${unmet.join(", ")}`
@@ -102,13 +114,28 @@ export function refractoryEligibility(
     undecidedCriteria: undecided,
     failedAgents: [...failed],
     courses: outcomes,
+    previousIguratimod: previous,
     decidingValues: dv,
     evidence: uniqueRefs([
       ...(facts.lnDiagnosis ? [facts.lnDiagnosis.ref] : []),
       ...(latestP ? [latestP.value.ref] : []),
       ...outcomes.flatMap((o) => o.evidence),
+      ...previous.flatMap((p) => p.evidence),
     ]),
     notes,
     summary: summary.slice(0, 139),
   };
+}
+
+const PREVIOUS_OUTCOME_WORDS = {
+  responded: "responded",
+  relapsed: "relapsed",
+  failed: "failed",
+  "too-short": "stopped too early to judge",
+  unknown: "outcome unknown",
+} as const;
+
+/** "intolerance", else the §4 outcome in words, for a previous iguratimod course. */
+export function previousCourseWords(p: PreviousIguratimodCourse): string {
+  return p.intolerance ? "intolerance" : PREVIOUS_OUTCOME_WORDS[p.outcome.outcome];
 }

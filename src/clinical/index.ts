@@ -9,3 +9,4 @@ export * from "./eligibility.js";
 export * from "./response.js";
 export * from "./safety.js";
 export * from "./order-checks.js";
+export * from "./iguratimod-history.js";
