@@ -14,7 +14,7 @@ import type {
 import type { Card, Suggestion } from "../../src/hooks/schemas.js";
 import { cell, findingCard, STUDY_URL } from "../shared/cards.js";
 import { labOrderSuggestions, withoutEmptyValues } from "../shared/suggestions.js";
-import { eligibilityCard } from "../refractory-ln-eligibility/cards.js";
+import { eligibilityCard } from "../shared/eligibility-card.js";
 
 const DISPLAY = {
   "warfarin-interaction": "Iguratimod with warfarin",

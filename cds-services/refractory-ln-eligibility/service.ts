@@ -11,7 +11,7 @@ import {
 } from "../../src/clinical/index.js";
 import type { CdsService } from "../types.js";
 import { ALL_PATIENT_DATA_KEYS, patientDataOf, prefetchOf } from "../shared/prefetch.js";
-import { eligibilityCard } from "./cards.js";
+import { eligibilityCard } from "../shared/eligibility-card.js";
 
 export function refractoryLnEligibilityService(
   deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},

@@ -17,7 +17,7 @@ import type { Logger } from "../log.js";
 import { isAllowedOrigin } from "../fhir/allowlist.js";
 import { createFhirKitReader, type FhirKitReaderOptions } from "../fhir/fhir-kit-reader.js";
 import { bundleResources, type FhirReader, nextLink } from "../fhir/reader.js";
-import { preconditionFailed } from "../http/errors.js";
+import { preconditionFailed } from "../outcomes.js";
 import type { ResolvedPrefetch } from "../../cds-services/types.js";
 
 // ---------------------------------------------------------------- templates

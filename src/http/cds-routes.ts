@@ -27,22 +27,9 @@ import { badRequest, badRequestIssues, notFound, unsupportedMediaType } from "./
 import { jsonBody } from "./json-body.js";
 import { requestSignalOf } from "./request-timeout.js";
 
-export interface FeedbackRecord {
-  readonly serviceId: string;
-  /** The card's uuid. */
-  readonly card: string;
-  readonly outcome: "accepted" | "overridden";
-  /** As sent (ISO 8601); part of the idempotency key with card and outcome. */
-  readonly outcomeTimestamp: string;
-  readonly acceptedSuggestions: readonly string[];
-  readonly overrideReason?: {
-    readonly code: string;
-    readonly system?: string;
-    readonly display?: string;
-  };
-  readonly userComment?: string;
-  readonly receivedAt: Date;
-}
+import type { FeedbackRecord } from "../store/feedback.js";
+
+export type { FeedbackRecord };
 
 /** Stores feedback idempotently on (card, outcome, outcomeTimestamp). */
 export type SaveFeedback = (records: readonly FeedbackRecord[]) => Promise<unknown>;

@@ -1,6 +1,23 @@
 /** Feedback on cards (CDS Hooks 2.0 feedback), stored once per (card, outcome, outcomeTimestamp). */
-import type { FeedbackRecord } from "../http/cds-routes.js";
 import type { Store } from "./index.js";
+
+/** One feedback item as received, with the service it was sent to and when it arrived. */
+export interface FeedbackRecord {
+  readonly serviceId: string;
+  /** The card's uuid. */
+  readonly card: string;
+  readonly outcome: "accepted" | "overridden";
+  /** As sent (ISO 8601); part of the idempotency key with card and outcome. */
+  readonly outcomeTimestamp: string;
+  readonly acceptedSuggestions: readonly string[];
+  readonly overrideReason?: {
+    readonly code: string;
+    readonly system?: string;
+    readonly display?: string;
+  };
+  readonly userComment?: string;
+  readonly receivedAt: Date;
+}
 
 export async function saveFeedback(
   store: Store,

@@ -1,5 +1,5 @@
 /**
- * Card of refractory-ln-eligibility (and the eligibility card of the order check): the verdict of
+ * The eligibility card, shown by refractory-ln-eligibility and by the order check: the verdict of
  * clinical rules §5 with every prior immunosuppressant course, its dates, its outcome and the
  * Observations that decided it.
  */
@@ -11,8 +11,8 @@ import {
   type Thresholds,
 } from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
-import { cell, displayUnit, findingCard, STUDY_URL, type OverrideKind } from "../shared/cards.js";
-import { labOrderSuggestions } from "../shared/suggestions.js";
+import { cell, displayUnit, findingCard, STUDY_URL, type OverrideKind } from "./cards.js";
+import { labOrderSuggestions } from "./suggestions.js";
 
 const DISPLAY = {
   "refractory-ln-eligible": "Refractory lupus nephritis (kang2020 criteria met)",
