@@ -1,0 +1,20 @@
+/**
+ * Runs the import rules of .dependency-cruiser.cjs over the project (part of `npm run lint`).
+ *
+ * Through dependency-cruiser's API rather than its `depcruise` command: the command refuses to
+ * start on Node 20 (it checks `engines`), while the API runs on it, and Node 20 is what the
+ * project supports. Exit 1 and one line per violation when a rule is broken.
+ */
+import { cruise, format } from "dependency-cruiser";
+import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options";
+
+// The rules constrain these folders only; what they import is followed from here.
+const ROOTS = ["src", "cds-services"];
+
+const options = await extractDepcruiseOptions("./.dependency-cruiser.cjs");
+const result = await cruise(ROOTS, { ...options, validate: true }, undefined, {
+  tsConfig: { fileName: "tsconfig.json" },
+});
+const report = await format(result.output, { outputType: "err" });
+process.stdout.write(report.output);
+process.exitCode = report.exitCode > 0 ? 1 : 0;
