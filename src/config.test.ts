@@ -17,6 +17,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "70000" })).toThrow(/^config: PORT: /);
   });
 
+  it("names MONITOR_FHIR_TOKEN when it holds a character no HTTP header can carry", () => {
+    expect(() => loadConfig({ MONITOR_FHIR_TOKEN: "token\n" })).toThrow(
+      /^config: MONITOR_FHIR_TOKEN: /,
+    );
+    expect(loadConfig({ MONITOR_FHIR_TOKEN: "abc.def-1" }).MONITOR_FHIR_TOKEN).toBe("abc.def-1");
+  });
+
   it("names FHIR_SERVER_ALLOWLIST when an entry is not an origin", () => {
     expect(() => loadConfig({ FHIR_SERVER_ALLOWLIST: "not a url" })).toThrow(
       /^config: FHIR_SERVER_ALLOWLIST: "not a url" is not a URL/,

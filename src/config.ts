@@ -192,7 +192,13 @@ const settings = {
     z.url({ protocol: /^https?$/ }).optional(),
     "FHIR base URL the monitor polls.",
   ],
-  MONITOR_FHIR_TOKEN: [z.string().min(1).optional(), "Bearer token for MONITOR_FHIR_SERVER."],
+  MONITOR_FHIR_TOKEN: [
+    z
+      .string()
+      .regex(/^[\x21-\x7e]+$/, "must be visible ASCII characters (it goes into an HTTP header)")
+      .optional(),
+    "Bearer token for MONITOR_FHIR_SERVER.",
+  ],
 } as const;
 
 type Settings = typeof settings;

@@ -111,6 +111,11 @@ async function startService(
   const server = createAppServer(app).listen(config.PORT, config.HOST);
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
   const address = await listen(server);
+  // After start an accept error (EMFILE under load) is emitted here; unheard, it would end the
+  // process. The server keeps listening, so it is logged and left at that.
+  server.on("error", (err) => {
+    logger.error({ err }, "HTTP server error");
+  });
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${address.port}`;
   logger.info({ url, services: services.length, auth: config.CDS_AUTH }, "ln-cds listening");

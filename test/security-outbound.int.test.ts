@@ -262,3 +262,32 @@ describe("safeRequest transport (node:http with keep-alive)", () => {
     expect(hook.requests[0]?.headers["content-type"]).toBe("application/json");
   });
 });
+
+describe("safeRequest when the request cannot even be made", () => {
+  it("a header that node refuses rejects at once and leaves no timer behind", async () => {
+    const fhir = await listen(ok);
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on("uncaughtException", record);
+    try {
+      const error = await safeRequest(
+        fhir.origin + "/Patient/1",
+        { headers: { authorization: "Bearer token-with-newline\n" } },
+        { allowlist: [fhir.origin], timeoutMs: 50, maxResponseBytes: 1024 },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as NodeJS.ErrnoException).code).toBe("ERR_INVALID_CHAR");
+      // The old client armed its timeout first and its callback threw once it fired.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(uncaught).toEqual([]);
+      expect(fhir.connections()).toBe(0);
+    } finally {
+      process.off("uncaughtException", record);
+    }
+  });
+});

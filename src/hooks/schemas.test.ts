@@ -185,6 +185,44 @@ describe("request rules", () => {
   });
 });
 
+describe("fhirAuthorization.access_token", () => {
+  const auth = (access_token: string) => ({
+    access_token,
+    token_type: "Bearer",
+    expires_in: 300,
+    scope: "patient/*.read",
+    subject: "ln-cds",
+  });
+  it("accepts JWT-, base64- and opaque-style tokens", () => {
+    for (const token of ["eyJhbGciOi.eyJzdWIi.c2ln-_", "abc+/def==", "opaque~token.1"]) {
+      expect(fhirAuthorizationSchema.safeParse(auth(token)).success).toBe(true);
+    }
+  });
+  it.each([
+    ["a trailing newline", "token\n"],
+    ["a CR", "to\rken"],
+    ["DEL", "to\u007fken"],
+    ["a tab", "to\tken"],
+    ["NUL", "to\u0000ken"],
+    ["a space", "to ken"],
+    ["a Latin-1 letter", "tok\u00e9n"],
+    ["a character above U+00FF", "to\u0100ken"],
+    ["nothing", ""],
+  ])("refuses a token with %s, naming the field", (_what, token) => {
+    const parsed = cdsRequestSchema.safeParse({
+      hook: "patient-view",
+      hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+      fhirServer: "https://fhir.example.org/r4",
+      fhirAuthorization: auth(token),
+      context: {},
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join("."))).toEqual([
+      "fhirAuthorization.access_token",
+    ]);
+  });
+});
+
 describe("feedback rules", () => {
   const item = {
     card: "4e0a3a1e-3283-4575-ab82-028d55fe2719",

@@ -36,8 +36,20 @@ const userReference = z
 
 // ---------------------------------------------------------------- request
 
+/**
+ * The token goes into an `Authorization: Bearer` header: visible ASCII only (RFC 6750 §2.1's
+ * b64token is a subset), so no newline, CR, DEL, other control character, space or character
+ * above U+007E can reach the header (docs/cds-contract.md#requests-and-errors).
+ */
+const accessToken = z
+  .string()
+  .regex(
+    /^[\x21-\x7e]+$/,
+    "must be a bearer token of visible ASCII characters (no spaces, control characters, DEL or non-ASCII)",
+  );
+
 export const fhirAuthorizationSchema = z.looseObject({
-  access_token: nonEmpty,
+  access_token: accessToken,
   token_type: z.literal("Bearer", { error: 'must be "Bearer"' }),
   expires_in: z.number().int().nonnegative(),
   scope: nonEmpty,

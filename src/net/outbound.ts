@@ -148,7 +148,30 @@ function exchange(
   const origin = target.origin;
   const method = (init.method ?? "GET").toUpperCase();
   return new Promise<OutboundResponse>((resolve, reject) => {
+    const headers: Record<string, string> = {
+      "accept-encoding": "gzip, deflate, br",
+      ...init.headers,
+    };
+    if (body.length > 0 || (method !== "GET" && method !== "HEAD")) {
+      headers["content-length"] = String(body.length);
+    }
+    const transport = target.protocol === "https:" ? https : http;
+    // The request is made before anything is armed: node throws synchronously on a header it
+    // cannot send (a token with a newline, a character above U+00FF), and a timer or listener set
+    // up before that throw would outlive the exchange and fire into a request that never existed.
+    let req: http.ClientRequest;
+    try {
+      req = transport.request(target, {
+        method,
+        headers,
+        agent: agents[target.protocol === "https:" ? "https:" : "http:"],
+      });
+    } catch (error) {
+      reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     let settled = false;
+    let timer: NodeJS.Timeout | undefined = undefined;
     const finish = (error: Error | undefined, value?: OutboundResponse): void => {
       if (settled) return;
       settled = true;
@@ -162,25 +185,6 @@ function exchange(
     const onAbort = (): void => {
       finish(new AbortedByCaller());
     };
-    const timer = setTimeout(
-      () => {
-        finish(new OutboundTimeout(origin, limits.timeoutMs));
-      },
-      Math.max(0, deadline - Date.now()),
-    );
-    const headers: Record<string, string> = {
-      "accept-encoding": "gzip, deflate, br",
-      ...init.headers,
-    };
-    if (body.length > 0 || (method !== "GET" && method !== "HEAD")) {
-      headers["content-length"] = String(body.length);
-    }
-    const transport = target.protocol === "https:" ? https : http;
-    const req = transport.request(target, {
-      method,
-      headers,
-      agent: agents[target.protocol === "https:" ? "https:" : "http:"],
-    });
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (
         !settled &&
@@ -226,7 +230,17 @@ function exchange(
       return;
     }
     init.signal?.addEventListener("abort", onAbort, { once: true });
-    req.end(body.length > 0 ? body : undefined);
+    timer = setTimeout(
+      () => {
+        finish(new OutboundTimeout(origin, limits.timeoutMs));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    try {
+      req.end(body.length > 0 ? body : undefined);
+    } catch (error) {
+      finish(error instanceof Error ? error : new Error(String(error)));
+    }
   });
 }
 
