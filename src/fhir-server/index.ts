@@ -3,7 +3,8 @@
  * adapter. Used by `npm start` (embedded), `npm run fhir-server` (standalone) and the HTTP tests.
  *
  * The adapter adds what the router does not serve: paging links (self/next) on searches,
- * GET /metadata, and bare-id `patient=`/`subject=` searches (the router needs `Patient/<id>`).
+ * GET /metadata, bare-id `patient=`/`subject=` searches (the router needs `Patient/<id>`),
+ * `POST [type]/_search` with form-encoded parameters, and CORS for browser clients.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -41,6 +42,10 @@ export interface RunningFhirServer {
 }
 
 const FHIR_JSON = "application/fhir+json";
+const FORM = "application/x-www-form-urlencoded";
+const SEARCH_PATH = /^([A-Z][A-Za-z]+)\/_search$/;
+const CORS_METHODS = "GET, POST, PUT, OPTIONS";
+const CORS_HEADERS = "Authorization, Content-Type, Accept";
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 1000;
 const SEARCHABLE = [
@@ -161,6 +166,24 @@ export async function createFhirServerApp(opts: {
 
   const app = express();
   app.disable("x-powered-by");
+  // Browser clients (the CDS Hooks Sandbox) read this server from a page on another origin. It
+  // holds synthetic data only and uses no cookies, so any origin may read it
+  // (docs/cds-contract.md#real-clients). Preflights are answered here and not counted.
+  app.use((req, res, next) => {
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+      res
+        .set({
+          "Access-Control-Allow-Methods": CORS_METHODS,
+          "Access-Control-Allow-Headers": CORS_HEADERS,
+          "Access-Control-Max-Age": "600",
+        })
+        .status(204)
+        .end();
+      return;
+    }
+    next();
+  });
   app.use((req, _res, next) => {
     stats.requests++;
     stats.log.push(`${req.method} ${req.originalUrl}`);
@@ -168,16 +191,45 @@ export async function createFhirServerApp(opts: {
     else next();
   });
   app.use(express.json({ type: ["application/json", FHIR_JSON], limit: "20mb" }));
+  // `POST [type]/_search` carries its parameters form-encoded; kept as text and parsed below with
+  // URLSearchParams, exactly as a GET query is.
+  app.use(express.text({ type: FORM, limit: "1mb" }));
 
   app.get("/fhir/metadata", (_req, res) => {
     res.type(FHIR_JSON).json(capabilityStatement());
   });
 
   app.use("/fhir", (req, res, next) => {
-    const method = req.method.toUpperCase() as HttpMethod;
+    let method = req.method.toUpperCase() as HttpMethod;
     const raw = new URL(req.originalUrl, "http://demo.invalid");
-    const path = raw.pathname.replace(/^\/fhir\/?/, "");
+    let path = raw.pathname.replace(/^\/fhir\/?/, "");
     const query = new URLSearchParams(raw.search);
+    let body = req.body as unknown;
+    // `[type]/_search`: a search-type interaction, GET or POST; a POST's form parameters join
+    // those of its URL (FHIR R4 RESTful API, "search"). It then runs as the GET would, so the
+    // answer, paging links included, is the GET's.
+    const searchPath = SEARCH_PATH.exec(path);
+    if (searchPath !== null && (method === "GET" || method === "POST")) {
+      if (method === "POST") {
+        if (typeof req.body === "string") {
+          for (const [name, value] of new URLSearchParams(req.body)) query.append(name, value);
+        } else if (req.headers["content-type"] !== undefined && hasBody(req)) {
+          res
+            .status(415)
+            .type(FHIR_JSON)
+            .json(
+              outcome(
+                "not-supported",
+                "POST _search takes its parameters as application/x-www-form-urlencoded",
+              ),
+            );
+          return;
+        }
+      }
+      method = "GET";
+      path = searchPath[1] ?? path;
+      body = undefined;
+    }
     withReferenceParams(query);
     const isSearch = method === "GET" && path !== "" && !path.includes("/");
     const count = Math.min(Number(query.get("_count") ?? DEFAULT_PAGE) || DEFAULT_PAGE, MAX_PAGE);
@@ -195,7 +247,7 @@ export async function createFhirServerApp(opts: {
           method,
           url,
           pathname: "",
-          body: req.body as unknown,
+          body,
           params: {},
           query: {},
           headers: req.headers,
@@ -243,6 +295,13 @@ export async function createFhirServerApp(opts: {
     stats,
     addResource: async (r) => (await repo.createResource(r as MedplumResource)) as Resource,
   };
+}
+
+/** Whether the request announced a body (a length above zero, or chunked). */
+function hasBody(req: express.Request): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return Number(length) > 0;
+  return req.headers["transfer-encoding"] !== undefined;
 }
 
 function httpStatusOf(code: string | undefined): number {
