@@ -78,7 +78,7 @@ async function startService(
   config: Config,
   logger: Logger,
 ): Promise<{ server: Server; store: Store; url: string; alerting: Alerting }> {
-  const store = await openStore(config);
+  const store = await openStore(config, { logger });
   // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
   const alerting = startAlerting({ store, config, logger });
   const services = defaultServices(config, { alertSink: alerting.sink });
@@ -224,7 +224,7 @@ async function fhirServerOnly(): Promise<void> {
 async function monitorOnly(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
-  const store = await openStore(config);
+  const store = await openStore(config, { logger });
   const alerting = startAlerting({ store, config, logger, monitor: "on" });
   logger.info({ intervalSeconds: config.MONITOR_INTERVAL ?? 60 }, "ln-cds monitor running");
   onShutdown(logger, async () => {

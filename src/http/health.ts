@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness. `/healthz`: the process answers. `/readyz`: the database answers too,
  * so a load balancer sends no traffic to an instance that could not store feedback or alerts.
+ * The database gets READY_TIMEOUT_MS to answer: a probe never hangs on a database that is away.
  */
 import { Router } from "express";
 import type { Logger } from "../log.js";
@@ -10,6 +11,30 @@ export interface Pingable {
   ping(): Promise<unknown>;
 }
 
+export const READY_TIMEOUT_MS = 2000;
+
+class PingTimeout extends Error {
+  override name = "PingTimeout";
+  constructor() {
+    super(`the database did not answer within ${READY_TIMEOUT_MS} ms`);
+  }
+}
+
+/** The ping, or a PingTimeout after READY_TIMEOUT_MS; the timer is cleared either way. */
+function pingWithin(store: Pingable): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined = undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new PingTimeout());
+    }, READY_TIMEOUT_MS);
+  });
+  // `ping` is called inside the chain, so a synchronous throw is a rejection like any other.
+  const ping = Promise.resolve().then(() => store.ping());
+  return Promise.race([ping, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 export function healthRoutes(store: Pingable, logger: Logger): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
@@ -17,7 +42,7 @@ export function healthRoutes(store: Pingable, logger: Logger): Router {
   });
   router.get("/readyz", async (_req, res) => {
     try {
-      await store.ping();
+      await pingWithin(store);
       res.set("Cache-Control", "no-store").status(200).json({ status: "ready" });
     } catch (err) {
       logger.error({ err }, "readiness: the database did not answer");

@@ -8,6 +8,7 @@ import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { Migrator, type MigrationProvider } from "kysely";
 import pg from "pg";
+import type { Logger } from "../log.js";
 import { migrations } from "./migrations.js";
 import type { Database } from "./schema.js";
 
@@ -26,6 +27,11 @@ export interface StoreConfig {
   readonly SQLITE_PATH: string;
 }
 
+export interface StoreOptions {
+  /** Where a lost database connection is reported (it never ends the process). */
+  readonly logger?: Logger;
+}
+
 const provider: MigrationProvider = {
   getMigrations: () => Promise.resolve({ ...migrations }),
 };
@@ -34,16 +40,43 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
+/** How long a new PostgreSQL connection may take before the caller gets an error. */
+const PG_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * The PostgreSQL pool, with every connection's 'error' event heard. A connection that dies (a
+ * database restart, `pg_terminate_backend`, a failover) emits 'error' on the pool when it was
+ * idle and on its client when it was checked out; an event emitter's unheard 'error' ends the
+ * process. The pool drops a broken client and opens a new one at the next checkout, so hearing
+ * the event is all it takes to reconnect; queries during the outage fail (and `/readyz` says 503).
+ */
+function postgresPool(connectionString: string, logger: Logger | undefined): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+  });
+  const lost = (err: Error): void => {
+    logger?.warn(
+      { event: "database-connection-lost", error: (err as { code?: unknown }).code ?? err.name },
+      "a PostgreSQL connection was lost; the pool reconnects on next use",
+    );
+  };
+  pool.on("error", lost);
+  pool.on("connect", (client) => {
+    client.on("error", lost);
+  });
+  return pool;
+}
+
 /** Opens the database and brings its schema up to date. */
-export async function openStore(cfg: StoreConfig): Promise<Store> {
+export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): Promise<Store> {
   let db: Kysely<Database>;
   let dialect: Dialect;
   if (cfg.DATABASE_URL !== undefined) {
     dialect = "postgres";
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 10 }),
-      }),
+      dialect: new PostgresDialect({ pool: postgresPool(cfg.DATABASE_URL, options.logger) }),
     });
   } else {
     dialect = "sqlite";
