@@ -33,10 +33,18 @@ export function outcome(
   return { resourceType: "OperationOutcome", issue: [issue] };
 }
 
-export function badRequest(message: string, expression?: string): OperationOutcomeError {
+/**
+ * 400: the request is wrong. `expression` locates the problem ("context.patientId"); `code` is
+ * "invalid" unless the fault is the JSON itself ("structure") or its cost ("too-costly").
+ */
+export function badRequest(
+  message: string,
+  expression?: string,
+  code: "invalid" | "structure" | "too-costly" = "invalid",
+): OperationOutcomeError {
   return new OperationOutcomeError(
     400,
-    outcome("invalid", message, expression ? [expression] : undefined),
+    outcome(code, message, expression ? [expression] : undefined),
   );
 }
 
@@ -53,6 +61,21 @@ export function badRequestIssues(
       ...(i.expression ? { expression: [i.expression] } : {}),
     })),
   });
+}
+
+/**
+ * 401: no credentials, or credentials that do not hold. Bare by default: a CDS client is told
+ * only to authenticate, never which check failed. `challenge` is the WWW-Authenticate value.
+ */
+export function unauthorized(message?: string, challenge = "Bearer"): OperationOutcomeError {
+  return new OperationOutcomeError(401, outcome("login", message), {
+    "WWW-Authenticate": challenge,
+  });
+}
+
+/** 403: the caller is known (or the origin is), and not allowed this. */
+export function forbidden(message: string): OperationOutcomeError {
+  return new OperationOutcomeError(403, outcome("forbidden", message));
 }
 
 export function notFound(message = "not found"): OperationOutcomeError {
@@ -81,6 +104,18 @@ export function tooManyRequests(
   return new OperationOutcomeError(429, outcome("throttled", message), {
     "Retry-After": String(retryAfterSeconds),
   });
+}
+
+/**
+ * 503: the service cannot answer now; "transient" when a dependency (database, key set) is down,
+ * "timeout" when the request ran out of time. A retry later may succeed.
+ */
+export function serviceUnavailable(
+  message: string,
+  code: "transient" | "timeout" = "transient",
+  headers: Readonly<Record<string, string>> = {},
+): OperationOutcomeError {
+  return new OperationOutcomeError(503, outcome(code, message), headers);
 }
 
 export function serverError(message = "internal error"): OperationOutcomeError {

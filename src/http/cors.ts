@@ -5,7 +5,7 @@
  * at all, and their preflight is refused, so the browser blocks the call.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { sendOutcome } from "./send-outcome.js";
+import { forbidden, sendError } from "./errors.js";
 
 export const CORS_METHODS = "GET, POST, OPTIONS";
 export const CORS_HEADERS = "Authorization, Content-Type, Accept";
@@ -22,10 +22,7 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
       req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (typeof origin !== "string" || !allowed.has(origin)) {
       if (isPreflight) {
-        sendOutcome(res, 403, {
-          code: "forbidden",
-          diagnostics: "this origin is not allowed by CORS",
-        });
+        sendError(res, forbidden("this origin is not allowed by CORS"));
         return;
       }
       next();

@@ -1,19 +1,18 @@
 /**
- * Errors to clients are FHIR OperationOutcome bodies (cds-contract.md "Requests and errors").
+ * The one place where an error becomes an HTTP answer (docs/cds-contract.md#requests-and-errors).
  *
- * One error type carries the status and the OperationOutcome; routes throw it through small
- * factories, and one error middleware turns it (or anything unexpected) into the response.
- * Never a stack trace; an unexpected error is logged (with the error, no patient data) and the
- * client gets a bare 500 "internal error".
+ * Errors are `OperationOutcomeError`s made by the factories of src/outcomes.ts, thrown from
+ * anywhere. Here, and only here, one is written as a response: the status, its headers and the
+ * OperationOutcome body (`sendError`). Middleware that answers before any route runs (auth,
+ * CORS, rate limit, time limit, body reading) calls `sendError` itself; everything else reaches
+ * `errorMiddleware`, which also maps a body parser's errors and, for anything unexpected, logs
+ * the error (no patient data) and answers a bare 500 "internal error". Never a stack trace.
  */
-import type { ErrorRequestHandler } from "express";
-import type { OperationOutcome } from "fhir/r4.js";
+import type { ErrorRequestHandler, Response } from "express";
 import type { Logger } from "../log.js";
-import { JsonBodyError } from "./json-body.js";
 import {
   badRequest,
   OperationOutcomeError,
-  outcome,
   payloadTooLarge,
   serverError,
   unsupportedMediaType,
@@ -21,24 +20,32 @@ import {
 
 export * from "../outcomes.js";
 
-function sendOutcomeBody(
-  res: Parameters<ErrorRequestHandler>[2],
-  status: number,
-  body: OperationOutcome,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  res.status(status).set(headers).type("application/fhir+json").send(JSON.stringify(body));
+/** Writes an error as its status, headers and OperationOutcome body. */
+export function sendError(res: Response, error: OperationOutcomeError): void {
+  res
+    .status(error.status)
+    .set(error.headers)
+    .type("application/fhir+json")
+    .send(JSON.stringify(error.outcome));
 }
 
-/** Body-parser style errors (express.json or raw) carry `type` and `status`. */
-function bodyParserError(err: unknown): OperationOutcomeError | undefined {
+/**
+ * A body parser's error (express.json or express.raw, which set `type`) as the error to answer
+ * with; undefined for anything else. `limitBytes`, when known, is named in the 413.
+ */
+export function bodyParserError(
+  err: unknown,
+  limitBytes?: number,
+): OperationOutcomeError | undefined {
   if (typeof err !== "object" || err === null) return undefined;
   const type = (err as { type?: unknown }).type;
   switch (type) {
     case "entity.parse.failed":
       return badRequest("the request body is not valid JSON");
     case "entity.too.large":
-      return payloadTooLarge();
+      return limitBytes === undefined
+        ? payloadTooLarge()
+        : payloadTooLarge(`the request body is larger than ${limitBytes} bytes`);
     case "encoding.unsupported":
     case "charset.unsupported":
       return unsupportedMediaType("unsupported content encoding or charset");
@@ -51,7 +58,7 @@ function bodyParserError(err: unknown): OperationOutcomeError | undefined {
   }
 }
 
-/** The one error middleware: every error becomes an OperationOutcome response. */
+/** The app's last middleware: every error becomes an OperationOutcome response. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (res.headersSent) {
@@ -65,22 +72,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       }
       return;
     }
-    if (err instanceof OperationOutcomeError) {
-      sendOutcomeBody(res, err.status, err.outcome, err.headers);
-      return;
-    }
-    if (err instanceof JsonBodyError) {
-      sendOutcomeBody(res, err.status, outcome(err.issueCode, err.message));
-      return;
-    }
-    const parsed = bodyParserError(err);
-    if (parsed) {
-      sendOutcomeBody(res, parsed.status, parsed.outcome);
+    const known = err instanceof OperationOutcomeError ? err : bodyParserError(err);
+    if (known) {
+      sendError(res, known);
       return;
     }
     // The path only, without query: ids in queries could be patient data.
     logger.error({ err, method: req.method, path: req.path }, "unexpected error");
-    const internal = serverError();
-    sendOutcomeBody(res, internal.status, internal.outcome);
+    sendError(res, serverError());
   };
 }

@@ -5,7 +5,7 @@
  */
 import { Router } from "express";
 import type { Logger } from "../log.js";
-import { sendOutcome } from "./send-outcome.js";
+import { sendError, serviceUnavailable } from "./errors.js";
 
 export interface Pingable {
   ping(): Promise<unknown>;
@@ -46,10 +46,10 @@ export function healthRoutes(store: Pingable, logger: Logger): Router {
       res.set("Cache-Control", "no-store").status(200).json({ status: "ready" });
     } catch (err) {
       logger.error({ err }, "readiness: the database did not answer");
-      sendOutcome(res.set("Cache-Control", "no-store"), 503, {
-        code: "transient",
-        diagnostics: "the database is not available",
-      });
+      sendError(
+        res.set("Cache-Control", "no-store"),
+        serviceUnavailable("the database is not available"),
+      );
     }
   });
   return router;

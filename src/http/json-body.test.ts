@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JsonBodyError, parseUntrustedJson } from "./json-body.js";
+import { OperationOutcomeError } from "../outcomes.js";
+import { parseUntrustedJson } from "./json-body.js";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 
@@ -41,7 +42,7 @@ describe("parseUntrustedJson", () => {
     const deep = "[".repeat(10_000) + "]".repeat(10_000);
     expect(() => parseUntrustedJson(bytes(deep))).toThrow(/nests deeper than 100 levels/);
     const deepObject = '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000);
-    expect(() => parseUntrustedJson(bytes(deepObject))).toThrow(JsonBodyError);
+    expect(() => parseUntrustedJson(bytes(deepObject))).toThrow(OperationOutcomeError);
   });
 
   it("does not count brackets inside strings, escaped quotes included", () => {

@@ -19,24 +19,14 @@ import express, {
   type Response,
 } from "express";
 import { isAscii } from "node:buffer";
-import { sendOutcome } from "./send-outcome.js";
+import { badRequest, OperationOutcomeError } from "../outcomes.js";
+import { bodyParserError, sendError } from "./errors.js";
 
 /**
  * FHIR resources nest about a dozen levels; a Bundle of them in a hook request about 20. Also the
  * bound of checkParsed's recursion, so keep it in the hundreds at most.
  */
 export const MAX_JSON_DEPTH = 100;
-
-export class JsonBodyError extends Error {
-  constructor(
-    readonly status: 400 | 413 | 415,
-    readonly issueCode: "invalid" | "structure" | "too-costly" | "not-supported",
-    message: string,
-  ) {
-    super(message);
-    this.name = "JsonBodyError";
-  }
-}
 
 /**
  * Walks the parsed value once: refuses nesting deeper than `maxDepth` (recursive code downstream
@@ -49,10 +39,10 @@ export class JsonBodyError extends Error {
  */
 function checkParsed(value: object, depth: number, maxDepth: number): void {
   if (depth > maxDepth) {
-    throw new JsonBodyError(
-      400,
-      "too-costly",
+    throw badRequest(
       `the request body nests deeper than ${maxDepth} levels`,
+      undefined,
+      "too-costly",
     );
   }
   if (Array.isArray(value)) {
@@ -70,7 +60,7 @@ function checkParsed(value: object, depth: number, maxDepth: number): void {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Parses an untrusted JSON body; throws JsonBodyError (400) saying what is wrong. */
+/** Parses an untrusted JSON body; throws a 400 OperationOutcomeError saying what is wrong. */
 export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): unknown {
   let text: string;
   try {
@@ -80,39 +70,19 @@ export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH)
       ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
       : strictUtf8.decode(bytes);
   } catch {
-    throw new JsonBodyError(400, "invalid", "the request body is not valid UTF-8");
+    throw badRequest("the request body is not valid UTF-8");
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text) as unknown;
   } catch {
-    throw new JsonBodyError(400, "structure", "the request body is not valid JSON");
+    throw badRequest("the request body is not valid JSON", undefined, "structure");
   }
   if (typeof parsed === "object" && parsed !== null) checkParsed(parsed, 1, maxDepth);
   return parsed;
 }
 
-export function sendJsonBodyError(res: Response, error: JsonBodyError): void {
-  sendOutcome(res, error.status, { code: error.issueCode, diagnostics: error.message });
-}
-
 const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];
-
-/** Maps body-parser's own errors (size, encoding, aborted) to a JsonBodyError. */
-function fromBodyParserError(err: unknown, limitBytes: number): JsonBodyError {
-  const type = (err as { type?: unknown }).type;
-  if (type === "entity.too.large") {
-    return new JsonBodyError(
-      413,
-      "too-costly",
-      `the request body is larger than ${limitBytes} bytes`,
-    );
-  }
-  if (type === "encoding.unsupported" || type === "charset.unsupported") {
-    return new JsonBodyError(415, "not-supported", "unsupported content encoding or charset");
-  }
-  return new JsonBodyError(400, "invalid", "the request body could not be read");
-}
 
 /**
  * Body parser for JSON and FHIR JSON. Sets `req.body` to the parsed value (undefined when the
@@ -123,7 +93,11 @@ export function jsonBody(options: { limitBytes: number; maxDepth?: number }): Re
   return (req: Request, res: Response, next: NextFunction): void => {
     raw(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {
-        sendJsonBodyError(res, fromBodyParserError(err, options.limitBytes));
+        sendError(
+          res,
+          bodyParserError(err, options.limitBytes) ??
+            badRequest("the request body could not be read"),
+        );
         return;
       }
       const body: unknown = req.body;
@@ -139,8 +113,8 @@ export function jsonBody(options: { limitBytes: number; maxDepth?: number }): Re
       try {
         req.body = parseUntrustedJson(body, options.maxDepth);
       } catch (error) {
-        if (error instanceof JsonBodyError) {
-          sendJsonBodyError(res, error);
+        if (error instanceof OperationOutcomeError) {
+          sendError(res, error);
           return;
         }
         throw error;

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../config.js";
 import { bearerTokenOf } from "./auth/middleware.js";
-import { sendOutcome } from "./send-outcome.js";
+import { forbidden, sendError, unauthorized } from "./errors.js";
 
 export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): RequestHandler {
   const expected =
@@ -20,10 +20,7 @@ export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): 
 
   return (req: Request, res: Response, next: NextFunction): void => {
     if (expected === undefined) {
-      sendOutcome(res, 403, {
-        code: "forbidden",
-        diagnostics: "the operator API is disabled: OPERATOR_TOKEN_SHA256 is not set",
-      });
+      sendError(res, forbidden("the operator API is disabled: OPERATOR_TOKEN_SHA256 is not set"));
       return;
     }
     const token = bearerTokenOf(req);
@@ -33,11 +30,9 @@ export function requireOperator(config: Pick<Config, "OPERATOR_TOKEN_SHA256">): 
     // Hash even when no token was sent, so a missing and a wrong token take the same time.
     const match = timingSafeEqual(presented, expected) && token !== undefined;
     if (!match) {
-      sendOutcome(
+      sendError(
         res,
-        401,
-        { code: "login", diagnostics: "operator token missing or wrong" },
-        { "WWW-Authenticate": 'Bearer realm="ln-cds-operator"' },
+        unauthorized("operator token missing or wrong", 'Bearer realm="ln-cds-operator"'),
       );
       return;
     }

@@ -10,7 +10,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { verifiedClientOf } from "./auth/verified-client.js";
-import { sendOutcome } from "./send-outcome.js";
+import { sendError, tooManyRequests } from "./errors.js";
 
 export interface RateLimitOptions {
   /** Requests per issuer per minute; 0 disables the limit. */
@@ -51,14 +51,12 @@ export function createIssuerRateLimit(options: RateLimitOptions): RequestHandler
       return;
     }
     const retryAfter = Math.max(1, Math.ceil(((current + 1) * WINDOW_MS - t) / 1000));
-    sendOutcome(
+    sendError(
       res,
-      429,
-      {
-        code: "throttled",
-        diagnostics: `more than ${options.perMinute} requests in one minute from this client; retry after ${retryAfter} s`,
-      },
-      { "Retry-After": String(retryAfter) },
+      tooManyRequests(
+        `more than ${options.perMinute} requests in one minute from this client; retry after ${retryAfter} s`,
+        retryAfter,
+      ),
     );
   };
 }

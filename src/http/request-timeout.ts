@@ -6,7 +6,7 @@
  * reads, FHIR searches) can stop instead of running on for nobody.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { sendOutcome } from "./send-outcome.js";
+import { sendError, serviceUnavailable } from "./errors.js";
 
 interface RequestDeadline {
   /** Made on first use: most requests (full prefetch) never ask for a signal. */
@@ -41,14 +41,13 @@ export function requestTimeLimit(timeoutMs: number): RequestHandler {
     const timer = setTimeout(() => {
       abort(deadline, new Error("request time limit reached"));
       if (res.headersSent) return;
-      sendOutcome(
+      sendError(
         res,
-        503,
-        {
-          code: "timeout",
-          diagnostics: `the request took longer than ${timeoutMs} ms and was abandoned`,
-        },
-        { "Retry-After": "1" },
+        serviceUnavailable(
+          `the request took longer than ${timeoutMs} ms and was abandoned`,
+          "timeout",
+          { "Retry-After": "1" },
+        ),
       );
     }, timeoutMs);
     timer.unref();

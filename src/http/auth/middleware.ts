@@ -9,7 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { safeFetch } from "../../net/outbound.js";
-import { sendOutcome } from "../send-outcome.js";
+import { sendError, serviceUnavailable, unauthorized } from "../errors.js";
 import { JwksCache } from "./jwks-cache.js";
 import { setVerifiedClient } from "./verified-client.js";
 import { verifyCdsToken, type ReplayGuard } from "./verify.js";
@@ -39,7 +39,7 @@ export interface CdsAuthCoreOptions {
 
 /** Sends the refusal: 401, `WWW-Authenticate: Bearer`, an OperationOutcome without detail. */
 export function sendUnauthorized(res: Response): void {
-  sendOutcome(res, 401, { code: "login" }, { "WWW-Authenticate": "Bearer" });
+  sendError(res, unauthorized());
 }
 
 export function bearerTokenOf(req: Request): string | undefined {
@@ -145,10 +145,7 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
           "JWT check could not complete",
         );
         if (res.headersSent) return;
-        sendOutcome(res, 503, {
-          code: "transient",
-          diagnostics: "authentication is unavailable; retry",
-        });
+        sendError(res, serviceUnavailable("authentication is unavailable; retry"));
       },
     );
   };
