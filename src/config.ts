@@ -199,6 +199,10 @@ const settings = {
       .optional(),
     "Bearer token for MONITOR_FHIR_SERVER.",
   ],
+  MONITOR_CONCURRENCY: [
+    positiveInt.default(20),
+    "Most FHIR requests the monitor has in flight at once (patients are evaluated in parallel).",
+  ],
 } as const;
 
 type Settings = typeof settings;

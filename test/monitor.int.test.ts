@@ -1,5 +1,5 @@
 /**
- * Monitor (issue 6 §5) against a real FHIR HTTP server holding the 14 study patients: a new
+ * Monitor (docs/cds-contract.md#alerts) against a real FHIR HTTP server holding the 14 study patients: a new
  * hemoglobin Observation for a patient on iguratimod yields an alert within one interval with no
  * hook call; a restarted monitor raises nothing again; a FHIR outage skips nothing.
  */
@@ -11,6 +11,7 @@ import { studyPatientBundles } from "../fixtures/index.js";
 import { alertId } from "../src/alerts/alert.js";
 import { startMonitor, WATERMARK_KEY, type Monitor } from "../src/alerts/monitor.js";
 import { createAlertSink } from "../src/alerts/sink.js";
+import { startFhirServer } from "../src/fhir-server/index.js";
 import { testConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import {
@@ -92,6 +93,8 @@ async function startMiniFhir(): Promise<MiniFhir> {
     const bundle: Bundle = {
       resourceType: "Bundle",
       type: "searchset",
+      // The server's own clock, which stamps its writes.
+      meta: { lastUpdated: new Date(Math.max(tick, Date.now())).toISOString() },
       total: matches.length,
       entry: page.map((resource) => ({ resource })),
     };
@@ -229,4 +232,161 @@ describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
     });
     expect((await alertRows()).some((a) => a.id === id)).toBe(true);
   });
+});
+
+/**
+ * The same monitor against the project's demo FHIR server (Medplum), over HTTP: a broken clock
+ * stamp must not switch it off, and a backlog must drain across rounds.
+ */
+describe.each(alertStoreKinds)("safety monitor against the demo FHIR server on %s", (kind) => {
+  const FUTURE = "9999-12-31T23:59:59.000Z";
+
+  async function setup(opts: { bundles: Bundle[]; delayMs?: number }) {
+    const fhir = await startFhirServer({
+      bundles: opts.bundles,
+      ...(opts.delayMs !== undefined ? { delayMs: opts.delayMs } : {}),
+    });
+    cleanup.push(() => fhir.close());
+    const store: OpenedAlertStore = await openAlertStore(kind);
+    cleanup.push(() => store.close());
+    const lines: string[] = [];
+    const log = createLogger("info", {
+      write(line: string) {
+        lines.push(line);
+      },
+    });
+    const config = testConfig({ MONITOR_FHIR_SERVER: fhir.url, MONITOR_INTERVAL: "60" });
+    const sink = createAlertSink({ store, config, logger: log });
+    const monitor = (roundTimeoutMs?: number): Monitor => {
+      const m = startMonitor({
+        store,
+        config,
+        logger: log,
+        sink,
+        intervalMs: 600_000,
+        ...(roundTimeoutMs !== undefined ? { roundTimeoutMs } : {}),
+      });
+      cleanup.push(() => m.stop());
+      return m;
+    };
+    const watermark = async () =>
+      (
+        await store.db
+          .selectFrom("monitor_state")
+          .select("value")
+          .where("name", "=", WATERMARK_KEY)
+          .executeTakeFirst()
+      )?.value;
+    const alertRows = () => store.db.selectFrom("safety_alert").selectAll().execute();
+    return { fhir, store, monitor, watermark, alertRows, lines };
+  }
+
+  const newHbId = alertId({
+    patient: "Patient/kang-04",
+    rule: "anemia",
+    observation: "Observation/kang-04-hb-40",
+  });
+
+  it("an Observation stamped in year 9999 does not move the watermark past the server's time: a later Hb of 40 g/L still alerts", async () => {
+    const now = new Date();
+    const { fhir, monitor, watermark, alertRows, lines } = await setup({
+      bundles: studyPatientBundles(now),
+    });
+    await fhir.addResource({
+      ...hemoglobin("kang-01-hb-future", "kang-01", 128, new Date(now.getTime() - 86_400_000)),
+      meta: { lastUpdated: FUTURE },
+    });
+    const m = monitor();
+    const first = await m.runOnce();
+    expect(first.observations).toBeGreaterThan(0);
+    const held = await watermark();
+    expect(held).toBeDefined();
+    expect(Date.parse(held ?? "")).toBeLessThanOrEqual(Date.now());
+
+    await fhir.addResource(
+      hemoglobin("kang-04-hb-40", "kang-04", 40, new Date(now.getTime() - 3_600_000)),
+    );
+    await m.runOnce();
+    expect((await alertRows()).some((a) => a.id === newHbId)).toBe(true);
+    expect(Date.parse((await watermark()) ?? "")).toBeLessThanOrEqual(Date.now());
+
+    // Said once per round as a warning, naming no patient and no resource.
+    const warnings = lines.filter((l) => /future/i.test(l));
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings.every((l) => (JSON.parse(l) as { level: number }).level === 40)).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/kang-|hb-future|hb-40/);
+  });
+
+  it("a watermark stored in year 9999 by an earlier version is dropped and every change read again", async () => {
+    const now = new Date();
+    const { fhir, store, monitor, watermark, alertRows } = await setup({
+      bundles: studyPatientBundles(now),
+    });
+    await store.db
+      .insertInto("monitor_state")
+      .values({ name: WATERMARK_KEY, value: FUTURE })
+      .execute();
+    await fhir.addResource(
+      hemoglobin("kang-04-hb-40", "kang-04", 40, new Date(now.getTime() - 3_600_000)),
+    );
+    await monitor().runOnce();
+    expect((await alertRows()).some((a) => a.id === newHbId)).toBe(true);
+    expect(Date.parse((await watermark()) ?? "")).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("a backlog of 300 changed patients at 100 ms per FHIR request drains across rounds that stop at their deadline, and the critical patient changed last is evaluated", async () => {
+    const now = new Date();
+    const base = now.getTime() - 2 * 3_600_000;
+    const stamp = (seconds: number) => new Date(base + seconds * 1000).toISOString();
+    const backlog: Bundle = {
+      resourceType: "Bundle",
+      type: "collection",
+      entry: Array.from({ length: 300 }, (_, i) => {
+        const id = `backlog-${String(i)}`;
+        return [
+          { resource: { resourceType: "Patient", id, meta: { lastUpdated: stamp(i) } } },
+          {
+            resource: {
+              ...hemoglobin(`${id}-hb`, id, 131, new Date(base)),
+              meta: { lastUpdated: stamp(i) },
+            },
+          },
+        ] as Bundle["entry"] & object;
+      }).flat(),
+    };
+    // Patient 4 of the study (Hb 32 g/L on iguratimod) changed after the whole backlog.
+    const kang04 = studyPatientBundles(now).find((b) =>
+      b.entry?.some((e) => e.resource?.id === "kang-04"),
+    );
+    const last = stamp(400);
+    const critical: Bundle = {
+      resourceType: "Bundle",
+      type: "collection",
+      entry: (kang04?.entry ?? []).map((e) => ({
+        resource: { ...(e.resource as FhirResource), meta: { lastUpdated: last } },
+      })),
+    };
+    const { monitor, watermark, alertRows } = await setup({
+      bundles: [backlog, critical],
+      delayMs: 100,
+    });
+    const criticalAlert = async () =>
+      (await alertRows()).some((a) => a.patient === "Patient/kang-04" && a.severity === "critical");
+
+    const m = monitor(2_000);
+    const rounds = [];
+    for (let i = 0; i < 20 && !(await criticalAlert()); i++) rounds.push(await m.runOnce());
+
+    expect(await criticalAlert()).toBe(true);
+    // The first round stopped at its deadline and kept what it had done.
+    expect(rounds[0]?.complete).toBe(false);
+    expect(rounds[0]?.evaluated).toBeGreaterThan(0);
+    expect(rounds[0]?.watermark).toBeDefined();
+    // Each round went on from where the one before stopped.
+    const marks = rounds.map((r) => Date.parse(r.watermark ?? ""));
+    for (let i = 1; i < marks.length; i++) expect(marks[i]).toBeGreaterThan(marks[i - 1] ?? 0);
+    // With patient 4 evaluated, nothing of the backlog is left behind the watermark.
+    await m.runOnce();
+    expect(await watermark()).toBe(last);
+  }, 90_000);
 });

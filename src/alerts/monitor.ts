@@ -1,13 +1,21 @@
 /**
- * Safety monitor (issue 6 §5): alerts for patients whose chart nobody opens. Every interval it
+ * Safety monitor (docs/cds-contract.md#alerts): alerts for patients whose chart nobody opens. Every interval it
  * asks MONITOR_FHIR_SERVER for hemoglobin and ALT Observations changed since the stored
- * watermark (`_lastUpdated=gt…`, every page), and for each such patient on an iguratimod course
+ * watermark (`_lastUpdated=gt…`, oldest first), and for each such patient on an iguratimod course
  * evaluates the same safety rules as the iguratimod-safety service, raising through the same
  * sink with source "monitor".
  *
- * The watermark lives in the database and moves only after the batch's alerts are committed;
- * a FHIR or store failure leaves it where it was, so the next round sees the same changes again
- * (nothing skipped; re-raising is a no-op because alert ids are deterministic).
+ * Patients are evaluated in parallel, with at most MONITOR_CONCURRENCY FHIR requests in flight.
+ * The watermark lives in the database and moves after each patient whose alerts are committed,
+ * to the latest change before the first one not yet evaluated: a round stopped by its deadline
+ * keeps what it did, and the next round goes on from there. A FHIR or store failure leaves it
+ * where it was, so the next round sees the same changes again (nothing skipped; re-raising is a
+ * no-op because alert ids are deterministic).
+ *
+ * The watermark never passes the server's own time (the search Bundle's `meta.lastUpdated`, else
+ * now): a change stamped later (a broken clock, year 9999) is evaluated but does not move it,
+ * and a stored watermark later than the server's time is dropped, so no such stamp can hide
+ * every later change.
  */
 import type { FhirResource, Observation } from "fhir/r4.js";
 import type { Logger } from "pino";
@@ -18,7 +26,7 @@ import type { Config } from "../config.js";
 import { createFhirKitReader } from "../fhir/fhir-kit-reader.js";
 import { normalisePatient } from "../fhir/normalise.js";
 import { anyCodeOf } from "../fhir/search.js";
-import type { FhirReader } from "../fhir/reader.js";
+import type { FhirReader, PagingLimits, SearchResult } from "../fhir/reader.js";
 import { alertInputsFromEvents } from "./from-events.js";
 import type { AlertSinkWithStats } from "./sink.js";
 import type { AlertStore } from "./store.js";
@@ -33,7 +41,7 @@ export type MonitorConfig = Pick<
   | "FHIR_TIMEOUT_MS"
   | "FHIR_MAX_RESPONSE_BYTES"
 > &
-  Partial<Pick<Config, "CLINICAL_THRESHOLDS">>;
+  Partial<Pick<Config, "CLINICAL_THRESHOLDS" | "MONITOR_CONCURRENCY">>;
 
 export interface MonitorDeps {
   store: AlertStore;
@@ -45,13 +53,22 @@ export interface MonitorDeps {
   clock?: () => Date;
   /** Default MONITOR_INTERVAL seconds. */
   intervalMs?: number;
+  /** Time limit of one round. Default the larger of 4 × FHIR_TIMEOUT_MS and 10 s. */
+  roundTimeoutMs?: number;
 }
 
 export interface MonitorRound {
+  /** Changed Observations read this round. */
   observations: number;
+  /** Patients they belong to. */
   patients: number;
+  /** Patients evaluated (their alerts committed) this round. */
+  evaluated: number;
   raised: number;
+  /** The watermark after the round. */
   watermark: string | undefined;
+  /** false when the deadline stopped the round or more changes wait than one round reads. */
+  complete: boolean;
 }
 
 export interface Monitor {
@@ -71,8 +88,18 @@ const SAFETY_CODES = codesOf(["hemoglobin", "alt"]);
 /** Every lab code the rules read (baseline, day 0 and the safety values). */
 const ALL_LAB_CODES = anyCodeOf(LOINC_SYSTEM, LAB_CODES.keys());
 const PAGE_SIZE = 100;
+/** The changed-Observations search: large pages, and at most this many per round. */
+const CHANGES_PAGE_SIZE = 500;
+const CHANGES_MAX_PAGES = 4;
+/** One patient's evaluation reads four things at once (patientResources). */
+const REQUESTS_PER_PATIENT = 4;
+const DEFAULT_CONCURRENCY = 20;
 
-export function monitorReader(config: MonitorConfig): FhirReader {
+export function monitorReader(
+  config: MonitorConfig,
+  // The monitor must read every page of a patient's data: nothing may be skipped.
+  paging: PagingLimits = { maxPages: 100_000, maxResources: 10_000_000 },
+): FhirReader {
   if (config.MONITOR_FHIR_SERVER === undefined) {
     throw new Error("MONITOR_FHIR_SERVER is not set");
   }
@@ -81,9 +108,31 @@ export function monitorReader(config: MonitorConfig): FhirReader {
     ...(config.MONITOR_FHIR_TOKEN !== undefined ? { accessToken: config.MONITOR_FHIR_TOKEN } : {}),
     timeoutMs: config.FHIR_TIMEOUT_MS,
     maxResponseBytes: config.FHIR_MAX_RESPONSE_BYTES,
-    // The monitor must read every page: nothing may be skipped.
-    paging: { maxPages: 100_000, maxResources: 10_000_000 },
+    paging,
   });
+}
+
+/** The same reader, with at most `limit` of its calls (a search with all its pages) at once. */
+function limitedReader(reader: FhirReader, limit: number): FhirReader {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  async function run<T>(task: () => Promise<T>): Promise<T> {
+    if (active < limit) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next caller, or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  }
+  return {
+    search: (url, signal) => run(() => reader.search(url, signal)),
+    read: (url, signal) => run(() => reader.read(url, signal)),
+    continueBundle: (first, signal) => run(() => reader.continueBundle(first, signal)),
+  };
 }
 
 async function readWatermark(store: AlertStore): Promise<string | undefined> {
@@ -103,12 +152,59 @@ async function writeWatermark(store: AlertStore, value: string): Promise<void> {
     .execute();
 }
 
+/** One changed Observation: whose, and when (undefined: no usable stamp). */
+interface Change {
+  readonly patient: string | undefined;
+  readonly at: number | undefined;
+  /** The stamp as the server wrote it, stored as the watermark unchanged. */
+  readonly stamp: string | undefined;
+}
+
+/**
+ * The latest stamp the watermark may take once `done` patients are evaluated: every change at or
+ * before it is evaluated (or has no patient to evaluate), and so is every change with the same
+ * stamp. When the search stopped before its last page, the changes not read are at or after the
+ * last stamp read (the search is sorted by `_lastUpdated`), so it stays below that.
+ */
+function reachable(
+  changes: readonly Change[],
+  done: ReadonlySet<string>,
+  allRead: boolean,
+): Change | undefined {
+  let bound = Infinity;
+  if (!allRead) {
+    bound = -Infinity;
+    for (const c of changes) if (c.at !== undefined) bound = Math.max(bound, c.at);
+  }
+  for (const c of changes) {
+    if (c.at !== undefined && c.patient !== undefined && !done.has(c.patient)) {
+      bound = Math.min(bound, c.at);
+    }
+  }
+  let best: Change | undefined;
+  for (const c of changes) {
+    if (c.at === undefined || c.at >= bound) continue;
+    if (c.patient !== undefined && !done.has(c.patient)) continue;
+    if (best?.at === undefined || c.at > best.at) best = c;
+  }
+  return best;
+}
+
 export function startMonitor(deps: MonitorDeps): Monitor {
   const { store, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const reader = deps.reader ?? monitorReader(deps.config);
+  const concurrency = deps.config.MONITOR_CONCURRENCY ?? DEFAULT_CONCURRENCY;
+  const reader = limitedReader(deps.reader ?? monitorReader(deps.config), concurrency);
+  const changesReader = limitedReader(
+    deps.reader ??
+      monitorReader(deps.config, {
+        maxPages: CHANGES_MAX_PAGES,
+        maxResources: CHANGES_MAX_PAGES * CHANGES_PAGE_SIZE,
+      }),
+    concurrency,
+  );
   const intervalMs = deps.intervalMs ?? (deps.config.MONITOR_INTERVAL ?? 60) * 1000;
-  const timeoutMs = Math.max(deps.config.FHIR_TIMEOUT_MS * 4, 10_000);
+  const roundTimeoutMs = deps.roundTimeoutMs ?? Math.max(deps.config.FHIR_TIMEOUT_MS * 4, 10_000);
   // The same thresholds as the patient-view services, so both raise the same alerts.
   const thresholds = withOverrides(deps.config.CLINICAL_THRESHOLDS ?? {});
 
@@ -126,59 +222,136 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     return [...(p ? [p] : []), ...labs.resources, ...statements.resources, ...requests.resources];
   }
 
-  async function runOnce(): Promise<MonitorRound> {
-    const started = Date.now();
-    const watermark = await readWatermark(store);
-    const signal = AbortSignal.timeout(timeoutMs);
-    const since = watermark ? `&_lastUpdated=gt${encodeURIComponent(watermark)}` : "";
-    const changed = await reader.search(
-      `Observation?code=${SAFETY_CODES}${since}&_sort=_lastUpdated&_count=${String(PAGE_SIZE)}`,
+  /** Evaluates one patient; resolves with the alerts raised, once they are committed. */
+  async function evaluate(patient: string, now: Date, signal: AbortSignal): Promise<number> {
+    const facts = normalisePatient(await patientResources(patient, signal), now, { thresholds });
+    if (!facts.courses.some((c) => c.agent === "iguratimod")) return 0;
+    const inputs = alertInputsFromEvents(safetyAlertEvents(facts, now, thresholds));
+    return deps.sink.record(inputs, "monitor");
+  }
+
+  const readChanges = (watermark: string | undefined, signal: AbortSignal) =>
+    changesReader.search(
+      `Observation?code=${SAFETY_CODES}` +
+        (watermark ? `&_lastUpdated=gt${encodeURIComponent(watermark)}` : "") +
+        `&_sort=_lastUpdated&_count=${String(CHANGES_PAGE_SIZE)}`,
       signal,
     );
+
+  async function runOnce(): Promise<MonitorRound> {
+    const started = Date.now();
+    const signal = AbortSignal.timeout(roundTimeoutMs);
+    let watermark = await readWatermark(store);
+    let changed = await readChanges(watermark, signal);
+    const serverTimeOf = (r: SearchResult): number => {
+      const t = Date.parse(r.lastUpdated ?? "");
+      return Number.isFinite(t) ? t : clock().getTime();
+    };
+    let serverTime = serverTimeOf(changed);
+    if (watermark !== undefined && !(Date.parse(watermark) <= serverTime)) {
+      logger.warn(
+        { serverTime: new Date(serverTime).toISOString() },
+        "monitor watermark is later than the FHIR server's time (a future stamp stored earlier); reading every change again",
+      );
+      watermark = undefined;
+      changed = await readChanges(undefined, signal);
+      serverTime = serverTimeOf(changed);
+    }
     const observations = changed.resources.filter(
       (r): r is Observation => r.resourceType === "Observation",
     );
-    let maxSeen = watermark;
-    const patients = new Set<string>();
-    for (const o of observations) {
+    let future = 0;
+    const changes: Change[] = observations.map((o) => {
       const ref = o.subject?.reference;
-      if (ref?.startsWith("Patient/")) patients.add(ref);
-      const updated = o.meta?.lastUpdated;
-      if (
-        updated !== undefined &&
-        (maxSeen === undefined || Date.parse(updated) > Date.parse(maxSeen))
-      ) {
-        maxSeen = updated;
+      const patient = ref?.startsWith("Patient/") ? ref : undefined;
+      const stamp = o.meta?.lastUpdated;
+      const at = Date.parse(stamp ?? "");
+      if (!Number.isFinite(at)) return { patient, at: undefined, stamp: undefined };
+      if (at > serverTime) {
+        // Evaluated all the same, but such a stamp must not carry the watermark past the
+        // server's time, where it would hide every change made until then.
+        future++;
+        return { patient, at: undefined, stamp: undefined };
       }
+      return { patient, at, stamp };
+    });
+    if (future > 0) {
+      logger.warn(
+        { observations: future, serverTime: new Date(serverTime).toISOString() },
+        "monitor: Observations stamped in the future (after the FHIR server's time) do not move the watermark",
+      );
     }
+    // Oldest change first, so the watermark can follow the evaluations.
+    const patients = [
+      ...new Set(changes.flatMap((c) => (c.patient !== undefined ? [c.patient] : []))),
+    ];
+
     const now = clock();
-    let raised = 0;
-    // One patient at a time keeps the load on the EHR's FHIR server modest; within a patient
-    // the four reads run in parallel.
-    for (const patient of patients) {
-      const facts = normalisePatient(await patientResources(patient, signal), now, { thresholds });
-      if (!facts.courses.some((c) => c.agent === "iguratimod")) continue;
-      const inputs = alertInputsFromEvents(safetyAlertEvents(facts, now, thresholds));
-      raised += await deps.sink.record(inputs, "monitor");
-    }
-    // Only now, with every alert of the batch committed, may the watermark move.
-    if (maxSeen !== undefined && maxSeen !== watermark) await writeWatermark(store, maxSeen);
-    logger.info(
-      {
-        observations: observations.length,
-        patients: patients.size,
-        raised,
-        complete: changed.complete,
-        durationMs: Date.now() - started,
-      },
-      "monitor round",
-    );
-    return {
-      observations: observations.length,
-      patients: patients.size,
-      raised,
-      watermark: maxSeen,
+    const done = new Set<string>();
+    let committed = watermark;
+    let committedAt = watermark === undefined ? -Infinity : Date.parse(watermark);
+    let commits: Promise<void> = Promise.resolve();
+    // One writer at a time, each writing the furthest point reached when its turn comes.
+    const commit = (): Promise<void> => {
+      commits = commits
+        .catch(() => undefined)
+        .then(async () => {
+          const best = reachable(changes, done, changed.complete);
+          if (best?.at === undefined || best.stamp === undefined || best.at <= committedAt) return;
+          await writeWatermark(store, best.stamp);
+          committed = best.stamp;
+          committedAt = best.at;
+        });
+      return commits;
     };
+    let raised = 0;
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    // A function, read afresh after each await (the signal flips while the round waits).
+    const pastDeadline = (): boolean => signal.aborted;
+    const work = async (): Promise<void> => {
+      for (;;) {
+        if (failure !== undefined || pastDeadline()) return;
+        const patient = patients[next++];
+        if (patient === undefined) return;
+        try {
+          const n = await evaluate(patient, now, signal);
+          raised += n;
+          done.add(patient);
+          // Only now, with this patient's alerts committed, may the watermark pass its changes.
+          await commit();
+        } catch (error) {
+          // Past the deadline every request is aborted: the round simply stops there.
+          if (!pastDeadline()) failure ??= { error };
+          return;
+        }
+      }
+    };
+    const workers = Math.min(
+      patients.length,
+      Math.max(1, Math.ceil(concurrency / REQUESTS_PER_PATIENT)),
+    );
+    await Promise.all(Array.from({ length: workers }, work));
+    await commits.catch(() => undefined);
+    const round = {
+      observations: observations.length,
+      patients: patients.length,
+      evaluated: done.size,
+      raised,
+      watermark: committed,
+      complete: changed.complete && done.size === patients.length,
+    };
+    const figures = { ...round, watermark: undefined, durationMs: Date.now() - started };
+    if (failure !== undefined) throw failure.error;
+    if (done.size < patients.length) {
+      logger.warn(
+        figures,
+        "monitor round stopped at its deadline; the next round goes on from there",
+      );
+    } else {
+      logger.info(figures, "monitor round");
+    }
+    return round;
   }
 
   let stopped = false;

@@ -11,6 +11,8 @@ export interface SearchResult {
   readonly complete: boolean;
   /** Pages read, the first included. */
   readonly pages: number;
+  /** The first page's `meta.lastUpdated`: the server's own time of the search, when it says. */
+  readonly lastUpdated?: string;
 }
 
 export interface FhirReader {
@@ -51,11 +53,18 @@ export async function collectPages(
   limits: PagingLimits,
 ): Promise<SearchResult> {
   const resources = bundleResources(first);
+  const stamp =
+    first.meta?.lastUpdated !== undefined ? { lastUpdated: first.meta.lastUpdated } : {};
   let pages = 1;
   let next = nextLink(first);
   while (next !== undefined) {
     if (pages >= limits.maxPages || resources.length >= limits.maxResources) {
-      return { resources: resources.slice(0, limits.maxResources), complete: false, pages };
+      return {
+        resources: resources.slice(0, limits.maxResources),
+        complete: false,
+        pages,
+        ...stamp,
+      };
     }
     const page = await fetchPage(next);
     pages += 1;
@@ -63,7 +72,7 @@ export async function collectPages(
     next = nextLink(page);
   }
   if (resources.length > limits.maxResources) {
-    return { resources: resources.slice(0, limits.maxResources), complete: false, pages };
+    return { resources: resources.slice(0, limits.maxResources), complete: false, pages, ...stamp };
   }
-  return { resources, complete: true, pages };
+  return { resources, complete: true, pages, ...stamp };
 }
