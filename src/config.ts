@@ -163,6 +163,10 @@ const settings = {
     z.string().min(1).default("./data/ln-cds.sqlite"),
     "SQLite file when no DATABASE_URL.",
   ],
+  SQLITE_BUSY_TIMEOUT_MS: [
+    z.coerce.number().int().min(0).max(10_000).default(200),
+    "Longest wait for a SQLite write lock held by another process; the whole service waits with it.",
+  ],
   CLINICAL_THRESHOLDS: [
     jsonOf(z.partialRecord(z.enum(THRESHOLD_NAMES), z.number().nonnegative())).default({}),
     "JSON `{name: value}` replacing clinical thresholds of `src/clinical/thresholds.ts` (same units). Unknown names are refused.",

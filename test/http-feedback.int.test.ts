@@ -17,7 +17,8 @@ import { rememberJti } from "../src/store/jti.js";
 import { useSigningIssuer } from "./support/jwks-server.js";
 import { cdsClaims, signCdsToken } from "./support/keys.js";
 import { protocolApp } from "./support/protocol-app.js";
-import { freshSqlitePath } from "./support/stores.js";
+import { saveFeedback } from "../src/store/feedback.js";
+import { freshSqlitePath, storeKinds } from "./support/stores.js";
 import { TEST_SERVICE_ID } from "./support/test-service.js";
 
 const PATH = `/cds-services/${TEST_SERVICE_ID}/feedback`;
@@ -197,5 +198,30 @@ describe("feedback with CDS_AUTH=on: the same CDS Hooks JWT as an invocation, it
       .send(feedback())
       .expect(200);
     expect(saved).toHaveLength(1);
+  });
+});
+
+describe.each(storeKinds)("feedback with 4,096 items on $name", (kind) => {
+  it("answers 200 and stores every item (the database's parameter limit is not the client's problem)", async () => {
+    const store = await kind.open();
+    try {
+      const { app } = protocolApp({
+        store,
+        saveFeedback: (records) => saveFeedback(store, records),
+      });
+      const items = Array.from({ length: 4096 }, (_, i) => ({
+        card: `c-${String(i)}`,
+        outcome: "overridden",
+        outcomeTimestamp: "2026-01-15T10:00:00Z",
+      }));
+      await request(app).post(PATH).send({ feedback: items }).expect(200);
+      const count = await store.db
+        .selectFrom("feedback")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .executeTakeFirstOrThrow();
+      expect(Number(count.n)).toBe(4096);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -50,6 +50,24 @@ describe.each(storeKinds)("store on $name", (kind) => {
     expect(JSON.parse(rows[0]!.override_reason!)).toEqual(feedback.overrideReason);
   });
 
+  it("stores 9,000 feedback items of one request (more than one statement's parameters allow)", async () => {
+    const store = await track(open());
+    const many = Array.from({ length: 9000 }, (_, i) => ({
+      ...feedback,
+      card: `card-${String(i)}`,
+    }));
+    expect(await saveFeedback(store, many)).toEqual({ inserted: 9000, duplicates: 0 });
+    expect(await saveFeedback(store, many.slice(0, 4096))).toEqual({
+      inserted: 0,
+      duplicates: 4096,
+    });
+    const count = await store.db
+      .selectFrom("feedback")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(9000);
+  });
+
   it("accepts a jti once and purges it after expiry", async () => {
     const store = await track(open());
     const exp = new Date("2026-11-24T10:05:00Z");

@@ -19,6 +19,9 @@ export interface FeedbackRecord {
   readonly receivedAt: Date;
 }
 
+/** Rows per INSERT: 500 × 8 columns = 4,000 parameters, far below either database's limit. */
+export const FEEDBACK_ROWS_PER_STATEMENT = 500;
+
 export async function saveFeedback(
   store: Store,
   records: readonly FeedbackRecord[],
@@ -35,11 +38,21 @@ export async function saveFeedback(
     user_comment: r.userComment ?? null,
     received_at: r.receivedAt.toISOString(),
   }));
-  const inserted = await store.db
-    .insertInto("feedback")
-    .values(rows)
-    .onConflict((oc) => oc.columns(["card", "outcome", "outcome_timestamp"]).doNothing())
-    .returning("card")
-    .execute();
-  return { inserted: inserted.length, duplicates: records.length - inserted.length };
+  // One statement per batch, all in one transaction: a statement's bound parameters are limited
+  // (SQLite 32,766, PostgreSQL 65,535), and 8 columns per row reach SQLite's limit at 4,096 items.
+  const inserted = await store.db.transaction().execute(async (trx) => {
+    let count = 0;
+    for (let start = 0; start < rows.length; start += FEEDBACK_ROWS_PER_STATEMENT) {
+      const batch = rows.slice(start, start + FEEDBACK_ROWS_PER_STATEMENT);
+      const done = await trx
+        .insertInto("feedback")
+        .values(batch)
+        .onConflict((oc) => oc.columns(["card", "outcome", "outcome_timestamp"]).doNothing())
+        .returning("card")
+        .execute();
+      count += done.length;
+    }
+    return count;
+  });
+  return { inserted, duplicates: records.length - inserted };
 }

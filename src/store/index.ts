@@ -2,7 +2,7 @@
  * The database: SQLite (better-sqlite3) by default, PostgreSQL when DATABASE_URL is set, both
  * through Kysely with the same migrations, run at open.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
@@ -25,6 +25,8 @@ export interface Store {
 export interface StoreConfig {
   readonly DATABASE_URL?: string | undefined;
   readonly SQLITE_PATH: string;
+  /** Default 200 ms (see config.ts). */
+  readonly SQLITE_BUSY_TIMEOUT_MS?: number;
 }
 
 export interface StoreOptions {
@@ -38,6 +40,19 @@ const provider: MigrationProvider = {
 
 export class StoreError extends Error {
   override name = "StoreError";
+}
+
+/** Wait for another process's SQLite lock while opening (migrations), before serving. */
+const SQLITE_OPEN_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 200;
+
+function fileIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long a new PostgreSQL connection may take before the caller gets an error. */
@@ -73,6 +88,7 @@ function postgresPool(connectionString: string, logger: Logger | undefined): pg.
 export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): Promise<Store> {
   let db: Kysely<Database>;
   let dialect: Dialect;
+  let sqliteFile: SqliteDatabase.Database | undefined;
   if (cfg.DATABASE_URL !== undefined) {
     dialect = "postgres";
     db = new Kysely<Database>({
@@ -81,11 +97,12 @@ export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): P
   } else {
     dialect = "sqlite";
     if (cfg.SQLITE_PATH !== ":memory:") mkdirSync(dirname(cfg.SQLITE_PATH), { recursive: true });
-    const file = new SqliteDatabase(cfg.SQLITE_PATH);
-    // WAL lets readers run beside the single writer; busy_timeout lets two processes share a file.
-    file.pragma("journal_mode = WAL");
-    file.pragma("busy_timeout = 5000");
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+    sqliteFile = new SqliteDatabase(cfg.SQLITE_PATH);
+    // WAL lets readers run beside the single writer; busy_timeout lets two processes share a
+    // file. Opening (migrations) may wait a while for another process; see below for serving.
+    sqliteFile.pragma("journal_mode = WAL");
+    sqliteFile.pragma(`busy_timeout = ${String(SQLITE_OPEN_BUSY_TIMEOUT_MS)}`);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteFile }) });
   }
   // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so replicas may open at once.
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
@@ -96,11 +113,49 @@ export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): P
       `database migration ${failed} failed: ${error instanceof Error ? error.message : "unknown error"}`,
     );
   }
+  if (sqliteFile === undefined) {
+    return {
+      db,
+      dialect,
+      async ping() {
+        await sql`select 1`.execute(db);
+      },
+      async close() {
+        await db.destroy();
+      },
+    };
+  }
+  // better-sqlite3 is synchronous: while it waits for a lock held by another process, nothing
+  // else in this process runs (health checks, other patients' hooks). The wait is bounded by
+  // SQLITE_BUSY_TIMEOUT_MS; a write that cannot get the lock in time fails (an alert write then
+  // says "Safety team not notified" on its card) and /readyz answers 503.
+  sqliteFile.pragma(
+    `busy_timeout = ${String(cfg.SQLITE_BUSY_TIMEOUT_MS ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS)}`,
+  );
+  const watch = cfg.SQLITE_PATH === ":memory:" ? undefined : fileIdentity(cfg.SQLITE_PATH);
+  let reportedMissing = false;
   return {
     db,
     dialect,
     async ping() {
-      await sql`select 1`.execute(db);
+      // The file this connection writes to must still be the one at SQLITE_PATH: deleted or
+      // replaced, every write from now on goes to an unlinked file and is lost at restart.
+      if (watch !== undefined) {
+        const now = fileIdentity(cfg.SQLITE_PATH);
+        if (now === undefined || now.dev !== watch.dev || now.ino !== watch.ino) {
+          const message = `the SQLite file ${cfg.SQLITE_PATH} was ${now === undefined ? "deleted" : "replaced"} while the service runs: writes from now on are lost at restart`;
+          if (!reportedMissing) {
+            reportedMissing = true;
+            options.logger?.fatal({ event: "database-file-missing" }, message);
+          }
+          throw new StoreError(message);
+        }
+      }
+      // Can we write? Take the write lock and give it back (bounded by busy_timeout).
+      await db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        await sql`rollback`.execute(conn);
+      });
     },
     async close() {
       await db.destroy();
