@@ -3,6 +3,7 @@
  * sorts and compares the same on SQLite and PostgreSQL, so every query is dialect-neutral.
  */
 import type { Kysely } from "kysely";
+import type { AcknowledgementTables } from "./acknowledgements.js";
 
 export interface SafetyAlertTable {
   id: string;
@@ -38,7 +39,7 @@ export interface MonitorStateTable {
   value: string;
 }
 
-export interface AlertTables {
+export interface AlertTables extends AcknowledgementTables {
   safety_alert: SafetyAlertTable;
   alert_delivery: AlertDeliveryTable;
   monitor_state: MonitorStateTable;

@@ -7,6 +7,8 @@ import type { AlertStore } from "../alerts/store.js";
 import type { DeliveryStatus } from "../alerts/schema.js";
 import type { Config } from "../config.js";
 import { badRequest, notFound } from "./errors.js";
+import { jsonBody } from "./json-body.js";
+import { acknowledgeAlert, acknowledgementsOf } from "../alerts/acknowledgements.js";
 import { requireOperator } from "./operator-auth.js";
 
 export interface AlertsRouterDeps {
@@ -17,6 +19,8 @@ export interface AlertsRouterDeps {
 
 const STATUSES: readonly DeliveryStatus[] = ["pending", "delivered", "failed"];
 const MAX_LIMIT = 500;
+const MAX_NAME = 100;
+const MAX_COMMENT = 1000;
 
 interface Cursor {
   createdAt: string;
@@ -123,6 +127,10 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
               page.map((r) => r.id),
             )
             .execute();
+    const acknowledgements = await acknowledgementsOf(
+      db,
+      page.map((r) => r.id),
+    );
     const last = page[page.length - 1];
     res.json({
       alerts: page.map((r) => ({
@@ -140,6 +148,11 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
             lastError: d.last_error,
             deliveredAt: d.delivered_at,
           })),
+        acknowledgements: (acknowledgements.get(r.id) ?? []).map((a) => ({
+          by: a.by,
+          ...(a.comment !== undefined ? { comment: a.comment } : {}),
+          at: a.at,
+        })),
       })),
       next:
         rows.length > limit && last
@@ -166,6 +179,46 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
       .executeTakeFirst();
     res.json({ id, requeued: Number(result.numUpdatedRows) });
   });
+
+  // A team member takes the alert in hand: their name, an optional comment; stored with an audit
+  // row (src/alerts/acknowledgements.ts).
+  router.post(
+    "/alerts/:id/acknowledgements",
+    jsonBody({ limitBytes: 16 * 1024 }),
+    async (req, res) => {
+      const body = req.body as { by?: unknown; comment?: unknown } | null;
+      const by = typeof body?.by === "string" ? body.by.trim() : "";
+      if (by === "" || by.length > MAX_NAME) {
+        throw badRequest(
+          `by must be the name of who acknowledges (1 to ${String(MAX_NAME)} characters)`,
+          "by",
+        );
+      }
+      const rawComment = body?.comment;
+      if (rawComment !== undefined && rawComment !== null && typeof rawComment !== "string") {
+        throw badRequest("comment must be a string", "comment");
+      }
+      const comment =
+        typeof rawComment === "string" && rawComment.trim() !== "" ? rawComment.trim() : undefined;
+      if (comment !== undefined && comment.length > MAX_COMMENT) {
+        throw badRequest(`comment must be at most ${String(MAX_COMMENT)} characters`, "comment");
+      }
+      const ack = await acknowledgeAlert(db, {
+        alertId: String(req.params.id),
+        by,
+        comment,
+        now: clock(),
+      });
+      if (!ack) throw notFound("no such alert");
+      res.status(201).json({
+        id: ack.id,
+        alert: ack.alertId,
+        by: ack.by,
+        ...(ack.comment !== undefined ? { comment: ack.comment } : {}),
+        at: ack.at,
+      });
+    },
+  );
 
   return router;
 }

@@ -5,6 +5,7 @@
 import type { Kysely } from "kysely";
 import type { Migration } from "kysely";
 import { createAlertTables } from "../alerts/schema.js";
+import { createAcknowledgementTables } from "../alerts/acknowledgements.js";
 
 export const migrations: Readonly<Record<string, Migration>> = {
   "0001_feedback": {
@@ -42,5 +43,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   },
   "0003_safety_alerts": {
     up: createAlertTables,
+  },
+  "0004_alert_acknowledgements": {
+    up: createAcknowledgementTables,
   },
 };
