@@ -37,6 +37,8 @@ export interface AppDeps {
   readonly readerFactory?: ReaderFactory;
   /** Operator API (`GET /alerts`, `POST /alerts/:id/retry`), guarded by its own operator token. */
   readonly operatorRoutes?: express.Router;
+  /** The pages (course app, inbox, and in the demo the EHR page): src/pages/router.ts. */
+  readonly pages?: express.Router;
 }
 
 export class AppWiringError extends Error {
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
   app.use(healthRoutes(deps.store, logger));
   if (deps.operatorRoutes) app.use(deps.operatorRoutes);
+  if (deps.pages) app.use(deps.pages);
   app.use(
     cdsRoutes({
       config,

@@ -30,6 +30,30 @@ import * as replay from "./store/jti.js";
 import { startFhirServer } from "./fhir-server/index.js";
 import { allFixtureBundles } from "../fixtures/index.js";
 import { createAppServer } from "./http/server.js";
+import { createHash, randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { pagesRouter, PagesNotBuiltError, type DemoInfo } from "./pages/router.js";
+import { demoPatients } from "./pages/demo-patients.js";
+
+/** The built pages, beside the compiled code: dist/web (src/pages/build.ts). */
+const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
+
+function pagesOf(config: Config, logger: Logger, demo?: DemoInfo) {
+  try {
+    return pagesRouter({
+      webRoot: WEB_ROOT,
+      connectOrigins: config.FHIR_SERVER_ALLOWLIST,
+      ...(demo ? { demo } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof PagesNotBuiltError)) throw err;
+    logger.warn(
+      { webRoot: WEB_ROOT },
+      "pages not built (npm run build): /app/ and /inbox/ are off",
+    );
+    return undefined;
+  }
+}
 
 // ------------------------------------------------------------------ commands
 
@@ -77,6 +101,7 @@ function closeServer(server: Server): Promise<void> {
 async function startService(
   config: Config,
   logger: Logger,
+  demo?: DemoInfo,
 ): Promise<{ server: Server; store: Store; url: string; alerting: Alerting }> {
   const store = await openStore(config, { logger });
   // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
@@ -98,6 +123,7 @@ async function startService(
     ];
   }
 
+  const pages = pagesOf(config, logger, demo);
   const app = createApp({
     config,
     logger,
@@ -107,6 +133,7 @@ async function startService(
     clock: () => new Date(),
     ...(cdsAuth ? { cdsAuth } : {}),
     operatorRoutes: alertsRouter({ store: alertStore(store), config }),
+    ...(pages ? { pages } : {}),
   });
   const server = createAppServer(app).listen(config.PORT, config.HOST);
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
@@ -160,6 +187,11 @@ async function demo(): Promise<void> {
   const host = "127.0.0.1";
   const { fhir, bundles } = await startDemoFhirServer(host, DEMO_FHIR_PORT);
   const fhirOrigin = new URL(fhir.url).origin;
+  // The inbox needs an operator token: without one configured, the demo makes one and prints it.
+  const operatorToken =
+    process.env.OPERATOR_TOKEN_SHA256 === undefined
+      ? randomBytes(18).toString("base64url")
+      : undefined;
   const env: Record<string, string | undefined> = {
     ...process.env,
     HOST: host,
@@ -173,19 +205,31 @@ async function demo(): Promise<void> {
     FHIR_SERVER_ALLOWLIST: [process.env.FHIR_SERVER_ALLOWLIST, fhirOrigin]
       .filter(Boolean)
       .join(","),
+    ...(operatorToken !== undefined
+      ? { OPERATOR_TOKEN_SHA256: createHash("sha256").update(operatorToken).digest("hex") }
+      : {}),
   };
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   checkAuthAtStartup(config, logger); // warns: CDS_AUTH=off
-  const { server, store, url, alerting } = await startService(config, logger);
+  const demoInfo: DemoInfo = {
+    fhirServer: fhir.url,
+    patients: demoPatients(bundles),
+    userId: "Practitioner/demo",
+  };
+  const { server, store, url, alerting } = await startService(config, logger, demoInfo);
 
   const patients = patientIdsOf(bundles);
   const example = patients[0] ?? "<patient id>";
   const line = "=".repeat(78);
   const out = [
+    `  Open the demo EHR page: ${url}/`,
     line,
     "  ln-cds DEMO — CDS_AUTH=off: CDS Hooks JWTs are NOT checked. Loopback only; no real patient data.",
     line,
+    `  Demo EHR page      ${url}/`,
+    `  Course app         ${url}/app/?iss=${encodeURIComponent(fhir.url)}&patient=${example}`,
+    `  Safety-team inbox  ${url}/inbox/${operatorToken !== undefined ? `   (operator token for this run: ${operatorToken})` : ""}`,
     `  CDS service        ${url}`,
     `  Discovery          ${url}/cds-services`,
     `  Health             ${url}/healthz   ${url}/readyz`,
