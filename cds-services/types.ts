@@ -5,6 +5,7 @@
  */
 import type { FhirResource } from "fhir/r4.js";
 import type { Config } from "../src/config.js";
+import type { DroppedResources } from "../src/fhir/patient-scope.js";
 import type { Logger } from "../src/log.js";
 import type { Card, HookContexts, HookName } from "../src/hooks/schemas.js";
 
@@ -53,6 +54,16 @@ export interface ResolvedPrefetch {
   readonly unavailable: readonly string[];
   /** Keys whose paging stopped at PREFETCH_MAX_PAGES / PREFETCH_MAX_RESOURCES (data may be partial). */
   readonly incomplete: readonly string[];
+  /**
+   * Resources dropped because they are not this patient's or not of the key's type, counted per
+   * key, type and reason (docs/cds-contract.md#whose-data). Absent when none were.
+   */
+  readonly dropped?: readonly DroppedResources[];
+  /**
+   * Statements and requests (`Type/id`) whose `medicationReference` could not be read (not
+   * contained, not in the data, not had from the FHIR server). Absent when none.
+   */
+  readonly unreadableMedications?: readonly string[];
 }
 
 interface CommonInput {

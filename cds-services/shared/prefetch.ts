@@ -76,6 +76,28 @@ export function prefetchNotes(data: ResolvedPrefetch): DataQualityNote[] {
       message: `"${key}" had more pages than ln-cds reads: the oldest results may be missing`,
     });
   }
+  for (const d of data.dropped ?? []) {
+    const what = `${String(d.count)} ${d.resourceType}${d.count === 1 ? "" : "s"}`;
+    // Never the other patient's ids: they do not belong on this chart.
+    const why =
+      d.reason === "other-patient"
+        ? "belonging to another patient"
+        : d.reason === "no-subject"
+          ? "naming no patient"
+          : `not of the type "${d.key}" asks for`;
+    notes.push({
+      reason: "not-this-patient",
+      message: `"${d.key}": ${what} ${why} dropped, not used (only this patient's data is read)`,
+    });
+  }
+  for (const ref of data.unreadableMedications ?? []) {
+    notes.push({
+      reason: "medication-unreadable",
+      ref,
+      message:
+        "the Medication this names could not be read (not contained, not sent, not had from the FHIR server): its drug is unknown to these rules",
+    });
+  }
   return notes;
 }
 

@@ -21,6 +21,8 @@ export type DataQualityReason =
   | "sediment-missing"
   | "prefetch-unavailable"
   | "prefetch-incomplete"
+  | "not-this-patient"
+  | "medication-unreadable"
   | "other";
 
 export interface DataQualityNote {

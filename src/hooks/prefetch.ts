@@ -16,6 +16,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { isAllowedOrigin } from "../fhir/allowlist.js";
 import { createFhirKitReader, type FhirKitReaderOptions } from "../fhir/fhir-kit-reader.js";
+import { scopeToPatient, templateType, type DroppedResources } from "../fhir/patient-scope.js";
 import { bundleResources, type FhirReader, nextLink } from "../fhir/reader.js";
 import { preconditionFailed } from "../outcomes.js";
 import type { ResolvedPrefetch } from "../../cds-services/types.js";
@@ -246,25 +247,39 @@ export async function resolvePrefetch(
       ? "no fhirServer was given"
       : "the fhirServer is not on the FHIR server allow-list";
 
-  const resolveKey = async (key: string, template: string): Promise<KeyResult> => {
-    const state = keyState(request.prefetch, key);
-    if (state.kind === "none") return { ok: true, resources: [], complete: true };
-    if (state.kind === "present") {
-      if (state.value.resourceType !== "Bundle")
-        return { ok: true, resources: [state.value], complete: true };
-      const bundle = state.value as Bundle;
-      if (nextLink(bundle) === undefined)
-        return { ok: true, resources: bundleResources(bundle), complete: true };
-      // A paginated Bundle: follow `next` when we may, else use the first page and say it is partial.
-      if (!reachable) return { ok: true, resources: bundleResources(bundle), complete: false };
-      try {
-        const signal = signalFor();
-        const result = await withinBudget(readerFor().continueBundle(bundle, signal), signal);
-        return { ok: true, resources: result.resources, complete: result.complete };
-      } catch (error) {
-        return { ok: false, reason: `its next pages could not be read: ${reasonOf(error)}` };
-      }
+  const patientId = request.context.patientId;
+  // Per key, so the notes come in the keys' order whatever order the fetches end in.
+  const droppedByKey = new Map<string, DroppedResources[]>();
+
+  /** A key's resources, checked against the hook's patient (see src/fhir/patient-scope.ts). */
+  const scoped = (
+    key: string,
+    template: string,
+    result: KeyResult,
+    source: "prefetch" | "read" | "search",
+  ): KeyResult => {
+    if (!result.ok || patientId === undefined) return result;
+    const scope = scopeToPatient(key, result.resources, templateType(template), patientId);
+    const seen = result.resources.some((r) => r.resourceType !== "OperationOutcome");
+    // Only another patient's data, or only the wrong type: the key is as good as failed. A
+    // search answered by the FHIR server with none of this patient's resources of the right type
+    // (a server that ignores `patient=`) leaves nothing for this patient instead.
+    const failed = seen && (source === "search" ? scope.ofType === 0 : scope.keptOfType === 0);
+    if (scope.dropped.length > 0)
+      droppedByKey.set(key, [...(droppedByKey.get(key) ?? []), ...scope.dropped]);
+    if (failed) {
+      return {
+        ok: false,
+        reason:
+          scope.ofType === 0
+            ? `it held no ${templateType(template)} resource`
+            : "it held only another patient's data",
+      };
     }
+    return { ok: true, resources: scope.kept, complete: result.complete };
+  };
+
+  const fetchKey = async (key: string, template: string): Promise<KeyResult> => {
     if (!reachable) return { ok: false, reason: `it was not sent and ${unreachableReason}` };
     const url = fillTemplate(template, values);
     if (url === undefined)
@@ -273,13 +288,54 @@ export async function resolvePrefetch(
       const signal = signalFor();
       if (isReadTemplate(url)) {
         const resource = await withinBudget(readerFor().read(url, signal), signal);
-        return { ok: true, resources: resource === undefined ? [] : [resource], complete: true };
+        const result = {
+          ok: true,
+          resources: resource === undefined ? [] : [resource],
+          complete: true,
+        } as const;
+        return scoped(key, template, result, "read");
       }
       const result = await withinBudget(readerFor().search(url, signal), signal);
-      return { ok: true, resources: result.resources, complete: result.complete };
+      return scoped(
+        key,
+        template,
+        { ok: true, resources: result.resources, complete: result.complete },
+        "search",
+      );
     } catch (error) {
       return { ok: false, reason: reasonOf(error) };
     }
+  };
+
+  const fromPrefetch = async (key: string, value: FhirResource): Promise<KeyResult> => {
+    if (value.resourceType !== "Bundle") return { ok: true, resources: [value], complete: true };
+    const bundle = value as Bundle;
+    if (nextLink(bundle) === undefined)
+      return { ok: true, resources: bundleResources(bundle), complete: true };
+    // A paginated Bundle: follow `next` when we may, else use the first page and say it is partial.
+    if (!reachable) return { ok: true, resources: bundleResources(bundle), complete: false };
+    try {
+      const signal = signalFor();
+      const result = await withinBudget(readerFor().continueBundle(bundle, signal), signal);
+      return { ok: true, resources: result.resources, complete: result.complete };
+    } catch (error) {
+      return { ok: false, reason: `its next pages could not be read: ${reasonOf(error)}` };
+    }
+  };
+
+  const resolveKey = async (key: string, template: string): Promise<KeyResult> => {
+    const state = keyState(request.prefetch, key);
+    if (state.kind === "none") return { ok: true, resources: [], complete: true };
+    if (state.kind === "present") {
+      const sent = await fromPrefetch(key, state.value);
+      if (!sent.ok) return sent;
+      const checked = scoped(key, template, sent, "prefetch");
+      if (checked.ok) return checked;
+      // The EHR sent another patient's data (or the wrong type) for this key: fetch it ourselves.
+      const fetched = await fetchKey(key, template);
+      return fetched.ok ? fetched : { ok: false, reason: `${checked.reason}; ${fetched.reason}` };
+    }
+    return fetchKey(key, template);
   };
 
   const started = Date.now();
@@ -288,7 +344,7 @@ export async function resolvePrefetch(
     keys.map(async ([key, template]) => [key, await resolveKey(key, template)] as const),
   );
 
-  const resources: Record<string, readonly FhirResource[]> = {};
+  const resources: Record<string, FhirResource[]> = {};
   const unavailable: string[] = [];
   const incomplete: string[] = [];
   for (const [key, result] of results) {
@@ -315,6 +371,14 @@ export async function resolvePrefetch(
     resources[key] = [];
     unavailable.push(key);
   }
+  const dropped = keys.flatMap(([key]) => droppedByKey.get(key) ?? []);
+  const unreadableMedications = await readMissingMedications(resources, {
+    fhirServer: reachable ? request.fhirServer : undefined,
+    read: (url) => {
+      const signal = signalFor();
+      return withinBudget(readerFor().read(url, signal), signal);
+    },
+  });
   options.logger.debug(
     {
       serviceId: needs.serviceId,
@@ -325,7 +389,102 @@ export async function resolvePrefetch(
     },
     "prefetch resolved",
   );
-  return { resources, unavailable, incomplete };
+  return {
+    resources,
+    unavailable,
+    incomplete,
+    ...(dropped.length > 0 ? { dropped } : {}),
+    ...(unreadableMedications.length > 0 ? { unreadableMedications } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- referenced Medications
+
+/** Most Medications read for one request, and how many at once (docs/clinical-rules.md#2-medications). */
+export const MEDICATION_READS_MAX = 50;
+const MEDICATION_READS_IN_FLIGHT = 8;
+
+const MEDICATION_REFERENCE = /^(.*?)\/?Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+interface MedicationIo {
+  /** The allow-listed FHIR server, or undefined when none may be called. */
+  readonly fhirServer: string | undefined;
+  read(relativeUrl: string): Promise<FhirResource | undefined>;
+}
+
+/**
+ * Reads each Medication that a statement or request names by `medicationReference` and that is
+ * neither contained in it nor among the resources, from the request's FHIR server: one read per
+ * distinct Medication, at most MEDICATION_READS_MAX, a few at a time, within the prefetch budget.
+ * Each one read joins the key of its first statement. Returns the statements whose Medication
+ * could not be had, so the cards can say so rather than skip them.
+ */
+export async function readMissingMedications(
+  resources: Record<string, FhirResource[]>,
+  io: MedicationIo,
+): Promise<string[]> {
+  const known = new Set<string>();
+  for (const list of Object.values(resources))
+    for (const r of list) if (r.resourceType === "Medication" && r.id) known.add(r.id);
+  const base = io.fhirServer?.replace(/\/+$/, "");
+  const wanted = new Map<string, { key: string; statements: string[] }>();
+  const unreadable: string[] = [];
+  for (const [key, list] of Object.entries(resources)) {
+    for (const r of list) {
+      if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
+        continue;
+      const reference = r.medicationReference?.reference;
+      if (reference === undefined || r.medicationCodeableConcept !== undefined) continue;
+      const ref = `${r.resourceType}/${r.id ?? ""}`;
+      if (reference.startsWith("#")) {
+        const id = reference.slice(1);
+        const contained = (r.contained ?? []).some(
+          (c) => c.resourceType === "Medication" && c.id === id,
+        );
+        if (!contained) unreadable.push(ref);
+        continue;
+      }
+      const m = MEDICATION_REFERENCE.exec(reference);
+      const id = m?.[2];
+      const prefix = m?.[1] ?? "";
+      // Only the request's own FHIR server is ever called: an absolute reference elsewhere is
+      // not followed.
+      const here = prefix === "" || (base !== undefined && prefix === base);
+      if (id === undefined || !here) {
+        unreadable.push(ref);
+        continue;
+      }
+      if (known.has(id)) continue;
+      const entry = wanted.get(id);
+      if (entry) entry.statements.push(ref);
+      else wanted.set(id, { key, statements: [ref] });
+    }
+  }
+  const queue = [...wanted.entries()];
+  for (const [, { statements }] of queue.splice(MEDICATION_READS_MAX))
+    unreadable.push(...statements);
+  if (io.fhirServer === undefined) {
+    for (const [, { statements }] of queue) unreadable.push(...statements);
+    return unreadable;
+  }
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const [id, { key, statements }] = next;
+      let medication: FhirResource | undefined;
+      try {
+        medication = await io.read(`Medication/${encodeURIComponent(id)}`);
+      } catch {
+        medication = undefined;
+      }
+      if (medication?.resourceType === "Medication" && medication.id === id)
+        (resources[key] ??= []).push(medication);
+      else unreadable.push(...statements);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(MEDICATION_READS_IN_FLIGHT, queue.length) }, worker),
+  );
+  return unreadable;
 }
 
 /** Resources of one key narrowed to a resource type, for services. */

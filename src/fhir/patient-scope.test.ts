@@ -1,0 +1,70 @@
+import type { FhirResource } from "fhir/r4.js";
+import { describe, expect, it } from "vitest";
+import { patientIdOf, scopeToPatient, templateType } from "./patient-scope.js";
+
+const obs = (id: string, reference?: string): FhirResource => ({
+  resourceType: "Observation",
+  id,
+  status: "final",
+  code: { text: "Hb" },
+  ...(reference !== undefined ? { subject: { reference } } : {}),
+});
+
+describe("whose data: a resource belongs to the hook's patient only by its own reference", () => {
+  it.each([
+    ["Patient/p1", "p1"],
+    ["https://ehr.example/fhir/Patient/p1", "p1"],
+    ["Patient/p1/_history/3", "p1"],
+    ["http://x/fhir/Patient/p1/_history/3", "p1"],
+    ["Patient/p1x", "p1x"],
+    ["Group/p1", undefined],
+    ["#p1", undefined],
+    ["Patient/", undefined],
+  ])("%s names patient %s", (reference, id) => {
+    expect(patientIdOf(reference)).toBe(id);
+  });
+
+  it("keeps this patient's resources of the key's type and Medications; counts the rest by why", () => {
+    const scoped = scopeToPatient(
+      "labs",
+      [
+        obs("a", "Patient/p1"),
+        obs("b", "https://ehr.example/fhir/Patient/p1"),
+        obs("c", "Patient/p2"),
+        obs("d", "Patient/p2"),
+        obs("e"),
+        obs("f", "Patient/p10"),
+        { resourceType: "Patient", id: "p1" },
+        { resourceType: "Medication", id: "m1" },
+        { resourceType: "OperationOutcome", issue: [] },
+      ],
+      "Observation",
+      "p1",
+    );
+    expect(scoped.kept.map((r) => r.id)).toEqual(["a", "b", "m1"]);
+    expect(scoped.keptOfType).toBe(2);
+    expect(scoped.ofType).toBe(6);
+    expect(scoped.dropped).toEqual([
+      { key: "labs", resourceType: "Observation", reason: "other-patient", count: 3 },
+      { key: "labs", resourceType: "Observation", reason: "no-subject", count: 1 },
+      { key: "labs", resourceType: "Patient", reason: "wrong-type", count: 1 },
+    ]);
+  });
+
+  it("a Patient belongs by its own id", () => {
+    const other = scopeToPatient(
+      "patient",
+      [{ resourceType: "Patient", id: "p2" }],
+      "Patient",
+      "p1",
+    );
+    expect(other.keptOfType).toBe(0);
+    const own = scopeToPatient("patient", [{ resourceType: "Patient", id: "p1" }], "Patient", "p1");
+    expect(own.keptOfType).toBe(1);
+  });
+
+  it("reads the type a template asks for", () => {
+    expect(templateType("Observation?patient={{context.patientId}}")).toBe("Observation");
+    expect(templateType("Patient/{{context.patientId}}")).toBe("Patient");
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Whose data (docs/cds-contract.md#whose-data, docs/clinical-rules.md#2-medications): every
+ * resource a rule reads must belong to the hook's patient. Pure: no I/O.
+ *
+ * A resource belongs to patient `id` when it is that Patient, or when its `subject` (else its
+ * `patient`) reference is `Patient/{id}`, relative or absolute (`https://…/Patient/{id}`, with or
+ * without `/_history/{v}`). A resource of another patient, or one with no such reference, is
+ * dropped. A Medication belongs to no patient and is kept: statements point at it.
+ */
+import type { FhirResource } from "fhir/r4.js";
+
+/** Why a resource was not kept for the patient. */
+export type DropReason = "other-patient" | "no-subject" | "wrong-type";
+
+export interface DroppedResources {
+  /** The prefetch key the resources came through. */
+  readonly key: string;
+  readonly resourceType: string;
+  readonly reason: DropReason;
+  readonly count: number;
+}
+
+export interface ScopedResources {
+  readonly kept: FhirResource[];
+  /** Kept resources of the key's own type (a key holding none of them may count as failed). */
+  readonly keptOfType: number;
+  /** Resources of the key's own type, whoever's they are. */
+  readonly ofType: number;
+  readonly dropped: DroppedResources[];
+}
+
+const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/** The Patient id a reference names (`Patient/x`, `https://host/fhir/Patient/x/_history/2`). */
+export function patientIdOf(reference: string | undefined): string | undefined {
+  if (reference === undefined) return undefined;
+  return PATIENT_REFERENCE.exec(reference)?.[1];
+}
+
+/** Resource types that belong to no patient and may come with any key (e.g. `_include`d). */
+const SHARED_TYPES: ReadonlySet<string> = new Set(["Medication"]);
+
+/** The patient a resource names: its own id for a Patient, else its subject's (or patient's). */
+function ownerOf(resource: FhirResource): string | undefined {
+  if (resource.resourceType === "Patient") return resource.id;
+  const r = resource as { subject?: { reference?: unknown }; patient?: { reference?: unknown } };
+  const ref = r.subject?.reference ?? r.patient?.reference;
+  return typeof ref === "string" ? patientIdOf(ref) : undefined;
+}
+
+/** Whether a resource is about patient `patientId` (Patients and patient-compartment resources). */
+export function belongsToPatient(resource: FhirResource, patientId: string): boolean {
+  return ownerOf(resource) === patientId;
+}
+
+/**
+ * Keeps the resources of one prefetch key that belong to `patientId`: those of the key's own
+ * type (`expectedType`, from its template) about this patient, and shared resources (Medication).
+ * OperationOutcome entries (a search's warnings) are neither kept nor counted.
+ */
+export function scopeToPatient(
+  key: string,
+  resources: readonly FhirResource[],
+  expectedType: string,
+  patientId: string,
+): ScopedResources {
+  const kept: FhirResource[] = [];
+  let keptOfType = 0;
+  let ofType = 0;
+  const counts = new Map<string, DroppedResources>();
+  const drop = (resourceType: string, reason: DropReason): void => {
+    const id = `${resourceType} ${reason}`;
+    const prev = counts.get(id);
+    counts.set(id, { key, resourceType, reason, count: (prev?.count ?? 0) + 1 });
+  };
+  for (const r of resources) {
+    if (r.resourceType === "OperationOutcome") continue;
+    if (SHARED_TYPES.has(r.resourceType)) {
+      kept.push(r);
+      continue;
+    }
+    if (r.resourceType !== expectedType) {
+      drop(r.resourceType, "wrong-type");
+      continue;
+    }
+    ofType += 1;
+    const owner = ownerOf(r);
+    if (owner === patientId) {
+      kept.push(r);
+      keptOfType += 1;
+    } else drop(r.resourceType, owner === undefined ? "no-subject" : "other-patient");
+  }
+  return { kept, keptOfType, ofType, dropped: [...counts.values()] };
+}
+
+/** The resource type a prefetch template asks for: `Observation?…` → Observation. */
+export function templateType(template: string): string {
+  return /^[A-Z][A-Za-z]+/.exec(template)?.[0] ?? "";
+}
