@@ -2,8 +2,8 @@
  * The express app, built from its dependencies: nothing global, so tests build as many apps as
  * they need, each with its own config, store, services and clock.
  *
- * Order: security headers → CORS (so preflight never needs a token) → access log → request time
- * limit → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
+ * Order: security headers → access log (so CORS preflights are logged too) → CORS (so preflight
+ * never needs a token) → request time limit → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
  */
 import express, { type RequestHandler } from "express";
 import type { Config } from "./config.js";
@@ -39,6 +39,11 @@ export interface AppDeps {
   readonly operatorRoutes?: express.Router;
   /** The pages (course app, inbox, and in the demo the EHR page): src/pages/router.ts. */
   readonly pages?: express.Router;
+  /**
+   * The demo on loopback: browser pages of any origin may call (docs/cds-contract.md#real-clients).
+   * Otherwise only the origins of CORS_ORIGINS.
+   */
+  readonly corsAnyOrigin?: boolean;
 }
 
 export class AppWiringError extends Error {
@@ -62,8 +67,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable("etag");
   app.set("trust proxy", false);
   app.use(securityHeaders());
-  app.use(cors(config.CORS_ORIGINS));
   app.use(accessLog(logger));
+  app.use(cors(deps.corsAnyOrigin === true ? "any" : config.CORS_ORIGINS));
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
   app.use(healthRoutes(deps.store, logger));
   if (deps.operatorRoutes) app.use(deps.operatorRoutes);

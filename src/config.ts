@@ -97,6 +97,10 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
 const settings = {
   PORT: [port.default(8080), "TCP port the service listens on."],
   HOST: [z.string().min(1).default("127.0.0.1"), "Interface to bind; 0.0.0.0 in containers."],
+  DEMO_FHIR_PORT: [
+    port.default(8090),
+    "`demo` only: port of its embedded demo FHIR server (any free port when taken).",
+  ],
   PUBLIC_BASE_URL: [
     z.url({ protocol: /^https?$/ }).optional(),
     "Base URL as EHRs see it (JWT `aud` = this + path). Default http://HOST:PORT.",

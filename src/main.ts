@@ -57,8 +57,6 @@ function pagesOf(config: Config, logger: Logger, demo?: DemoInfo) {
 
 // ------------------------------------------------------------------ commands
 
-const DEMO_FHIR_PORT = 8090;
-
 function listen(server: Server): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -134,6 +132,8 @@ async function startService(
     ...(cdsAuth ? { cdsAuth } : {}),
     operatorRoutes: alertsRouter({ store: alertStore(store), config }),
     ...(pages ? { pages } : {}),
+    // The demo, on loopback: browser pages of any origin may call (docs/cds-contract.md#real-clients).
+    ...(demo !== undefined ? { corsAnyOrigin: true } : {}),
   });
   const server = createAppServer(app).listen(config.PORT, config.HOST);
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5_000;
@@ -185,7 +185,7 @@ function patientIdsOf(bundles: readonly Bundle[]): string[] {
 
 async function demo(): Promise<void> {
   const host = "127.0.0.1";
-  const { fhir, bundles } = await startDemoFhirServer(host, DEMO_FHIR_PORT);
+  const { fhir, bundles } = await startDemoFhirServer(host, loadConfig(process.env).DEMO_FHIR_PORT);
   const fhirOrigin = new URL(fhir.url).origin;
   // The inbox needs an operator token: without one configured, the demo makes one and prints it.
   const operatorToken =
@@ -255,7 +255,7 @@ async function demo(): Promise<void> {
 async function fhirServerOnly(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
-  const port = process.env.PORT ? config.PORT : DEMO_FHIR_PORT;
+  const port = process.env.PORT ? config.PORT : config.DEMO_FHIR_PORT;
   const { fhir, bundles } = await startDemoFhirServer(config.HOST, port);
   logger.info({ url: fhir.url, bundles: bundles.length }, "demo FHIR server listening");
   process.stdout.write(

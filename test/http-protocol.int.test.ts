@@ -490,7 +490,7 @@ describe("response checks run on every service response", () => {
 });
 
 describe("headers", () => {
-  const { app } = protocolApp({ env: { CORS_ORIGINS: "https://ehr.example.org" } });
+  const { app, logs } = protocolApp({ env: { CORS_ORIGINS: "https://ehr.example.org" } });
 
   it("sets security headers, no X-Powered-By, and Cache-Control no-store on hook responses", async () => {
     const res = await request(app).post(PATH).send(patientView()).expect(200);
@@ -534,6 +534,44 @@ describe("headers", () => {
     expect(res.headers["access-control-allow-origin"]).toBeUndefined();
     const get = await request(app).get("/cds-services").set("Origin", "https://evil.example.com");
     expect(get.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("logs every preflight, allowed or refused, with its origin and status", async () => {
+    for (const [origin, status] of [
+      ["https://ehr.example.org", 204],
+      ["https://other.example.com", 403],
+    ] as const) {
+      logs.lines.length = 0;
+      await request(app)
+        .options(PATH)
+        .set("Origin", origin)
+        .set("Access-Control-Request-Method", "POST")
+        .expect(status);
+      const lines = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.msg === "request")).toEqual([
+        expect.objectContaining({ method: "OPTIONS", status, preflight: true, origin }),
+      ]);
+    }
+  });
+
+  it("allows every origin when built for the demo (corsAnyOrigin), whatever CORS_ORIGINS says", async () => {
+    const demo = protocolApp({
+      env: { CORS_ORIGINS: "https://ehr.example.org" },
+      corsAnyOrigin: true,
+    });
+    const res = await request(demo.app)
+      .options(PATH)
+      .set("Origin", "http://localhost:18699")
+      .set("Access-Control-Request-Method", "POST")
+      .set("Access-Control-Request-Headers", "authorization, content-type, accept");
+    expect(res.status).toBe(204);
+    expect(res.headers["access-control-allow-origin"]).toBe("*");
+    const post = await request(demo.app)
+      .post(PATH)
+      .set("Origin", "http://localhost:18699")
+      .send(patientView())
+      .expect(200);
+    expect(post.headers["access-control-allow-origin"]).toBe("*");
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * One structured log line per request: method, route, status, duration, and for hook calls the
- * service id, hook and hookInstance. Never a header, a body, a token or patient data: the path is
- * logged only as the route pattern, because a path can hold ids.
+ * service id, hook and hookInstance; for a CORS preflight, its origin. No other header, never a
+ * body, a token or patient data: the path is logged only as the route pattern, because a path can
+ * hold ids.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Logger } from "../log.js";
@@ -11,6 +12,9 @@ interface HookLogFields {
   hook?: string;
   hookInstance?: string;
   cards?: number;
+  /** A CORS preflight, with the page's origin (an origin names a site, never a patient). */
+  preflight?: boolean;
+  origin?: string;
 }
 
 const fields = new WeakMap<Request, HookLogFields>();

@@ -1,17 +1,21 @@
 /**
- * CORS from CORS_ORIGINS (cds-contract.md "Real clients": a browser page on another origin).
+ * CORS (docs/cds-contract.md#real-clients: a browser page on another origin). `serve` allows the
+ * origins of CORS_ORIGINS; the demo, on loopback with synthetic data, allows any origin ("any").
  * Allowed origins get `Access-Control-Allow-Origin` on every response and a successful preflight
  * for GET and POST with Authorization, Content-Type and Accept. Other origins get no CORS header
- * at all, and their preflight is refused, so the browser blocks the call.
+ * at all, and their preflight is refused, so the browser blocks the call. Preflights are marked
+ * in the access log with their origin, so an operator can see which page was let in or refused.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { annotateRequestLog } from "./access-log.js";
 import { forbidden, sendError } from "./errors.js";
 
 export const CORS_METHODS = "GET, POST, OPTIONS";
 export const CORS_HEADERS = "Authorization, Content-Type, Accept";
 
-export function cors(allowedOrigins: readonly string[]): RequestHandler {
-  const allowed = new Set(allowedOrigins);
+export function cors(allowedOrigins: readonly string[] | "any"): RequestHandler {
+  const anyOrigin = allowedOrigins === "any";
+  const allowed = new Set(anyOrigin ? [] : allowedOrigins);
   return (req: Request, res: Response, next: NextFunction): void => {
     const origin = req.headers.origin;
     // Answers differ by Origin. setHeader when no other Vary was set (every request so far):
@@ -20,7 +24,13 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
     else res.setHeader("Vary", "Origin");
     const isPreflight =
       req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
-    if (typeof origin !== "string" || !allowed.has(origin)) {
+    if (isPreflight) {
+      annotateRequestLog(req, {
+        preflight: true,
+        ...(typeof origin === "string" ? { origin: origin.slice(0, 200) } : {}),
+      });
+    }
+    if (typeof origin !== "string" || (!anyOrigin && !allowed.has(origin))) {
       if (isPreflight) {
         sendError(res, forbidden("this origin is not allowed by CORS"));
         return;
@@ -28,7 +38,7 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
       next();
       return;
     }
-    res.set("Access-Control-Allow-Origin", origin);
+    res.set("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
     if (isPreflight) {
       res
         .set({

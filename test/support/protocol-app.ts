@@ -32,6 +32,8 @@ export interface ProtocolAppOptions {
   readonly saveFeedback?: AppDeps["saveFeedback"];
   readonly cdsAuth?: RequestHandler;
   readonly clock?: () => Date;
+  /** Build the app as the demo does: CORS for any origin. */
+  readonly corsAnyOrigin?: boolean;
 }
 
 export function protocolApp(options: ProtocolAppOptions = {}) {
@@ -47,6 +49,7 @@ export function protocolApp(options: ProtocolAppOptions = {}) {
     services: options.services ?? [testService()],
     clock: options.clock ?? (() => new Date("2026-01-15T10:00:00Z")),
     ...(options.cdsAuth ? { cdsAuth: options.cdsAuth } : {}),
+    ...(options.corsAnyOrigin === true ? { corsAnyOrigin: true } : {}),
   });
   return { app, logs, config };
 }
