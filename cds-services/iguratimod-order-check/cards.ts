@@ -1,75 +1,246 @@
 /**
- * Cards of iguratimod-order-check (clinical rules §8): eligibility, warfarin, pregnancy, missing
- * baseline labs, dose and concurrent immunosuppressants, each with what a clinician can do about
- * it: order the missing labs, change the draft to the study regimen, or remove the draft.
+ * Cards of the iguratimod order check (docs/clinical-rules.md#8-ordering), written for a narrow
+ * EHR panel (docs/clinical-rules.md#9-cards): the deciding facts first, each with its date, in
+ * tables of at most four columns with a header row; record ids stay in the extension's evidence.
+ * Each card offers what a clinician can do: order the missing labs, change the draft to the study
+ * regimen, or take the draft out of the basket.
  */
 import { randomUUID } from "node:crypto";
 import type { MedicationRequest } from "fhir/r4.js";
-import type {
-  DataQualityNote,
-  DoseCheckFinding,
-  OrderCheckFinding,
-  Thresholds,
+import {
+  BASELINE_WORDS,
+  formatMg,
+  timesWords,
+  type BaselineLab,
+  type DataQualityNote,
+  type DoseCheckFinding,
+  type JudgedDoseLine,
+  type LabContraindicationFinding,
+  type OrderCheckFinding,
+  type PregnancyFinding,
+  type PreviouslyTriedFinding,
+  type RecordShown,
+  type Thresholds,
 } from "../../src/clinical/index.js";
 import type { Card, Suggestion } from "../../src/hooks/schemas.js";
-import { cell, findingCard, STUDY_URL } from "../shared/cards.js";
-import { labOrderSuggestions, withoutEmptyValues } from "../shared/suggestions.js";
+import { cell, CTCAE_URL, findingCard, STUDY_URL } from "../shared/cards.js";
+import {
+  labOrderSuggestions,
+  withoutEmptyValues,
+  type OrderableLab,
+} from "../shared/suggestions.js";
 import { eligibilityCard } from "../shared/eligibility-card.js";
 
-const DISPLAY = {
+type OwnCode = Exclude<
+  OrderCheckFinding["code"],
+  "refractory-ln-eligible" | "refractory-ln-not-eligible" | "refractory-ln-insufficient-data"
+>;
+
+const DISPLAY: Readonly<Record<OwnCode, string>> = {
   "warfarin-interaction": "Iguratimod with warfarin",
   "baseline-labs-missing": "Baseline labs missing before iguratimod",
-  "dose-check": "Iguratimod dose differs from the study regimen",
+  "dose-check": "Iguratimod dose",
   "concurrent-immunosuppressant": "Another immunosuppressant still active",
   "pregnancy-contraindication": "Iguratimod in pregnancy",
-} as const;
+  "lab-contraindication": "Hemoglobin or ALT before iguratimod",
+  "iguratimod-previously-tried": "Iguratimod tried before",
+  "duplicate-therapy": "Iguratimod already active",
+};
 
-function criteriaOf(code: keyof typeof DISPLAY, t: Thresholds): string {
+const LAB_OF: Readonly<Record<BaselineLab, OrderableLab>> = {
+  hemoglobin: "hemoglobin",
+  alt: "alt",
+  creatinine: "creatinine",
+  proteinuria: "protein24h",
+  albumin: "albumin",
+  urineSediment: "urineSediment",
+};
+
+const day = (isoInstant: string) => isoInstant.slice(0, 10);
+
+function criteriaOf(code: OwnCode, t: Thresholds): string {
+  const max = formatMg(t.iguratimodMaxDailyDoseMg.value);
+  const study = `${formatMg(t.iguratimodStudyDoseMg.value)} mg ${timesWords(t.iguratimodStudyTimesPerDay.value)}`;
   switch (code) {
     case "warfarin-interaction":
-      return "Iguratimod label (Japan): contraindicated with warfarin, whose effect it raises (serious bleeding). ln-cds clinical rules §8.";
+      return "Iguratimod label (Japan): contraindicated with warfarin, whose effect it raises (serious bleeding).";
     case "baseline-labs-missing":
-      return `ln-cds clinical rules §8: hemoglobin, ALT and creatinine within ${t.orderLabLookbackDays.value} days before iguratimod starts, so the safety rules (§7) have a baseline.`;
+      return (
+        `Within ${t.orderLabLookbackDays.value} days before the first dose: hemoglobin, ALT and creatinine, so that ` +
+        "anaemia and liver injury on iguratimod can be graded against a baseline (CTCAE v5.0); proteinuria, albumin " +
+        "and urine sediment, so that the week-24 response can be judged against a baseline (kang2020)."
+      );
     case "dose-check":
-      return `kang2020 regimen: ${t.iguratimodStudyDoseMg.value} mg ${t.iguratimodStudyTimesPerDay.value === 2 ? "twice" : `${t.iguratimodStudyTimesPerDay.value} times`} daily; label maximum ${t.iguratimodMaxDailyDoseMg.value} mg/day. ln-cds clinical rules §8.`;
+      return (
+        `kang2020 regimen: ${study}. Iguratimod label (Japan): ${formatMg(t.iguratimodStudyDoseMg.value)} mg once ` +
+        `daily for 4 weeks, then ${study}; at most ${max} mg a day. The daily dose adds every dosage line given at ` +
+        "the same time and every iguratimod order being placed; a dose in tablets counts the product's strength."
+      );
     case "concurrent-immunosuppressant":
-      return "kang2020: iguratimod replaced the failed immunosuppressants; no combination was studied. ln-cds clinical rules §8.";
+      return "kang2020: iguratimod replaced the failed immunosuppressants; no combination was studied.";
     case "pregnancy-contraindication":
-      return "Iguratimod label: contraindicated in pregnancy (teratogenic in animal studies). An active pregnancy Condition, or the latest LOINC 82810-3 saying pregnant. ln-cds clinical rules §8.";
+      return "Iguratimod label: contraindicated in pregnancy (teratogenic in animal studies).";
+    case "lab-contraindication":
+      return (
+        `CTCAE v5.0: anaemia grade 2 is Hb below ${t.anemiaGrade2Below.value} g/L, grade 3 below ` +
+        `${t.anemiaGrade3Below.value} g/L; ALT grade 2 is above ${t.liverGrade2AboveMultiple.value}×ULN, grade 3 above ` +
+        `${t.liverGrade3AboveMultiple.value}×ULN. Anaemia and liver injury are the known harms of iguratimod ` +
+        "(kang2020 safety profile; labels): grade 3 is a reason not to start, grade 2 one to look first."
+      );
+    case "iguratimod-previously-tried":
+      return (
+        "kang2020 studied patients new to iguratimod. A course that was not tolerated (stopped for an adverse " +
+        "event, or a grade-3 anaemia or liver injury during it) is critical; one that failed or relapsed a warning."
+      );
+    case "duplicate-therapy":
+      return `Iguratimod label (Japan): at most ${max} mg a day in total; one order at a time.`;
   }
 }
 
-function doseSection(f: DoseCheckFinding, t: Thresholds): string {
-  const show = (v: number | undefined, unit: string) =>
-    v === undefined ? "not stated" : `${v}${unit}`;
+const RECORD_WORDS: Readonly<Record<string, string>> = {
+  MedicationStatement: "medication statement",
+  MedicationRequest: "medication order",
+  Condition: "problem list",
+  Observation: "observation",
+};
+
+/** Which record, since when, with what status: the evidence a clinician checks (no ids shown). */
+function recordsTable(records: readonly RecordShown[]): string {
   return [
-    "| | ordered | study (kang2020) |",
-    "|---|---|---|",
-    `| regimen | ${cell(f.regimenText)} | ${t.iguratimodStudyDoseMg.value} mg × ${t.iguratimodStudyTimesPerDay.value}/day |`,
-    `| dose | ${show(f.doseMg, " mg")} | ${t.iguratimodStudyDoseMg.value} mg |`,
-    `| times a day | ${show(f.timesPerDay, "")} | ${t.iguratimodStudyTimesPerDay.value} |`,
-    `| daily dose | ${show(f.dailyDoseMg, " mg")} | ${t.iguratimodStudyDoseMg.value * t.iguratimodStudyTimesPerDay.value} mg (label maximum ${t.iguratimodMaxDailyDoseMg.value} mg) |`,
+    "| medicine | record | since | status |",
+    "|---|---|---|---|",
+    ...records.map(
+      (r) =>
+        `| ${cell(r.agent)} | ${RECORD_WORDS[r.ref.split("/")[0] ?? ""] ?? "record"} | ${day(r.since)} | ${cell(r.status)} |`,
+    ),
   ].join("\n");
 }
 
-/** Replace the draft's dosage by the study regimen (25 mg twice daily, by mouth). */
-function studyRegimenSuggestion(draft: MedicationRequest, t: Thresholds): Suggestion[] {
-  if (!draft.id) return [];
+function pregnancyTable(f: PregnancyFinding): string {
+  return [
+    "| record | recorded | says |",
+    "|---|---|---|",
+    ...f.records.map((r) =>
+      r.source === "condition"
+        ? `| problem list: pregnancy | ${day(r.since)} | active |`
+        : `| pregnancy status (LOINC 82810-3) | ${day(r.since)} | pregnant |`,
+    ),
+  ].join("\n");
+}
+
+function labTable(f: LabContraindicationFinding): string {
+  return [
+    "| test | date | result | CTCAE grade |",
+    "|---|---|---|---|",
+    ...f.labs.map((l) =>
+      l.kind === "hemoglobin"
+        ? `| hemoglobin | ${day(l.value.time)} | ${l.value.value} g/L (LLN ${l.limit}) | ${l.grade} |`
+        : `| ALT | ${day(l.value.time)} | ${l.value.value} U/L (${Math.round((l.value.value / l.limit) * 10) / 10}× ULN ${l.limit}) | ${l.grade} |`,
+    ),
+  ].join("\n");
+}
+
+function previousTable(f: PreviouslyTriedFinding): string {
+  return [
+    "| course | days | outcome | stop reason |",
+    "|---|---|---|---|",
+    ...f.courses.map((p) => {
+      const critical = p.criticalValue
+        ? `; ${p.criticalValue.kind === "hemoglobin" ? "Hb" : "ALT"} ${p.criticalValue.value} ${p.criticalValue.kind === "hemoglobin" ? "g/L" : "U/L"} on ${day(p.criticalValue.time)} (grade ${p.criticalValue.grade})`
+        : "";
+      const outcome = p.intolerance
+        ? "intolerance"
+        : p.outcome.outcome === "too-short"
+          ? "too short to judge"
+          : p.outcome.outcome;
+      return `| ${day(p.outcome.start)} to ${p.outcome.end ? day(p.outcome.end) : "?"} | ${p.outcome.durationDays} | ${cell(outcome + critical)} | ${cell(p.stopReason ?? "not recorded")} |`;
+    }),
+  ].join("\n");
+}
+
+function lineLabel(l: JudgedDoseLine, drafts: number): string {
+  const parts = [
+    drafts > 1 ? `order ${l.draft}` : "",
+    l.sequence !== undefined ? `step ${l.sequence}` : "",
+  ];
+  return parts.filter((x) => x !== "").join(", ") || "order";
+}
+
+function lineResult(l: JudgedDoseLine): string {
+  if (l.status === "unreadable") return `cannot be read: ${l.why ?? ""}`;
+  if (l.status === "not-stated")
+    return l.mgPerDose !== undefined
+      ? `${formatMg(l.mgPerDose)} mg a dose; how often not stated`
+      : "no dose stated";
+  const tablets = l.tablets
+    ? `${formatMg(l.tablets.count)} × ${formatMg(l.tablets.strengthMg)} mg tablet = `
+    : "";
+  return `${tablets}${formatMg(l.mgPerDose ?? 0)} mg × ${formatMg(l.timesPerDay ?? 0)}/day = **${formatMg(l.mgPerDay ?? 0)} mg/day**`;
+}
+
+function doseTable(f: DoseCheckFinding): string {
+  const rows = f.lines.map(
+    (l) => `| ${lineLabel(l, f.drafts)} | ${cell(l.sent)} | ${cell(lineResult(l))} |`,
+  );
+  const totals =
+    f.steps.length > 1 || f.lines.length > 1
+      ? f.steps.map((s) => {
+          const atLeast = s.lines.some((l) => l.status !== "readable") ? "at least " : "";
+          return `| **total**${f.steps.length > 1 ? ` step ${s.step}` : ""} | | **${atLeast}${formatMg(s.mgPerDay)} mg/day** |`;
+        })
+      : [];
+  return ["| order | as sent | read as |", "|---|---|---|", ...rows, ...totals].join("\n");
+}
+
+function sectionsOf(f: OrderCheckFinding): string[] {
+  switch (f.code) {
+    case "warfarin-interaction":
+    case "duplicate-therapy":
+    case "concurrent-immunosuppressant":
+      return [recordsTable(f.records)];
+    case "pregnancy-contraindication":
+      return [pregnancyTable(f)];
+    case "lab-contraindication":
+      return [labTable(f)];
+    case "iguratimod-previously-tried":
+      return [previousTable(f)];
+    case "dose-check":
+      return [doseTable(f)];
+    case "baseline-labs-missing": {
+      const present = f.decidingValues.map(
+        (v) => `| ${cell(v.label.replace(/^recent /, ""))} | ${day(v.time)} |`,
+      );
+      return [
+        `**Missing in the last 30 days:** ${f.missing.map((m) => BASELINE_WORDS[m]).join(", ")}.`,
+        ...(present.length > 0 ? [["| present | date |", "|---|---|", ...present].join("\n")] : []),
+      ];
+    }
+    case "refractory-ln-eligible":
+    case "refractory-ln-not-eligible":
+    case "refractory-ln-insufficient-data":
+      return [];
+  }
+}
+
+/** Replace the drafts' dosage by the study regimen: one draft at 25 mg twice daily, by mouth. */
+function studyRegimenSuggestion(drafts: readonly MedicationRequest[], t: Thresholds): Suggestion[] {
+  const [first, ...rest] = drafts;
+  if (!first?.id || rest.some((d) => !d.id)) return [];
   const dose = t.iguratimodStudyDoseMg.value;
   const times = t.iguratimodStudyTimesPerDay.value;
   return [
     {
-      label: `Change to ${dose} mg ${times === 2 ? "twice" : `${times} times`} daily (study regimen)`,
+      label: `Change to ${formatMg(dose)} mg ${timesWords(times)} (study regimen)`,
       uuid: randomUUID(),
       actions: [
         {
           type: "update",
-          description: `Set the draft's dosage to ${dose} mg × ${times}/day`,
+          description: `Set the draft's dosage to ${formatMg(dose)} mg ${timesWords(times)}`,
           resource: withoutEmptyValues({
-            ...draft,
+            ...first,
             dosageInstruction: [
               {
-                text: `${dose} mg by mouth ${times === 2 ? "twice" : `${times} times`} daily`,
+                text: `${formatMg(dose)} mg by mouth ${timesWords(times)}`,
                 timing: { repeat: { frequency: times, period: 1, periodUnit: "d" } },
                 route: {
                   coding: [{ system: "http://snomed.info/sct", code: "26643006", display: "Oral" }],
@@ -88,39 +259,74 @@ function studyRegimenSuggestion(draft: MedicationRequest, t: Thresholds): Sugges
             ],
           }) as unknown as Record<string, unknown>,
         },
+        ...rest.map((d) => ({
+          type: "delete" as const,
+          description: "Delete the other draft iguratimod order (the doses would add up)",
+          resourceId: `MedicationRequest/${d.id ?? ""}`,
+        })),
       ],
     },
   ];
 }
 
-/** On a contraindication: take the draft iguratimod order out of the basket. */
-function removeDraftSuggestion(draft: MedicationRequest): Suggestion[] {
-  if (!draft.id) return [];
+/** On a contraindication: take the draft iguratimod order(s) out of the basket. */
+function removeDraftSuggestion(drafts: readonly MedicationRequest[]): Suggestion[] {
+  const ids = drafts.flatMap((d) => (d.id ? [d.id] : []));
+  if (ids.length === 0) return [];
   return [
     {
-      label: "Remove the iguratimod order",
+      label: ids.length > 1 ? "Remove the iguratimod orders" : "Remove the iguratimod order",
       uuid: randomUUID(),
-      actions: [
-        {
-          type: "delete",
-          description: "Delete the draft iguratimod MedicationRequest",
-          resourceId: `MedicationRequest/${draft.id}`,
-        },
-      ],
+      actions: ids.map((id) => ({
+        type: "delete" as const,
+        description: "Delete the draft iguratimod MedicationRequest",
+        resourceId: `MedicationRequest/${id}`,
+      })),
     },
   ];
+}
+
+function suggestionsOf(
+  f: OrderCheckFinding,
+  ctx: {
+    readonly patientRef: string;
+    readonly drafts: readonly MedicationRequest[];
+    readonly thresholds: Thresholds;
+  },
+): Suggestion[] {
+  switch (f.code) {
+    case "baseline-labs-missing":
+      return labOrderSuggestions(
+        ctx.patientRef,
+        f.missing.map((m) => LAB_OF[m]),
+        "Baseline before iguratimod",
+      );
+    case "dose-check":
+      return studyRegimenSuggestion(ctx.drafts, ctx.thresholds);
+    case "duplicate-therapy":
+      return removeDraftSuggestion(ctx.drafts);
+    case "warfarin-interaction":
+    case "pregnancy-contraindication":
+    case "lab-contraindication":
+    case "iguratimod-previously-tried":
+    case "concurrent-immunosuppressant":
+    case "refractory-ln-eligible":
+    case "refractory-ln-not-eligible":
+    case "refractory-ln-insufficient-data":
+      return f.indicator === "critical" ? removeDraftSuggestion(ctx.drafts) : [];
+  }
 }
 
 export function orderCheckCard(
   f: OrderCheckFinding,
   ctx: {
     readonly patientRef: string;
-    readonly draft: MedicationRequest;
+    /** Every iguratimod draft of the request, in order. */
+    readonly drafts: readonly MedicationRequest[];
     readonly thresholds: Thresholds;
     readonly prefetchNotes: readonly DataQualityNote[];
   },
 ): Card {
-  const t = ctx.thresholds;
   if (
     f.code === "refractory-ln-eligible" ||
     f.code === "refractory-ln-not-eligible" ||
@@ -131,25 +337,17 @@ export function orderCheckCard(
       { ...ctx, indicator: f.indicator, overrides: "order" },
     );
   }
-  const suggestions =
-    f.code === "baseline-labs-missing"
-      ? labOrderSuggestions(
-          ctx.patientRef,
-          f.missing,
-          "Baseline before iguratimod (ln-cds clinical rules §8)",
-        )
-      : f.code === "dose-check"
-        ? studyRegimenSuggestion(ctx.draft, t)
-        : f.indicator === "critical"
-          ? removeDraftSuggestion(ctx.draft)
-          : [];
-  return findingCard(f, {
-    display: DISPLAY[f.code],
-    sourceUrl: STUDY_URL,
-    criteria: criteriaOf(f.code, t),
-    ...(f.code === "dose-check" ? { sections: [doseSection(f, t)] } : {}),
-    extraNotes: ctx.prefetchNotes,
-    suggestions,
-    overrides: "order",
-  });
+  // The card's own tables show the deciding values compactly; ids stay in the evidence.
+  return findingCard(
+    { ...f, decidingValues: [] },
+    {
+      display: DISPLAY[f.code],
+      sourceUrl: f.code === "lab-contraindication" ? CTCAE_URL : STUDY_URL,
+      criteria: criteriaOf(f.code, ctx.thresholds),
+      sections: sectionsOf(f),
+      extraNotes: ctx.prefetchNotes,
+      suggestions: suggestionsOf(f, ctx),
+      overrides: "order",
+    },
+  );
 }

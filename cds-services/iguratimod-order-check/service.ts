@@ -13,7 +13,7 @@ import {
   iguratimodOrderChecks,
   type Thresholds,
 } from "../../src/clinical/index.js";
-import { normaliseDraftOrder } from "../../src/fhir/normalise.js";
+import { readDraftOrder } from "../../src/fhir/draft-order.js";
 import { draftMedicationRequests } from "../../src/hooks/schemas.js";
 import type { Card } from "../../src/hooks/schemas.js";
 import type { CdsService, HookRequest } from "../types.js";
@@ -38,13 +38,18 @@ function draftsOf(input: HookRequest): { drafts: MedicationRequest[]; meds: Medi
   return { drafts, meds };
 }
 
-/** The drafts that order iguratimod, read as §8 reads them; `drafts` are all the looked-at ones. */
+/**
+ * The drafts that order iguratimod, read as §8 reads them: `looked` are the ones this hook looks
+ * at (order-select: the selected ones), `iguratimod` every iguratimod draft in `draftOrders`, since
+ * the daily dose is summed over all of them; `drafts` are all MedicationRequest drafts.
+ */
 function iguratimodDraftsOf(request: HookRequest) {
-  const { drafts, meds } = draftsOf(request);
-  const iguratimod = drafts
-    .map((mr) => ({ mr, order: normaliseDraftOrder(mr, meds) }))
-    .filter((d) => d.order.isIguratimod);
-  return { drafts, iguratimod };
+  const { drafts: looked, meds } = draftsOf(request);
+  const drafts = request.hook === "patient-view" ? [] : draftMedicationRequests(request.context);
+  const read = drafts.map((mr) => ({ mr, order: readDraftOrder(mr, meds) }));
+  const iguratimod = read.filter((d) => d.order.isIguratimod);
+  const speaks = looked.some((mr) => iguratimod.some((d) => d.mr === mr));
+  return { drafts, iguratimod: speaks ? iguratimod : [] };
 }
 
 export const ORDER_SELECT_ID = "iguratimod-order-select";
@@ -80,18 +85,29 @@ export function iguratimodOrderCheckService(
     appliesTo: (request) => iguratimodDraftsOf(request).iguratimod.length > 0,
     evaluate(input) {
       const { drafts, iguratimod } = iguratimodDraftsOf(input);
-      if (iguratimod.length === 0) return [];
+      const first = iguratimod[0];
+      if (!first) return [];
       // The drafts are what is being decided, not history: keep them out of the patient's facts.
       const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
       const { facts, prefetchNotes } = patientDataOf(input, thresholds, exclude);
       const patientRef = `Patient/${input.context.patientId}`;
-      const cards: Card[] = [];
-      for (const [i, d] of iguratimod.entries()) {
-        const findings = iguratimodOrderChecks(facts, d.order, input.now, thresholds);
-        // Patient-level checks once; the dose of each further draft on its own.
-        for (const f of i === 0 ? findings : findings.filter((x) => x.code === "dose-check"))
-          cards.push(orderCheckCard(f, { patientRef, draft: d.mr, thresholds, prefetchNotes }));
-      }
+      const findings = iguratimodOrderChecks(
+        facts,
+        iguratimod.map((d) => d.order),
+        input.now,
+        thresholds,
+      );
+      const cards: Card[] = findings
+        // docs/clinical-rules.md#8-ordering: order-select only warns; order-sign shows everything.
+        .filter((f) => input.hook !== "order-select" || f.indicator !== "info")
+        .map((f) =>
+          orderCheckCard(f, {
+            patientRef,
+            drafts: iguratimod.map((d) => d.mr),
+            thresholds,
+            prefetchNotes,
+          }),
+        );
       return cards;
     },
   };

@@ -10,9 +10,15 @@ import { BASELINE_LAB_ORDERS, LOINC_SYSTEM } from "../../src/clinical/index.js";
 import { agentOf } from "../../src/fhir/normalise.js";
 import type { Suggestion } from "../../src/hooks/schemas.js";
 
-export type OrderableLab = "hemoglobin" | "alt" | "creatinine" | "protein24h";
+export type OrderableLab =
+  | "hemoglobin"
+  | "alt"
+  | "creatinine"
+  | "protein24h"
+  | "albumin"
+  | "urineSediment";
 
-/** LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein. */
+/** LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein, albumin, sediment. */
 export const LAB_ORDERS: Readonly<
   Record<OrderableLab, { loinc: string; display: string; label: string }>
 > = {
@@ -23,6 +29,16 @@ export const LAB_ORDERS: Readonly<
     loinc: "2889-4",
     display: "Protein [Mass/time] in 24 hour Urine",
     label: "24-hour urine protein",
+  },
+  albumin: {
+    loinc: "1751-7",
+    display: "Albumin [Mass/volume] in Serum or Plasma",
+    label: "serum albumin",
+  },
+  urineSediment: {
+    loinc: "13945-1",
+    display: "Erythrocytes [#/area] in Urine sediment by Microscopy high power field",
+    label: "urine sediment (red cells)",
   },
 };
 

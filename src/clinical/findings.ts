@@ -27,7 +27,10 @@ export type FindingCode =
   | "baseline-labs-missing"
   | "dose-check"
   | "concurrent-immunosuppressant"
-  | "pregnancy-contraindication";
+  | "pregnancy-contraindication"
+  | "lab-contraindication"
+  | "iguratimod-previously-tried"
+  | "duplicate-therapy";
 
 export interface DecidingValue {
   /** Human label, e.g. "week-24 proteinuria", "baseline hemoglobin". */

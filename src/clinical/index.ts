@@ -10,3 +10,4 @@ export * from "./response.js";
 export * from "./safety.js";
 export * from "./order-checks.js";
 export * from "./iguratimod-history.js";
+export * from "./dose.js";

@@ -2,15 +2,18 @@ import { describe, expect, it } from "vitest";
 import { activePregnancy, iguratimodOrderChecks, type DraftOrderFacts } from "./order-checks.js";
 import { course, dateAt, lab, makeFacts } from "./test-facts.js";
 
-const studyDraft: DraftOrderFacts = {
+const mgLine = (mg: number, timesPerDay: number, sequence?: number) => ({
+  ...(sequence !== undefined ? { sequence } : {}),
+  sent: `${mg} mg, ${timesPerDay} per 1 d`,
+  amount: { kind: "mass" as const, value: mg, mgFactor: 1 },
+  timing: { frequency: timesPerDay, period: 1, periodDays: 1, periodUnit: "d" },
+});
+const draftOf = (...lines: ReturnType<typeof mgLine>[]): DraftOrderFacts => ({
   ref: "MedicationRequest/d",
   isIguratimod: true,
-  doseMg: 25,
-  timesPerDay: 2,
-  dailyDoseMg: 50,
-  regimenText: "25 mg twice daily",
-  notes: [],
-};
+  lines,
+});
+const studyDraft = draftOf(mgLine(25, 2));
 const eligibleHistory = {
   courses: [course("cyclophosphamide", 0, 200), course("mycophenolate", 250, 500)],
   labs: [
@@ -22,6 +25,8 @@ const eligibleHistory = {
     lab("hemoglobin", 550, 125),
     lab("alt", 550, 20),
     lab("creatinine", 550, 70),
+    lab("albumin", 550, 31),
+    lab("urineRbc", 550, 4),
   ],
 };
 const codes = (fs: { code: string; indicator: string }[]) =>
@@ -54,12 +59,14 @@ describe("iguratimodOrderChecks (clinical-rules §8)", () => {
       "refractory-ln-not-eligible:warning",
       "baseline-labs-missing:warning",
     ]);
-    expect(out[1]).toMatchObject({ missing: ["hemoglobin", "alt", "creatinine"] });
+    expect(out[1]).toMatchObject({
+      missing: ["hemoglobin", "alt", "creatinine", "proteinuria", "albumin", "urineSediment"],
+    });
     expect(codes(iguratimodOrderChecks(f, studyDraft, dateAt(570)))[1]).toBe(
       "baseline-labs-missing:warning",
     );
     expect(iguratimodOrderChecks(f, studyDraft, dateAt(570))[1]).toMatchObject({
-      missing: ["alt", "creatinine"],
+      missing: ["alt", "creatinine", "albumin", "urineSediment"],
     });
   });
 
@@ -80,19 +87,13 @@ describe("iguratimodOrderChecks (clinical-rules §8)", () => {
     );
   });
 
-  it("dose above 50 mg/day or other than 25 mg twice daily is a warning", () => {
+  it("dose: above 50 mg/day a warning, other regimens up to 50 info, the study regimen nothing", () => {
     const f = makeFacts(eligibleHistory);
-    const check = (d: Partial<DraftOrderFacts>) =>
-      iguratimodOrderChecks(f, { ...studyDraft, ...d }, dateAt(560)).find(
-        (x) => x.code === "dose-check",
-      );
-    expect(check({})).toBeUndefined();
-    expect(check({ doseMg: 25, timesPerDay: 3, dailyDoseMg: 75 })).toMatchObject({
-      reasons: ["above-max-daily-dose", "not-study-regimen"],
-    });
-    expect(check({ doseMg: 50, timesPerDay: 1, dailyDoseMg: 50 })).toMatchObject({
-      reasons: ["not-study-regimen"],
-    });
+    const check = (d: DraftOrderFacts) =>
+      iguratimodOrderChecks(f, d, dateAt(560)).find((x) => x.code === "dose-check");
+    expect(check(studyDraft)).toBeUndefined();
+    expect(check(draftOf(mgLine(25, 3)))).toMatchObject({ indicator: "warning" });
+    expect(check(draftOf(mgLine(50, 1)))).toMatchObject({ indicator: "info" });
   });
 
   it("another active immunosuppressant is info", () => {
@@ -165,5 +166,104 @@ describe("pregnancy Observation validity (clinical-rules §8)", () => {
       );
     expect(check(280)).toContain("pregnancy-contraindication:critical");
     expect(check(279)).not.toContain("pregnancy-contraindication:critical");
+  });
+});
+
+describe("lab-contraindication: the latest Hb and ALT at order, whatever their age", () => {
+  const check = (labs: ReturnType<typeof lab>[]) =>
+    iguratimodOrderChecks(
+      makeFacts({ ...eligibleHistory, labs: [...eligibleHistory.labs, ...labs] }),
+      studyDraft,
+      dateAt(560),
+    ).find((x) => x.code === "lab-contraindication");
+
+  it("Hb 100 no card, 99.9 warning (grade 2); 80 warning, 79.9 critical (grade 3)", () => {
+    const at = (hb: number) => check([lab("hemoglobin", 555, hb)]);
+    expect(at(100)).toBeUndefined();
+    expect(at(99.9)).toMatchObject({ indicator: "warning", grade: 2 });
+    expect(at(80)).toMatchObject({ indicator: "warning", grade: 2 });
+    expect(at(79.9)).toMatchObject({ indicator: "critical", grade: 3 });
+    expect(at(79.9)?.summary).toBe("Do not start iguratimod: Hb 79.9 g/L on 2025-07-09 (grade 3)");
+  });
+
+  it("ALT at 3×ULN (120 U/L, female ULN 40) no card, above it warning; at 5×ULN warning, above critical", () => {
+    const at = (alt: number) => check([lab("alt", 555, alt)]);
+    expect(at(120)).toBeUndefined();
+    expect(at(120.1)).toMatchObject({ indicator: "warning", grade: 2 });
+    expect(at(200)).toMatchObject({ indicator: "warning", grade: 2 });
+    expect(at(200.1)).toMatchObject({ indicator: "critical", grade: 3 });
+  });
+
+  it("the lab's own reference range sets the ULN", () => {
+    const alt = lab("alt", 555, 160, { referenceRange: { high: 50 } });
+    expect(check([alt])).toMatchObject({ indicator: "warning", grade: 2 });
+  });
+
+  it("a year-old Hb 75 is still the latest, and still critical", () => {
+    const f = makeFacts({
+      courses: eligibleHistory.courses,
+      labs: [
+        ...eligibleHistory.labs.filter((l) => l.kind !== "hemoglobin"),
+        lab("hemoglobin", 190, 75),
+      ],
+    });
+    const out = codes(iguratimodOrderChecks(f, studyDraft, dateAt(560)));
+    expect(out).toContain("lab-contraindication:critical");
+    expect(out).toContain("baseline-labs-missing:warning");
+  });
+
+  it("a later normal value replaces an old low one", () => {
+    expect(check([lab("hemoglobin", 500, 70), lab("hemoglobin", 555, 121)])).toBeUndefined();
+  });
+});
+
+describe("a previous iguratimod course and iguratimod already active at order", () => {
+  const withCourse = (igu: ReturnType<typeof course>, labs: ReturnType<typeof lab>[] = []) =>
+    iguratimodOrderChecks(
+      makeFacts({
+        courses: [...eligibleHistory.courses, igu],
+        labs: [...eligibleHistory.labs, ...labs],
+      }),
+      studyDraft,
+      dateAt(560),
+    );
+
+  it("stopped for intolerance: critical, with the not-eligible eligibility warning", () => {
+    const out = withCourse(
+      course("iguratimod", 300, 400, {
+        reasons: [{ codes: ["407563006"], text: "Severe anaemia" }],
+      }),
+    );
+    expect(codes(out)).toEqual([
+      "refractory-ln-not-eligible:warning",
+      "iguratimod-previously-tried:critical",
+    ]);
+    expect(out[1]?.summary).toBe(
+      "Iguratimod was stopped for intolerance before (2024-10-27 to 2025-02-04; stopped: Severe anaemia)",
+    );
+  });
+
+  it("failed (≥ 182 days without response): warning", () => {
+    const out = withCourse(course("iguratimod", 300, 500), [lab("protein24h", 400, 3.9)]);
+    expect(codes(out)).toContain("iguratimod-previously-tried:warning");
+    expect(out.find((f) => f.code === "iguratimod-previously-tried")?.summary).toMatch(
+      /^Iguratimod tried before and failed \(/,
+    );
+  });
+
+  it("responded, then stopped for another reason: info", () => {
+    const out = withCourse(course("iguratimod", 300, 500), [lab("protein24h", 420, 0.2)]);
+    expect(codes(out)).toEqual([
+      "refractory-ln-not-eligible:warning",
+      "iguratimod-previously-tried:info",
+    ]);
+  });
+
+  it("iguratimod already active: duplicate-therapy warning, and eligibility does not speak", () => {
+    const out = withCourse(course("iguratimod", 500));
+    expect(codes(out)).toEqual(["duplicate-therapy:warning"]);
+    expect(out[0]?.summary).toBe(
+      "Iguratimod is already active (since 2025-05-15): this order would duplicate it",
+    );
   });
 });

@@ -86,6 +86,12 @@ export const defaultThresholds = {
   // §8 order checks
   orderLabLookbackDays: t(30, "d", "ln-cds"),
   iguratimodMaxDailyDoseMg: t(50, "mg", "label-ja"),
+  /** ≥ this multiple of the label maximum (100 mg/day) is critical. */
+  iguratimodCriticalMultipleOfMax: t(2, "1", "label-ja"),
+  /** The label's first step, 25 mg once daily for four weeks, is not flagged. */
+  iguratimodFirstStepTimesPerDay: t(1, "/d", "label-ja"),
+  /** A draft amount above this (per administration or per day) is a data error, not a dose. */
+  iguratimodDoseReadableAtMostMg: t(10000, "mg", "ln-cds"),
   iguratimodStudyDoseMg: t(25, "mg", "kang2020"),
   iguratimodStudyTimesPerDay: t(2, "/d", "kang2020"),
   pregnancyObservationValidDays: t(280, "d", "ln-cds"),

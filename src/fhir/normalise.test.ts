@@ -2,7 +2,7 @@ import fc from "fast-check";
 import type { FhirResource, MedicationRequest, MedicationStatement, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { LAB_CODES } from "../clinical/codes.js";
-import { normaliseDraftOrder, normalisePatient } from "./normalise.js";
+import { normalisePatient } from "./normalise.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 let n = 0;
@@ -384,35 +384,5 @@ describe("normalisePatient: medications and courses", () => {
     expect(f.ageAt(Date.parse("2025-05-01"))).toBe(34);
     expect(f.ageAt(Date.parse("2025-05-02"))).toBe(35);
     expect(f.pregnancy[0]).toMatchObject({ source: "observation", pregnant: true });
-  });
-});
-
-describe("normaliseDraftOrder", () => {
-  it("reads iguratimod 25 mg twice daily, tolerating single objects for arrays", () => {
-    const draft = {
-      resourceType: "MedicationRequest",
-      id: "d",
-      status: "draft",
-      intent: "order",
-      category: { text: "outpatient" },
-      reasonCode: { text: "LN" },
-      medicationCodeableConcept: { text: "Iguratimod 25 mg tablet" },
-      dosageInstruction: {
-        doseAndRate: { doseQuantity: { value: 25, unit: "mg", code: "mg" } },
-        timing: { repeat: { frequency: 2, period: 1, periodUnit: "d" } },
-      },
-    } as unknown as MedicationRequest;
-    expect(normaliseDraftOrder(draft)).toMatchObject({
-      isIguratimod: true,
-      doseMg: 25,
-      timesPerDay: 2,
-      dailyDoseMg: 50,
-    });
-  });
-
-  it("an empty draft is not iguratimod", () => {
-    expect(
-      normaliseDraftOrder({ resourceType: "MedicationRequest" } as MedicationRequest).isIguratimod,
-    ).toBe(false);
   });
 });
