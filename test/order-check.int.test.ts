@@ -5,7 +5,7 @@
  * requests real EHRs send (empty draft, single objects where R4 wants arrays).
  */
 import { randomUUID } from "node:crypto";
-import type { Bundle } from "fhir/r4.js";
+import type { Bundle, MedicationRequest } from "fhir/r4.js";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allFixtureBundles, chartAsOf, iguratimodDay0, patientBundle } from "../fixtures/index.js";
@@ -124,8 +124,12 @@ describe("the iguratimod order check", () => {
   }, 60_000);
 
   for (const hook of ["order-select", "order-sign"] as const) {
-    it(`${hook}: patient 2 on the day of the switch is eligible (info), with nothing else to say`, async () => {
+    it(`${hook}: patient 2 on the day of the switch is eligible: info on order-sign only, nothing else to say`, async () => {
       const cards = await order(ehrOn(past, day0["kang-02"] as Date), hook, "kang-02");
+      if (hook === "order-select") {
+        expect(cards).toEqual([]);
+        return;
+      }
       expect(findings(cards)).toEqual([["refractory-ln-eligible", "info"]]);
       expect(cards[0]?.summary).toMatch(/^Refractory LN \(kang2020\): \d agents failed/);
     }, 60_000);
@@ -169,8 +173,9 @@ describe("the iguratimod order check", () => {
     const requests = (card?.suggestions ?? []).map(
       (s) => s.actions?.[0]?.resource as Record<string, unknown>,
     );
+    // Hb, ALT, creatinine, 24-h urine protein, albumin, urine sediment (the panel is 45 days old).
     expect(requests.map((r) => (r.code as { coding: { code: string }[] }).coding[0]?.code)).toEqual(
-      ["718-7", "1742-6", "2160-0"],
+      ["718-7", "1742-6", "2160-0", "2889-4", "1751-7", "13945-1"],
     );
     for (const r of requests) {
       expect(r).toMatchObject({
@@ -181,13 +186,15 @@ describe("the iguratimod order check", () => {
     }
   }, 60_000);
 
-  it("a wrong dose (50 mg twice daily = 100 mg/day) is a warning offering the study regimen", async () => {
+  it("50 mg twice daily (100 mg/day, twice the label maximum) is critical and offers the study regimen", async () => {
     const draft = iguratimodDraft("scn-paginated-labs", { mg: 50, timesPerDay: 2 });
     const cards = await order(ehrOn(today, NOW), "order-sign", "scn-paginated-labs", draft);
     const card = cards.find((c) => c.extension?.["ln-cds"].finding === "dose-check");
-    expect(card?.indicator).toBe("warning");
-    expect(card?.summary).toContain("100 mg/day exceeds the label maximum of 50 mg/day");
-    expect(card?.detail).toMatch(/\| daily dose \| 100 mg \|/);
+    expect(card?.indicator).toBe("critical");
+    expect(card?.summary).toBe(
+      "Iguratimod 100 mg/day: twice the label maximum of 50 mg/day or more",
+    );
+    expect(card?.detail).toContain("50 mg × 2/day = **100 mg/day**");
     const update = card?.suggestions?.[0]?.actions?.[0];
     expect(update?.type).toBe("update");
     expect(update?.resource).toMatchObject({
@@ -201,13 +208,10 @@ describe("the iguratimod order check", () => {
     });
   }, 60_000);
 
-  it("25 mg once daily stays under the maximum but differs from the study regimen", async () => {
+  it("25 mg once daily, the label's first step, is not flagged", async () => {
     const draft = iguratimodDraft("scn-paginated-labs", { mg: 25, timesPerDay: 1 });
-    const cards = await order(ehrOn(today, NOW), "order-select", "scn-paginated-labs", draft);
-    expect(findings(cards)).toContainEqual(["dose-check", "warning"]);
-    expect(cards.find((c) => c.extension?.["ln-cds"].finding === "dose-check")?.summary).toContain(
-      "differs from the study's 25 mg twice daily",
-    );
+    const cards = await order(ehrOn(today, NOW), "order-sign", "scn-paginated-labs", draft);
+    expect(findings(cards)).toEqual([["refractory-ln-eligible", "info"]]);
   }, 60_000);
 
   it("order-select on an empty draft (no medication, no intent) answers no cards", async () => {
@@ -299,4 +303,207 @@ describe("the iguratimod order check", () => {
     const cards = await order(ehrOn(today, NOW), "order-sign", "scn-warfarin-active", draft);
     expect(findings(cards)).toContainEqual(["warfarin-interaction", "critical"]);
   }, 60_000);
+
+  describe("clinical rules version 2: values, history, duplicates and the summed dose", () => {
+    const ehr = () => ehrOn(today, NOW);
+    const only = (cards: readonly HookCard[], code: string) =>
+      cards.filter((c) => c.extension?.["ln-cds"].finding === code);
+
+    /** The demo keeps each dose scenario's draft order; an integrator sends it as draftOrders. */
+    async function demoDraft(patientId: string): Promise<MedicationRequest> {
+      const res = await fetch(`${today.url}/MedicationRequest/${patientId}-draft`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as MedicationRequest;
+    }
+
+    function withDosage(patientId: string, dosage: unknown[]): MedicationRequest {
+      return {
+        ...iguratimodDraft(patientId),
+        dosageInstruction: dosage,
+      } as MedicationRequest;
+    }
+
+    it("patient 4 re-ordered at 25 mg twice daily: Hb 32 g/L is critical, the intolerance is critical, not eligible", async () => {
+      for (const hook of ["order-select", "order-sign"] as const) {
+        const cards = await order(ehr(), hook, "kang-04");
+        expect(findings(cards)).toEqual([
+          ["refractory-ln-not-eligible", "warning"],
+          ["iguratimod-previously-tried", "critical"],
+          ["lab-contraindication", "critical"],
+        ]);
+        const [lab] = only(cards, "lab-contraindication");
+        expect(lab?.summary).toMatch(
+          /^Do not start iguratimod: Hb 32 g\/L on \d{4}-\d\d-\d\d \(grade 3\)$/,
+        );
+        expect(lab?.extension?.["ln-cds"]).toMatchObject({
+          grade: 3,
+          evidence: ["Observation/kang-04-hb-w12"],
+        });
+        expect(lab?.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: "delete" });
+        const [tried] = only(cards, "iguratimod-previously-tried");
+        expect(tried?.summary).toMatch(/^Iguratimod was stopped for intolerance before \(/);
+        expect(tried?.detail).toContain("| course | days | outcome | stop reason |");
+        expect(tried?.detail).toMatch(
+          /\| intolerance; Hb 32 g\/L on \d{4}-\d\d-\d\d \(grade 3\) \|/,
+        );
+      }
+    }, 60_000);
+
+    it("Hb 75 g/L at order (was no card at all): lab-contraindication critical on both hooks", async () => {
+      for (const hook of ["order-select", "order-sign"] as const) {
+        const cards = await order(ehr(), hook, "scn-hb-75-at-order");
+        expect(only(cards, "lab-contraindication").map((c) => c.indicator)).toEqual(["critical"]);
+      }
+      const sign = await order(ehr(), "order-sign", "scn-hb-75-at-order");
+      expect(findings(sign)).toEqual([
+        ["refractory-ln-eligible", "info"],
+        ["lab-contraindication", "critical"],
+      ]);
+    }, 60_000);
+
+    it("ALT 130 U/L (3.25 × ULN, grade 2) at order is a warning naming the value and date", async () => {
+      const cards = await order(ehr(), "order-select", "scn-alt-grade2-at-order");
+      expect(findings(cards)).toEqual([["lab-contraindication", "warning"]]);
+      expect(cards[0]?.summary).toMatch(
+        /^Before iguratimod: ALT 130 U\/L on \d{4}-\d\d-\d\d \(3\.3× ULN, grade 2\)$/,
+      );
+      expect(cards[0]?.detail).toContain("| test | date | result | CTCAE grade |");
+    }, 60_000);
+
+    it("a restart after grade-3 anaemia is critical even with Hb recovered; not eligible for a new start", async () => {
+      const cards = await order(ehr(), "order-sign", "scn-restart-after-grade3-anaemia");
+      expect(findings(cards)).toEqual([
+        ["refractory-ln-not-eligible", "warning"],
+        ["iguratimod-previously-tried", "critical"],
+      ]);
+      expect(cards[0]?.summary).toMatch(
+        /^Not eligible for a new start: iguratimod already tried \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d: intolerance\)$/,
+      );
+      expect(cards[1]?.summary).toMatch(/Hb 74 g\/L; stopped: Grade 3 anaemia/);
+    }, 60_000);
+
+    it("an order after a failed iguratimod course is a warning; patient 8 (stopped for absent response) too", async () => {
+      for (const patientId of ["scn-ordered-after-failed-course", "kang-08"]) {
+        const cards = await order(ehr(), "order-sign", patientId);
+        expect(findings(cards), patientId).toEqual([
+          ["refractory-ln-not-eligible", "warning"],
+          ["iguratimod-previously-tried", "warning"],
+        ]);
+        expect(cards[1]?.summary).toMatch(/^Iguratimod tried before and failed \(/);
+      }
+    }, 60_000);
+
+    it("iguratimod already active: duplicate-therapy warning, eligibility silent, the draft can be removed", async () => {
+      const cards = await order(ehr(), "order-select", "scn-iguratimod-active-reordered");
+      expect(findings(cards)).toEqual([["duplicate-therapy", "warning"]]);
+      expect(cards[0]?.summary).toMatch(
+        /^Iguratimod is already active \(since \d{4}-\d\d-\d\d\): this order would duplicate it$/,
+      );
+      expect(cards[0]?.detail).toContain("| iguratimod | medication statement |");
+      expect(cards[0]?.detail).not.toContain("scn-iguratimod-active-reordered-iguratimod");
+      expect(cards[0]?.extension?.["ln-cds"].evidence).toEqual([
+        "MedicationStatement/scn-iguratimod-active-reordered-iguratimod",
+      ]);
+    }, 60_000);
+
+    it("the demo's two-line draft (25 mg twice daily + 50 mg once daily = 100 mg/day) is critical", async () => {
+      const draft = await demoDraft("scn-dose-two-lines-100mg");
+      const sign = await order(ehr(), "order-sign", "scn-dose-two-lines-100mg", draft);
+      expect(findings(sign)).toEqual([
+        ["refractory-ln-eligible", "info"],
+        ["dose-check", "critical"],
+      ]);
+      const select = await order(ehr(), "order-select", "scn-dose-two-lines-100mg", draft);
+      expect(findings(select)).toEqual([["dose-check", "critical"]]);
+      expect(select[0]?.detail).toContain("| **total** | | **100 mg/day** |");
+    }, 60_000);
+
+    it("two drafts of 25 mg twice daily add up to 100 mg/day: critical, one card for both", async () => {
+      const a = iguratimodDraft("scn-dose-two-lines-100mg");
+      const b = { ...a, id: "draft-iguratimod-second" };
+      const context: EhrContext = {
+        userId: "Practitioner/e2e",
+        patientId: "scn-dose-two-lines-100mg",
+        draftOrders: {
+          resourceType: "Bundle",
+          type: "collection",
+          entry: [{ resource: a }, { resource: b }],
+        },
+      };
+      const res = await ehr().call(ID["order-sign"], "order-sign", context, { prefetch: false });
+      expect(res.status).toBe(200);
+      const cards = res.body.cards ?? [];
+      expect(findings(cards)).toEqual([
+        ["refractory-ln-eligible", "info"],
+        ["dose-check", "critical"],
+      ]);
+      const dose = only(cards, "dose-check")[0];
+      expect(dose?.summary).toBe(
+        "Iguratimod 100 mg/day (2 drafts summed): twice the label maximum of 50 mg/day or more",
+      );
+      expect(dose?.suggestions?.[0]?.actions?.map((x) => x.type)).toEqual(["update", "delete"]);
+    }, 60_000);
+
+    it('the CDS Hooks Sandbox\'s draft, 1 {pill} of "Iguratimod 25 MG Oral Tablet" twice daily, is read as 50 mg/day', async () => {
+      const draft = await demoDraft("scn-dose-sandbox-tablets");
+      const cards = await order(ehr(), "order-sign", "scn-dose-sandbox-tablets", draft);
+      expect(findings(cards)).toEqual([["refractory-ln-eligible", "info"]]);
+      const doubled = structuredClone(draft);
+      const q = doubled.dosageInstruction?.[0]?.doseAndRate?.[0]?.doseQuantity;
+      if (q) q.value = 2;
+      const two = await order(ehr(), "order-select", "scn-dose-sandbox-tablets", doubled);
+      expect(findings(two)).toEqual([["dose-check", "critical"]]);
+      expect(two[0]?.detail).toContain("2 × 25 mg tablet = 50 mg × 2/day = **100 mg/day**");
+    }, 60_000);
+
+    it.each([
+      [50, "info"],
+      [50.1, "warning"],
+      [99.9, "warning"],
+      [100, "critical"],
+    ] as const)(
+      "%s mg once daily is %s",
+      async (mg, indicator) => {
+        const draft = iguratimodDraft("scn-dose-sandbox-tablets", { mg, timesPerDay: 1 });
+        const cards = await order(ehr(), "order-sign", "scn-dose-sandbox-tablets", draft);
+        expect(
+          only(cards, "dose-check").map((c) => [
+            c.indicator,
+            c.summary.match(/[\d.]+ mg\/day/)?.[0],
+          ]),
+        ).toEqual([[indicator, `${mg} mg/day`]]);
+      },
+      60_000,
+    );
+
+    const dose = (value: number, period = 1) => [
+      {
+        timing: { repeat: { frequency: 2, period, periodUnit: "d" } },
+        doseAndRate: [
+          { doseQuantity: { value, unit: "mg", system: "http://unitsofmeasure.org", code: "mg" } },
+        ],
+      },
+    ];
+    it.each([
+      ["zero", dose(0), '"0 mg, 2 per 1 d"'],
+      ["negative", dose(-25), '"-25 mg, 2 per 1 d"'],
+      ["1e308", dose(1e308), '"1e+308 mg, 2 per 1 d"'],
+      ["a period of 0", dose(25, 0), '"25 mg, 2 per 0 d"'],
+      [
+        "a volume",
+        [{ ...dose(5)[0], doseAndRate: [{ doseQuantity: { value: 5, unit: "mL", code: "mL" } }] }],
+        '"5 mL, 2 per 1 d"',
+      ],
+    ])(
+      "a draft dose that cannot be read (%s): warning quoting what was sent, no computed figure",
+      async (_name, dosage, quoted) => {
+        const draft = withDosage("scn-dose-sandbox-tablets", dosage);
+        const cards = await order(ehr(), "order-select", "scn-dose-sandbox-tablets", draft);
+        expect(findings(cards)).toEqual([["dose-check", "warning"]]);
+        expect(cards[0]?.summary).toBe(`Iguratimod dose cannot be read: ${quoted}`);
+        expect(JSON.stringify(cards)).not.toMatch(/Infinity|NaN|= \*\*-/);
+      },
+      60_000,
+    );
+  });
 });

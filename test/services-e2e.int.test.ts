@@ -61,6 +61,13 @@ const EXPECTED: Readonly<Record<string, Row>> = {
   "scn-critical-anemia-active-order": { eligibility: none, response: [["response-interim", "info"]], safety: [["anemia", "critical"]] },
   "scn-monitoring-overdue": { eligibility: none, response: [["response-interim", "info"]], safety: [["anemia", "info"], ["monitoring-overdue", "info"]] },
   "scn-paginated-labs": { eligibility: eligible, response: none, safety: none },
+  "scn-restart-after-grade3-anaemia": { eligibility: none, response: [["week24-discontinued-early", "info"]], safety: none },
+  "scn-ordered-after-failed-course": { eligibility: none, response: [["week24-no-response", "warning"]], safety: none },
+  "scn-hb-75-at-order": { eligibility: eligible, response: none, safety: none },
+  "scn-alt-grade2-at-order": { eligibility: eligible, response: none, safety: none },
+  "scn-iguratimod-active-reordered": { eligibility: none, response: [["response-interim", "info"]], safety: none },
+  "scn-dose-two-lines-100mg": { eligibility: eligible, response: none, safety: none },
+  "scn-dose-sandbox-tablets": { eligibility: eligible, response: none, safety: none },
 };
 
 const SERVICES = {
