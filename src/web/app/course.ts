@@ -25,7 +25,8 @@ import {
   type Thresholds,
 } from "../../clinical/index.js";
 import { altUln, hemoglobinLln, nearestProteinuria } from "../../clinical/timeline.js";
-import { latestVersions, normalisePatient, normaliseDraftOrder } from "../../fhir/normalise.js";
+import { readDraftOrder } from "../../fhir/draft-order.js";
+import { latestVersions, normalisePatient } from "../../fhir/normalise.js";
 
 export interface Verdict {
   /** The service whose card carries it. */
@@ -161,7 +162,7 @@ export function courseView(
   add("iguratimod-safety", liverFinding(facts, now, t));
   add("iguratimod-safety", monitoringOverdue(facts, now, t));
   // The order check judges a draft: here, the study regimen as if ordered today.
-  const studyDraft = normaliseDraftOrder({
+  const studyDraft = readDraftOrder({
     resourceType: "MedicationRequest",
     id: "course-app-study-regimen",
     status: "draft",
@@ -188,7 +189,7 @@ export function courseView(
   });
   for (const f of iguratimodOrderChecks(facts, studyDraft, now, t)) {
     if (f.code !== "refractory-ln-eligible" && f.code !== "refractory-ln-not-eligible")
-      add("iguratimod-order-check", f);
+      add("iguratimod-order-sign", f);
   }
 
   const of = (kind: LabFact["kind"]) => facts.labs.filter((l) => l.kind === kind);
