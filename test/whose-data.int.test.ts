@@ -78,6 +78,8 @@ const mrefResources = byReference(renamed(studyPatientResources(PATIENT, NOW), P
 /** Every id of every patient but `patientId`, to prove no card names one of them. */
 let otherIds: string[] = [];
 let fhirBase = "";
+/** Requests the FHIR server received. */
+let fhirRequests = 0;
 let server: Server;
 let store: Store;
 let ehr: MiniEhr;
@@ -89,6 +91,7 @@ async function startIgnoringServer(bundles: Bundle[]): Promise<void> {
   await fhir.addResource(MEDICATION);
   const front = express();
   front.use((req, res, next) => {
+    fhirRequests += 1;
     const url = new URL(req.url, "http://x.invalid");
     url.searchParams.delete("patient");
     url.searchParams.delete("subject");
@@ -310,5 +313,40 @@ describe("a medicationReference to a Medication on the FHIR server", () => {
     expect(card?.detail).toMatch(
       /Medication this names could not be read.*MedicationStatement\/kang-04-unknown-drug/,
     );
+  });
+});
+
+describe("an id that would change a FHIR URL's path", () => {
+  it.each([".", ".."])(
+    "patientId %j is refused with 400 naming context.patientId, before any FHIR request",
+    async (patientId) => {
+      const before = fhirRequests;
+      const res = await request(app)
+        .post("/cds-services/iguratimod-safety")
+        .send({
+          hook: "patient-view",
+          hookInstance: "7f2e3a1c-4b6d-4e0a-9c9f-5d8a3b2c4e6f",
+          fhirServer: fhirBase,
+          context: { userId: USER, patientId },
+        });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        resourceType: "OperationOutcome",
+        issue: [{ expression: ["context.patientId"] }],
+      });
+      expect(fhirRequests).toBe(before);
+    },
+  );
+
+  it('a userId of "Practitioner/.." is refused with 400 naming context.userId', async () => {
+    const res = await request(app)
+      .post("/cds-services/iguratimod-safety")
+      .send({
+        hook: "patient-view",
+        hookInstance: "8a3f4b2d-5c7e-4f1b-8d0a-6e9b4c3d5f7a",
+        context: { userId: "Practitioner/..", patientId: PATIENT },
+      });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ issue: [{ expression: ["context.userId"] }] });
   });
 });

@@ -36,6 +36,17 @@ function asBundle(value: unknown): Bundle {
   throw new Error("the FHIR server did not answer a search with a Bundle");
 }
 
+/**
+ * A relative FHIR URL whose path has a "." or ".." segment (also percent-encoded) would reach
+ * another path than the one built (the server base, every Patient): refused before any request.
+ */
+export function assertPathStaysPut(relativeUrl: string): void {
+  const path = relativeUrl.split("?", 1)[0] ?? "";
+  const climbs = path.split("/").some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
+  if (climbs || /^[a-z][a-z0-9+.-]*:|^\/\//i.test(path))
+    throw new Error("a FHIR URL whose path would leave the resource it names was refused");
+}
+
 export function createFhirKitReader(options: FhirKitReaderOptions): FhirReader {
   const origin = new URL(options.baseUrl).origin;
   const client = new Client({
@@ -59,9 +70,11 @@ export function createFhirKitReader(options: FhirKitReaderOptions): FhirReader {
 
   return {
     async search(relativeUrl, signal) {
+      assertPathStaysPut(relativeUrl);
       return pages(asBundle(await get(relativeUrl, signal)), signal);
     },
     async read(relativeUrl, signal) {
+      assertPathStaysPut(relativeUrl);
       try {
         return (await get(relativeUrl, signal)) as FhirResource;
       } catch (error) {

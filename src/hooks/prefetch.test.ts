@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defaultServices, discoveryOf, registryProblems } from "../../cds-services/index.js";
 import { testConfig } from "../config.js";
 import { testService } from "../../test/support/test-service.js";
+import { assertPathStaysPut } from "../fhir/fhir-kit-reader.js";
 import { fillTemplate, isReadTemplate, keyState, tokenValues, unknownTokens } from "./prefetch.js";
 
 describe("prefetch templates", () => {
@@ -27,6 +28,36 @@ describe("prefetch templates", () => {
     expect(
       fillTemplate("Observation?patient={{context.patientId}}", { "context.patientId": "a&b=c d" }),
     ).toBe("Observation?patient=a%26b%3Dc%20d");
+  });
+
+  it.each([".", ".."])("gives no URL for a value %j that would change the path", (id) => {
+    const values = tokenValues({ patientId: id });
+    expect(fillTemplate("Patient/{{context.patientId}}", values)).toBeUndefined();
+    expect(fillTemplate("Observation?patient={{context.patientId}}", values)).toBeUndefined();
+  });
+
+  it.each([
+    "Patient/..",
+    "Patient/.",
+    "Patient/%2E%2e",
+    "./Patient",
+    "http://elsewhere/Patient/1",
+    "//elsewhere/x",
+  ])("the FHIR reader refuses %j before any request", (url) => {
+    expect(() => {
+      assertPathStaysPut(url);
+    }).toThrow(/refused/);
+  });
+
+  it("the FHIR reader lets ordinary ids and searches through", () => {
+    for (const url of [
+      "Patient/kang-04",
+      "Patient/a.b",
+      "Observation?patient=..&code=http://loinc.org|718-7",
+    ])
+      expect(() => {
+        assertPathStaysPut(url);
+      }).not.toThrow();
   });
 
   it("gives no URL when a token has no value in the request", () => {

@@ -75,14 +75,20 @@ export function tokenValues(context: TemplateContext): Partial<Record<PrefetchTo
 
 /**
  * Fills a template. Values are URL-encoded. Undefined when a token has no value in this request
- * (e.g. `{{context.encounterId}}` without an encounter), so the key cannot be fetched.
+ * (e.g. `{{context.encounterId}}` without an encounter), or one that would change the URL's path,
+ * so the key cannot be fetched.
  */
 export function fillTemplate(
   template: string,
   values: Partial<Record<PrefetchToken, string>>,
 ): string | undefined {
-  if (templateTokens(template).some((t) => values[t as PrefetchToken] === undefined))
-    return undefined;
+  // "." and ".." survive encoding (and "%2E" is decoded back): as a path segment they would turn
+  // `Patient/{{context.patientId}}` into the server base or every Patient. Such a value has no URL.
+  const usable = (t: string): boolean => {
+    const v = values[t as PrefetchToken];
+    return v !== undefined && !/^\.{1,2}$/.test(v);
+  };
+  if (!templateTokens(template).every(usable)) return undefined;
   return template.replace(TOKEN, (_, token: string) =>
     encodeURIComponent(values[token as PrefetchToken] ?? ""),
   );

@@ -23,14 +23,21 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const HOOK_INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const nonEmpty = z.string().min(1, "must not be empty");
-const fhirId = z.string().regex(FHIR_ID, "must be a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)");
+/** "." and ".." are FHIR-id characters, but as a URL path segment they climb the path. */
+const DOT_SEGMENT = /^\.{1,2}$/;
+const fhirId = z
+  .string()
+  .regex(FHIR_ID, "must be a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)")
+  .refine((id) => !DOT_SEGMENT.test(id), {
+    error: 'must not be "." or ".." (it would change the path of a FHIR URL)',
+  });
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
 /** `userId` is a FHIR reference to the user: Practitioner, PractitionerRole, Patient or RelatedPerson. */
 const userReference = z
   .string()
   .regex(
-    /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/,
+    /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}$/,
     "must be a reference like Practitioner/123 (Practitioner, PractitionerRole, Patient or RelatedPerson)",
   );
 
