@@ -10,7 +10,8 @@ const noSuperRefine = {
 
 export default tseslint.config(
   {
-    // *.mjs: plain-JS child-process helpers of the tests, outside the TypeScript project.
+    // *.mjs: plain-JS child-process helpers of the tests, outside the TypeScript project;
+    // .dependency-cruiser.cjs: the import-rule config, read by depcruise, not compiled.
     ignores: [
       "dist/**",
       "node_modules/**",
@@ -18,6 +19,7 @@ export default tseslint.config(
       "coverage/**",
       "eslint.config.js",
       "**/*.mjs",
+      ".dependency-cruiser.cjs",
     ],
   },
   js.configs.recommended,
