@@ -102,6 +102,38 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     }
   });
 
+  it("reads since strictly: years 0001 to 9999, real dates, a time zone; 400 otherwise", async () => {
+    const { store, app } = await setup();
+    await createAlertSink({ store, config, logger }).raise(alerts(2), "monitor");
+    for (const since of [
+      "+275760-09-13T00:00:00.000Z",
+      "-000001-01-01T00:00:00Z",
+      "0000-01-01T00:00:00Z",
+      "10000-01-01T00:00:00Z",
+      "2026-02-30T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-01-15T24:00:00Z",
+      "2026-01-15T10:00:00",
+      "2026-1-5",
+      "Thu, 01 Jan 2026 00:00:00 GMT",
+    ]) {
+      const res = await request(app).get("/alerts").query({ since }).set(auth);
+      expect(res.status, since).toBe(400);
+      expect((res.body as { issue: { expression?: string[] }[] }).issue[0]?.expression).toEqual([
+        "since",
+      ]);
+    }
+    const count = async (since: string) => {
+      const res = await request(app).get("/alerts").query({ since }).set(auth);
+      expect(res.status, since).toBe(200);
+      return (res.body as { alerts: unknown[] }).alerts.length;
+    };
+    expect(await count("0001-01-01T00:00:00Z")).toBe(2);
+    expect(await count("2000-01-01")).toBe(2);
+    expect(await count("2000-01-01T10:00:00.123+01:00")).toBe(2);
+    expect(await count("9999-12-31T23:59:59Z")).toBe(0);
+  });
+
   it("retry puts a dead-lettered alert back in the queue; unknown ids are 404", async () => {
     const { store, app } = await setup();
     const [one] = alerts(1);

@@ -54,6 +54,42 @@ function single(value: unknown, name: string): string | undefined {
   return value;
 }
 
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * A date or a date-time with a zone, read strictly: four-digit years 0001 to 9999, every field in
+ * range (no 30 February, no hour 24), no expanded years (`+275760-…` that `Date.parse` takes), no
+ * local time without a zone. Undefined when the text is anything else.
+ */
+export function parseInstant(text: string): Date | undefined {
+  const m = INSTANT.exec(text);
+  if (m === null) return undefined;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", zone = "Z"] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999.
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
+  date.setUTCHours(hour, minute, second, Number(frac.padEnd(3, "0").slice(0, 3)));
+  if (zone !== "Z") {
+    const offsetHours = Number(zone.slice(1, 3));
+    const offsetMinutes = Number(zone.slice(4, 6));
+    if (offsetHours > 14 || offsetMinutes > 59) return undefined;
+    const sign = zone.startsWith("-") ? -1 : 1;
+    date.setTime(date.getTime() - sign * (offsetHours * 60 + offsetMinutes) * 60_000);
+  }
+  return date;
+}
+
 export function alertsRouter(deps: AlertsRouterDeps): Router {
   const { db } = deps.store;
   const clock = deps.clock ?? (() => new Date());
@@ -68,9 +104,14 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
     const sinceRaw = single(req.query.since, "since");
     let since: string | undefined;
     if (sinceRaw !== undefined) {
-      const t = Date.parse(sinceRaw);
-      if (Number.isNaN(t)) throw badRequest("since must be an ISO 8601 instant", "since");
-      since = new Date(t).toISOString();
+      const t = parseInstant(sinceRaw);
+      if (t === undefined) {
+        throw badRequest(
+          "since must be an ISO 8601 date (YYYY-MM-DD) or date-time with a time zone (YYYY-MM-DDThh:mm[:ss[.fff]]Z or ±hh:mm), year 0001 to 9999",
+          "since",
+        );
+      }
+      since = t.toISOString();
     }
     const limitRaw = single(req.query.limit, "limit") ?? "100";
     const limit = Number(limitRaw);
