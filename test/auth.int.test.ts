@@ -261,6 +261,30 @@ describe("refused tokens: bare 401, and the JWKS log shows what was fetched", ()
     expect(logs.join("")).toContain('"reason":"iat-in-future"');
   });
 
+  it("refuses a lifetime (exp − iat) over JWT_MAX_LIFETIME_SECONDS, exp in year 3000 too, without any fetch", async () => {
+    const year3000 = Math.floor(Date.UTC(3000, 0, 1) / 1000);
+    for (const exp of [now() + 3601, year3000]) {
+      const { res, fetched, logs } = await attempt(
+        await signCdsToken(es384, cdsClaims(ISS, AUD, { iat: now(), exp })),
+      );
+      expectBare401(res);
+      expect(fetched).toEqual([]);
+      expect(logs.join("")).toContain('"reason":"lifetime-too-long"');
+    }
+  });
+
+  it("accepts a lifetime of exactly one hour, and a longer one when the setting allows it", async () => {
+    const oneHour = await signCdsToken(
+      es384,
+      cdsClaims(ISS, AUD, { iat: now(), exp: now() + 3600 }),
+    );
+    expect((await invoke(harness().app, oneHour)).status).toBe(200);
+    const day = await signCdsToken(es384, cdsClaims(ISS, AUD, { iat: now(), exp: now() + 86_400 }));
+    expect((await invoke(harness().app, day)).status).toBe(401);
+    const cfg = config({ JWT_MAX_LIFETIME_SECONDS: "86400" });
+    expect((await invoke(harness({ cfg }).app, day)).status).toBe(200);
+  });
+
   it("refuses nbf in the future without any fetch", async () => {
     const { res, fetched, logs } = await attempt(
       await signCdsToken(es384, cdsClaims(ISS, AUD, { nbf: now() + 120 })),

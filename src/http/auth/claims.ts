@@ -16,6 +16,7 @@ export type ClaimRefusal =
   | "iat-in-future"
   | "nbf-in-future"
   | "jti-missing"
+  | "lifetime-too-long"
   | "tenant-mismatch"
   | "claim-type-invalid";
 
@@ -27,7 +28,14 @@ export interface ClaimExpectations {
   /** Seconds since the epoch. */
   readonly nowSeconds: number;
   readonly skewSeconds: number;
+  /**
+   * Longest accepted lifetime, `exp − iat`, in seconds (default one hour). A token valid for
+   * years could be replayed for years by whoever copies it, and its replay row kept as long.
+   */
+  readonly maxLifetimeSeconds?: number;
 }
+
+export const DEFAULT_MAX_LIFETIME_SECONDS = 3600;
 
 /** Longest `jti` stored in the replay table; real clients send UUIDs (36 characters). */
 export const MAX_JTI_LENGTH = 255;
@@ -53,6 +61,9 @@ export function checkCdsClaims(
   if (iat === undefined) return "iat-missing";
   if (!isNumericDate(iat)) return "claim-type-invalid";
   if (iat > now + skew) return "iat-in-future";
+  if (exp - iat > (expected.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS)) {
+    return "lifetime-too-long";
+  }
 
   if (nbf !== undefined) {
     if (!isNumericDate(nbf)) return "claim-type-invalid";

@@ -31,6 +31,9 @@ function context(
     issuers: { [ISS]: { jku: [JKU], tenant: "2ddd6c3a-8e9a-44c6-a305-52111ad302a2" } },
     maxTokenBytes: 8192,
     skewSeconds: 60,
+    // The example is issued for four years (2011 to 2015); here only the signature and the
+    // other claims are at stake. The lifetime limit's default refuses it (below).
+    maxLifetimeSeconds: 4 * 366 * 86_400,
     audience: "https://cds.example.org/cds-services/some-service",
     now: new Date(1_400_000_000_000), // between the example's iat (2011) and exp (2015)
     keys: new JwksCache({
@@ -73,6 +76,15 @@ describe("verifyCdsToken with the official CDS Hooks 2.0 example JWT", () => {
       ok: false,
       reason: "jti-replayed",
     });
+  });
+
+  it("refuses it under the default lifetime limit (one hour) without fetching keys", async () => {
+    const ctx = context({ maxLifetimeSeconds: undefined });
+    expect(await verifyCdsToken(exampleToken, ctx)).toMatchObject({
+      ok: false,
+      reason: "lifetime-too-long",
+    });
+    expect(ctx.fetched).toEqual([]);
   });
 
   it("refuses it today (expired since 2015) without fetching keys", async () => {

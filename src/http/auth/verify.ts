@@ -53,6 +53,8 @@ export interface VerifyContext {
   readonly issuers: Config["CDS_ISSUERS"];
   readonly maxTokenBytes: number;
   readonly skewSeconds: number;
+  /** Longest accepted `exp − iat`, in seconds (JWT_MAX_LIFETIME_SECONDS). */
+  readonly maxLifetimeSeconds?: number;
   /** publicBaseUrl + request path. */
   readonly audience: string;
   readonly now: Date;
@@ -117,6 +119,7 @@ export async function verifyCdsToken(token: string, ctx: VerifyContext): Promise
     tenant: issuer.tenant,
     nowSeconds,
     skewSeconds: ctx.skewSeconds,
+    ...(ctx.maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds: ctx.maxLifetimeSeconds } : {}),
   });
   if (claimRefusal) return { ok: false, reason: claimRefusal, iss };
 
