@@ -3,7 +3,8 @@
  * they need, each with its own config, store, services and clock.
  *
  * Order: security headers → access log (so CORS preflights are logged too) → CORS (so preflight
- * never needs a token) → request time limit → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
+ * never needs a token) → request time limit → health → rate limit per client address (before any
+ * authentication) → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
  */
 import express, { type RequestHandler } from "express";
 import type { Config } from "./config.js";
@@ -15,6 +16,7 @@ import { cdsRoutes, type SaveFeedback } from "./http/cds-routes.js";
 import { cors } from "./http/cors.js";
 import { errorMiddleware, notFound } from "./http/errors.js";
 import { healthRoutes, type Pingable } from "./http/health.js";
+import { createAddressRateLimit } from "./http/rate-limit.js";
 import { requestTimeLimit } from "./http/request-timeout.js";
 import { securityHeaders } from "./http/security-headers.js";
 
@@ -28,7 +30,7 @@ export interface AppDeps {
   readonly services: readonly CdsService[];
   readonly clock: () => Date;
   /**
-   * CDS Hooks JWT check (and per-issuer rate limit) for discovery, invocation and feedback.
+   * CDS Hooks JWT check for discovery, invocation and feedback.
    * Required when CDS_AUTH=on: createApp refuses to build an app that would serve unauthenticated.
    * With CDS_AUTH=off it is not used.
    */
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(cors(deps.corsAnyOrigin === true ? "any" : config.CORS_ORIGINS));
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
   app.use(healthRoutes(deps.store, logger));
+  app.use(createAddressRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE, logger }));
   if (deps.operatorRoutes) app.use(deps.operatorRoutes);
   if (deps.pages) app.use(deps.pages);
   app.use(

@@ -123,13 +123,17 @@ const settings = {
     z.coerce.number().int().min(0).default(60),
     "Skew allowed on exp/iat/nbf.",
   ],
+  JWT_MAX_LIFETIME_SECONDS: [
+    positiveInt.default(3600),
+    "Longest accepted JWT lifetime (exp − iat), in seconds; longer-lived tokens are refused (401).",
+  ],
   JWKS_REFRESH_MIN_INTERVAL_MS: [
     z.coerce.number().int().min(0).default(30_000),
     "Least time between two JWKS refreshes caused by an unknown kid, per issuer.",
   ],
   RATE_LIMIT_PER_MINUTE: [
     z.coerce.number().int().min(0).default(600),
-    "Requests per minute per JWT issuer (0 = no limit); 429 beyond.",
+    "Requests per minute per client address, counted before authentication (0 = no limit); 429 beyond.",
   ],
   OPERATOR_TOKEN_SHA256: [
     z
@@ -251,5 +255,12 @@ export function loadConfig(
 
 /** Config for tests and embedded use: defaults plus overrides, without reading process.env. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", CDS_AUTH: "off", ...env });
+  // No request limit unless a test sets one: tests send thousands of requests from one address.
+  return loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    CDS_AUTH: "off",
+    RATE_LIMIT_PER_MINUTE: "0",
+    ...env,
+  });
 }

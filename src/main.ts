@@ -18,7 +18,6 @@ import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { checkAuthAtStartup, createCdsAuthCore } from "./http/auth/index.js";
-import { createIssuerRateLimit } from "./http/rate-limit.js";
 import { defaultServices, registryProblems } from "../cds-services/index.js";
 import { startAlerting, type Alerting } from "./alerts/runtime.js";
 import { alertStore } from "./alerts/store.js";
@@ -117,7 +116,6 @@ async function startService(
         rememberJti: (iss, jti, expiresAt) => replay.rememberJti(store, iss, jti, expiresAt),
         purgeExpiredJti: (now: Date) => replay.purgeExpiredJti(store, now),
       }),
-      createIssuerRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     ];
   }
 

@@ -1,62 +1,60 @@
 /**
- * Per-issuer request limit (issue 5 §6): RATE_LIMIT_PER_MINUTE requests per JWT issuer per
- * minute, then 429 with an OperationOutcome and `Retry-After`.
+ * Request limit per client address (docs/cds-contract.md#requests-and-errors):
+ * RATE_LIMIT_PER_MINUTE requests per client address per minute, then 429 with an
+ * OperationOutcome and `Retry-After`.
  *
- * Why per issuer: one misbehaving EHR (a loop firing patient-view) must not starve the others.
- * The key is the issuer verified by the JWT middleware (so it cannot be chosen by the caller);
- * without authentication (CDS_AUTH=off, loopback demos) it falls back to the client address.
- * Fixed one-minute windows, counted in this process: with N replicas an issuer gets up to N × the
- * limit, which is acceptable for a protective limit and needs no shared state.
+ * It runs before authentication, with CDS_AUTH on or off: a flood of bad tokens is limited like
+ * any other, and a JWT check (a signature verification, a replay-store write) is never spent on
+ * a client that is over its limit. `/healthz` and `/readyz` are not limited (load balancers poll
+ * them). The address is the socket's (`trust proxy` is off), IPv6 grouped by /56 as
+ * express-rate-limit does by default. Counted in this process: with N replicas a client gets up
+ * to N × the limit, acceptable for a protective limit that needs no shared state. Each 429 is
+ * counted in the log, one line per second at most (refusal-log.ts).
  */
-import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { verifiedClientOf } from "./auth/verified-client.js";
+import type { Request, RequestHandler } from "express";
+import { rateLimit, type RateLimitInfo } from "express-rate-limit";
+import type { Logger } from "../log.js";
 import { sendError, tooManyRequests } from "./errors.js";
+import { createRefusalLog } from "./refusal-log.js";
 
 export interface RateLimitOptions {
-  /** Requests per issuer per minute; 0 disables the limit. */
+  /** Requests per client address per minute; 0 disables the limit. */
   readonly perMinute: number;
-  /** Clock in ms, for tests. */
-  readonly now?: () => number;
+  readonly logger: Logger;
 }
 
 const WINDOW_MS = 60_000;
 
-export function rateLimitKeyOf(req: Request): string {
-  const client = verifiedClientOf(req);
-  return client ? `iss:${client.iss}` : `addr:${req.ip ?? req.socket.remoteAddress ?? "unknown"}`;
-}
-
-export function createIssuerRateLimit(options: RateLimitOptions): RequestHandler {
-  const now = options.now ?? Date.now;
-  const counts = new Map<string, number>();
-  let window = -1;
-
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (options.perMinute <= 0 || req.method === "OPTIONS") {
+export function createAddressRateLimit(options: RateLimitOptions): RequestHandler {
+  const { perMinute } = options;
+  if (perMinute <= 0) {
+    return (_req, _res, next) => {
       next();
-      return;
-    }
-    const t = now();
-    const current = Math.floor(t / WINDOW_MS);
-    if (current !== window) {
-      // A new window forgets every key, so the map never grows beyond one minute of callers.
-      counts.clear();
-      window = current;
-    }
-    const key = rateLimitKeyOf(req);
-    const used = (counts.get(key) ?? 0) + 1;
-    counts.set(key, used);
-    if (used <= options.perMinute) {
-      next();
-      return;
-    }
-    const retryAfter = Math.max(1, Math.ceil(((current + 1) * WINDOW_MS - t) / 1000));
-    sendError(
-      res,
-      tooManyRequests(
-        `more than ${options.perMinute} requests in one minute from this client; retry after ${retryAfter} s`,
-        retryAfter,
-      ),
-    );
-  };
+    };
+  }
+  const refusals = createRefusalLog(options.logger, "rate-limited", "request limit reached");
+  return rateLimit({
+    windowMs: WINDOW_MS,
+    limit: perMinute,
+    // RateLimit-Policy and RateLimit headers, and Retry-After on a 429.
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    // CORS preflight is answered before (cors.ts); never counted.
+    skip: (req) => req.method === "OPTIONS",
+    handler: (req, res) => {
+      refusals.note("over-limit");
+      const reset = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime;
+      const retryAfter = Math.max(
+        1,
+        Math.ceil(((reset?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000),
+      );
+      sendError(
+        res,
+        tooManyRequests(
+          `more than ${String(perMinute)} requests in one minute from this client address; retry after ${String(retryAfter)} s`,
+          retryAfter,
+        ),
+      );
+    },
+  });
 }

@@ -3,13 +3,14 @@
  *
  * A refusal is a bare 401 with `WWW-Authenticate: Bearer` and a minimal OperationOutcome that
  * says nothing about why (the reason would help an attacker tune a forgery); the reason goes to
- * the log with the (allow-listed) issuer and the path, never the token.
+ * the log (at most once per second per reason, with a count) with the allow-listed issuer, never the token.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { safeFetch } from "../../net/outbound.js";
 import { sendError, serviceUnavailable, unauthorized } from "../errors.js";
+import { createRefusalLog } from "../refusal-log.js";
 import { JwksCache } from "./jwks-cache.js";
 import { setVerifiedClient } from "./verified-client.js";
 import { verifyCdsToken, type ReplayGuard } from "./verify.js";
@@ -26,6 +27,7 @@ export interface CdsAuthCoreOptions {
     | "CDS_ISSUERS"
     | "JWT_MAX_BYTES"
     | "JWT_CLOCK_SKEW_SECONDS"
+    | "JWT_MAX_LIFETIME_SECONDS"
     | "JWKS_REFRESH_MIN_INTERVAL_MS"
     | "publicBaseUrl"
   >;
@@ -89,6 +91,9 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
     },
   });
   let lastPurgeAt = 0;
+  // One line per second per reason (and issuer), with a count: a flood of bad tokens must not
+  // flood the log.
+  const refusals = createRefusalLog(logger, "cds-auth-refused", "CDS Hooks JWT refused");
 
   const purgeIfDue = (at: Date): void => {
     if (!options.purgeExpiredJti || at.getTime() - lastPurgeAt < JTI_PURGE_INTERVAL_MS) return;
@@ -110,7 +115,7 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
     const path = requestPath(req);
     const token = bearerTokenOf(req);
     if (token === undefined) {
-      logger.warn({ event: "cds-auth-refused", reason: "no-token", path }, "CDS Hooks JWT refused");
+      refusals.note("no-token");
       sendUnauthorized(res);
       return;
     }
@@ -119,6 +124,7 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
       issuers: config.CDS_ISSUERS,
       maxTokenBytes: config.JWT_MAX_BYTES,
       skewSeconds: config.JWT_CLOCK_SKEW_SECONDS,
+      maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
       audience: config.publicBaseUrl + path,
       now: at,
       keys,
@@ -126,10 +132,7 @@ export function createCdsAuthCore(options: CdsAuthCoreOptions): RequestHandler {
     }).then(
       (outcome) => {
         if (!outcome.ok) {
-          logger.warn(
-            { event: "cds-auth-refused", reason: outcome.reason, iss: outcome.iss, path },
-            "CDS Hooks JWT refused",
-          );
+          refusals.note(outcome.reason, outcome.iss);
           sendUnauthorized(res);
           return;
         }
