@@ -48,9 +48,9 @@ const EXPECTED: Readonly<Record<string, Row>> = {
   "kang-05": { eligibility: none, response: maintained, safety: none },
   "kang-06": { eligibility: none, response: maintained, safety: none },
   "kang-07": { eligibility: none, response: rel, safety: none },
-  "kang-08": { eligibility: none, response: [["week24-no-response", "warning"]], safety: none },
-  "kang-09": { eligibility: none, response: maintained, safety: none },
-  "kang-10": { eligibility: none, response: [["week24-insufficient-data", "info"]], safety: [["monitoring-overdue", "info"]] },
+  "kang-08": { eligibility: none, response: [["iguratimod-stopped", "info"]], safety: none },
+  "kang-09": { eligibility: none, response: [["iguratimod-stopped", "warning"]], safety: none },
+  "kang-10": { eligibility: none, response: [["week24-insufficient-data", "info"]], safety: [["monitoring-overdue", "warning"]] },
   "kang-11": { eligibility: none, response: maintained, safety: none },
   "kang-12": { eligibility: none, response: rel, safety: none },
   "kang-13": { eligibility: none, response: maintained, safety: none },
@@ -59,7 +59,7 @@ const EXPECTED: Readonly<Record<string, Row>> = {
   "scn-pregnant": { eligibility: eligible, response: none, safety: none },
   "scn-missing-baseline-labs": { eligibility: eligible, response: none, safety: none },
   "scn-critical-anemia-active-order": { eligibility: none, response: [["response-interim", "info"]], safety: [["anemia", "critical"]] },
-  "scn-monitoring-overdue": { eligibility: none, response: [["response-interim", "info"]], safety: [["anemia", "info"], ["monitoring-overdue", "info"]] },
+  "scn-monitoring-overdue": { eligibility: none, response: [["response-interim", "info"]], safety: [["monitoring-overdue", "info"]] },
   "scn-paginated-labs": { eligibility: eligible, response: none, safety: none },
   "scn-restart-after-grade3-anaemia": { eligibility: none, response: [["week24-discontinued-early", "info"]], safety: none },
   "scn-ordered-after-failed-course": { eligibility: none, response: [["week24-no-response", "warning"]], safety: none },
@@ -166,12 +166,12 @@ describe("what the cards carry", () => {
 
   it("patient 4's anaemia card: Hb 32 g/L grade 3 against her baseline, no stop suggestion (iguratimod already stopped)", async () => {
     const [card] = await view("iguratimod-safety", "kang-04");
-    expect(card?.summary).toMatch(/Hb 32 g\/L \(CTCAE grade 3/);
+    expect(card?.summary).toMatch(/Hb 32 g\/L on \d{4}-\d\d-\d\d \(CTCAE grade 3/);
     expect(card?.extension?.["ln-cds"].grade).toBe(3);
     expect(card?.extension?.["ln-cds"].evidence).toEqual(
       expect.arrayContaining(["Observation/kang-04-hb-w12", "Observation/kang-04-hb-w00"]),
     );
-    expect(card?.detail).toMatch(/\| .*hemoglobin.* \| \d{4}-\d\d-\d\d \| 32 \| g\/L \|/);
+    expect(card?.detail).toMatch(/\| hemoglobin \| \d{4}-\d\d-\d\d \| 32 g\/L \|/);
     expect(card?.suggestions).toBeUndefined();
     expect(card?.source.url).toMatch(/^https:\/\//);
     expect(card?.links?.[0]).toMatchObject({
@@ -211,31 +211,33 @@ describe("what the cards carry", () => {
     ]);
   });
 
-  it("a week-24 verdict shows kang2020 with kdigo2024 beside it, and patient 8's proteinuria change", async () => {
+  it("patient 8 (stopped at day 196 for no response): the stop, its week-24 NR beside kdigo2024, and the KDIGO work-up", async () => {
     const [card] = await view("iguratimod-response", "kang-08");
     expect(card?.summary).toMatch(
-      /^Week-24 no response to iguratimod: proteinuria [\d.]+ → [\d.]+ g\/24h \(−\d+ %\)$/,
+      /^Iguratimod stopped on \d{4}-\d\d-\d\d after week-24 no response \(No renal response/,
     );
     expect(card?.extension?.["ln-cds"].criteria).toEqual({ kang2020: "NR", kdigo2024: "NR" });
-    expect(card?.detail).toMatch(/\| kang2020 \(primary\) \|/);
-    expect(card?.detail).toMatch(/\| kdigo2024 \|/);
-  });
-
-  it("patient 10 (no proteinuria in days 140–196) is offered 24-h urine protein and creatinine orders", async () => {
-    const [card] = await view("iguratimod-response", "kang-10");
+    expect(card?.detail).toMatch(/\| kang2020 \| protein/);
+    expect(card?.detail).toMatch(/\| kdigo2024 \| protein/);
     const codes = (card?.suggestions ?? []).map(
       (s) =>
         (s.actions?.[0]?.resource as { code: { coding: { code: string }[] } }).code.coding[0]?.code,
     );
-    expect(codes).toEqual(["2889-4", "2160-0"]);
+    expect(codes).toEqual(["13945-1", "4485-9", "4498-2", "5130-0"]);
+  });
+
+  it("patient 10 (lost to follow-up, window closed): no order is offered, since none can change the verdict", async () => {
+    const [card] = await view("iguratimod-response", "kang-10");
+    expect(card?.summary).toMatch(/the window closed on \d{4}-\d\d-\d\d$/);
+    expect(card?.suggestions).toBeUndefined();
   });
 
   it("an eligible patient's card lists every prior agent with dates and outcome", async () => {
     const [card] = await view("refractory-ln-eligibility", "scn-paginated-labs");
     expect(card?.summary).toMatch(/^Refractory LN \(kang2020\): 2 agents failed/);
-    expect(card?.detail).toMatch(/\| agent \| start \| end \| days \| outcome \| resources \|/);
+    expect(card?.detail).toMatch(/\| agent \| course \| outcome \| proteinuria \|/);
     expect(card?.detail).toMatch(
-      /\| mycophenolate \| \d{4}-\d\d-\d\d \| \d{4}-\d\d-\d\d \| \d+ \| failed \|/,
+      /\| mycophenolate \| \d{4}-\d\d-\d\d – \d{4}-\d\d-\d\d \| failed \| [\d.]+ → /,
     );
   });
 });

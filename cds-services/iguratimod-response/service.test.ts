@@ -54,8 +54,9 @@ describe("iguratimod-response at week 24", () => {
       finding: "week24-partial-response",
       criteria: { kang2020: "PR" },
     });
-    expect(card?.detail).toContain("| **kang2020** | **PR** |");
-    expect(card?.detail).toMatch(/\| kdigo2024 \| (CR|PR|NR|insufficient-data) \|/);
+    expect(card?.detail).toMatch(
+      /^Week-24 assessment on \d{4}-\d\d-\d\d: kang2020 \*\*PR\*\*, kdigo2024 (CR|PR|NR|insufficient-data)\./,
+    );
   });
 
   it("patient 2: complete response", async () => {
@@ -67,9 +68,7 @@ describe("iguratimod-response at week 24", () => {
   it("patient 3 at week 8: an interim card with weeks on drug and the change so far", async () => {
     const card = await cardAtDay("kang-03", 60);
     expect(lnCds(card)?.finding).toBe("response-interim");
-    expect(card?.summary).toMatch(
-      /^Iguratimod week 8 of 24: proteinuria [\d.]+ → [\d.]+ (g\/24h|g\/g)/,
-    );
+    expect(card?.summary).toMatch(/^Iguratimod week 8: proteinuria [\d.]+ → [\d.]+ (g\/24h|g\/g)/);
   });
 });
 
@@ -106,10 +105,10 @@ describe("iguratimod-response with site thresholds", () => {
       return ((await service?.evaluate(input)) ?? [])[0]?.summary;
     };
     // Default gap 30 days: the course restarted 50 days ago (week 7).
-    expect(await summaryWith({})).toBe("Iguratimod week 7 of 24");
+    expect(await summaryWith({})).toBe("Iguratimod week 7");
     // A site gap of 60 days joins both statements into one course started 130 days ago.
     expect(await summaryWith({ CLINICAL_THRESHOLDS: '{"courseMergeGapDays": 60}' })).toBe(
-      "Iguratimod week 18 of 24",
+      "Iguratimod week 18",
     );
   });
 });

@@ -5,6 +5,8 @@
  * remission maintained. A patient who never took iguratimod gets no card.
  */
 import { defaultThresholds, week24Response, type Thresholds } from "../../src/clinical/index.js";
+import { steroidDoseAt } from "../../src/clinical/glucocorticoids.js";
+import { glucocorticoidFacts } from "../../src/fhir/glucocorticoids.js";
 import type { CdsService } from "../types.js";
 import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { responseCard } from "./cards.js";
@@ -22,11 +24,15 @@ export function iguratimodResponseService(
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input, thresholds);
+      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
       const finding = week24Response(facts, input.now, thresholds);
       if (!finding) return [];
       const patientRef = `Patient/${input.context.patientId}`;
-      return [responseCard(finding, { patientRef, thresholds, prefetchNotes })];
+      const gc = glucocorticoidFacts(resources, input.context.patientId);
+      const day0 = steroidDoseAt(gc, Date.parse(finding.day0));
+      const now = steroidDoseAt(gc, input.now.getTime());
+      const steroids = { ...(day0 ? { day0 } : {}), ...(now ? { now } : {}) };
+      return [responseCard(finding, { patientRef, thresholds, prefetchNotes, steroids })];
     },
   };
 }

@@ -11,28 +11,48 @@ import type {
   Thresholds,
 } from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
+import { displayValue } from "../../src/clinical/index.js";
 import { CTCAE_URL, findingCard, STUDY_URL } from "../shared/cards.js";
 import { labOrderSuggestions, stopIguratimodSuggestions } from "../shared/suggestions.js";
 
 const RULES = {
   anemia: (t: Thresholds) =>
     [
-      "ln-cds clinical rules §7, latest hemoglobin since iguratimod day 0 against the baseline (day −60 to 0):",
+      "Latest hemoglobin since iguratimod day 0 against the baseline (day −60 to 0), CTCAE v5.0:",
       "",
-      `- CTCAE v5.0 anaemia grade 1: LLN > Hb ≥ ${t.anemiaGrade2Below.value} g/L; grade 2: ${t.anemiaGrade2Below.value} > Hb ≥ ${t.anemiaGrade3Below.value}; grade 3: Hb < ${t.anemiaGrade3Below.value}.`,
-      `- **critical** at grade ≥ 3; **warning** at grade 2 or a fall ≥ ${t.anemiaFallWarningAtLeast.value} g/L from baseline; info at grade 1.`,
+      `- grade 1: LLN > Hb ≥ ${t.anemiaGrade2Below.value} g/L; grade 2: ${t.anemiaGrade2Below.value} > Hb ≥ ${t.anemiaGrade3Below.value}; grade 3: Hb < ${t.anemiaGrade3Below.value}.`,
+      `- **critical** at grade ≥ 3; **warning** at grade 2 or a fall ≥ ${t.anemiaFallWarningAtLeast.value} g/L from baseline; info at grade 1 with a fall ≥ ${t.anemiaFallInfoAtLeast.value} g/L (a grade-1 Hb within ${t.anemiaFallInfoAtLeast.value} g/L of its baseline was there before iguratimod).`,
       "- kang2020: one of 14 patients developed severe anaemia (Hb 80 g/L at week 7, 32 g/L at week 12).",
     ].join("\n"),
   "liver-injury": (t: Thresholds) =>
     [
-      "ln-cds clinical rules §7, latest ALT since iguratimod day 0 (CTCAE v5.0; multiples of the baseline when it was above ULN):",
+      "Latest ALT since iguratimod day 0, CTCAE v5.0 (multiples of the baseline when it was above ULN):",
       "",
       `- grade 1 > ULN–3×ULN, grade 2 > 3–5×ULN, grade 3 > 5–20×ULN, grade 4 > 20×ULN; with a baseline above ULN, grade 1 from ${t.liverGrade1BaselineMultiple.value}× baseline; **critical** at grade ≥ 3.`,
       `- **warning** at grade 2, at ALT ≥ ${t.altStopAtLeast.value} U/L (Japanese label: stop) or ALT > ${t.altReduceDoseAboveUlnMultiple.value}×ULN (Chinese label: reduce the dose).`,
     ].join("\n"),
   "monitoring-overdue": (t: Thresholds) =>
-    `ln-cds clinical rules §7: on iguratimod, hemoglobin and ALT at least every ${t.monitoringIntervalDays.value} days (Chinese label: monthly ALT; kang2020 monitored every 1–3 months).`,
+    `On iguratimod, hemoglobin and ALT at least every ${t.monitoringIntervalDays.value} days (Chinese label: monthly ALT); a warning when the last is more than ${t.monitoringWarningAfterDays.value} days old or none was measured since day 0 (kang2020 monitored every 1–3 months).`,
 } as const;
+
+/** The deciding facts first: the value, its date, its grade or how long ago. */
+function leadOf(finding: SafetyFinding | MonitoringFinding): string {
+  if (finding.code === "monitoring-overdue") {
+    const part = (name: string, days: number | undefined) =>
+      days === undefined
+        ? `${name}: none since iguratimod day 0`
+        : `${name}: last ${String(days)} days ago`;
+    const lost =
+      finding.noResultsDays !== undefined
+        ? ` No result of any kind for ${String(finding.noResultsDays)} days: check that the patient still takes iguratimod and is followed up.`
+        : "";
+    return `${part("Hemoglobin", finding.hemoglobinDaysAgo)}; ${part("ALT", finding.altDaysAgo)}.${lost}`;
+  }
+  const v = finding.decidingValues[0];
+  const b = finding.decidingValues[1];
+  const name = finding.code === "anemia" ? "Hb" : "ALT";
+  return `${name} **${v ? displayValue(v) : ""}** on ${finding.effective.slice(0, 10)}: CTCAE v5.0 grade ${String(finding.grade)}${b ? `; baseline ${displayValue(b)} on ${b.time.slice(0, 10)}` : ""}.`;
+}
 
 const DISPLAY = {
   anemia: "Anaemia on iguratimod",
@@ -57,11 +77,7 @@ export function safetyCard(
 ): Card {
   const suggestions =
     finding.code === "monitoring-overdue"
-      ? labOrderSuggestions(
-          ctx.patientRef,
-          finding.missing,
-          "Iguratimod safety monitoring (ln-cds: monitoring overdue)",
-        )
+      ? labOrderSuggestions(ctx.patientRef, finding.missing, "Iguratimod safety monitoring overdue")
       : finding.indicator === "critical"
         ? stopIguratimodSuggestions(
             ctx.resources,
@@ -72,6 +88,7 @@ export function safetyCard(
     display: DISPLAY[finding.code],
     sourceUrl: finding.code === "monitoring-overdue" ? STUDY_URL : CTCAE_URL,
     criteria: RULES[finding.code](ctx.thresholds),
+    lead: leadOf(finding),
     ...(ctx.alertNotRecorded ? { sections: [ALERT_NOT_RECORDED] } : {}),
     extraNotes: ctx.prefetchNotes,
     suggestions,

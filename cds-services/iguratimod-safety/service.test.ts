@@ -97,7 +97,7 @@ describe("iguratimod-safety: ALT against a baseline above ULN", () => {
       grade: 1,
       evidence: expect.arrayContaining(["Observation/alt-now", "Observation/alt-base"]),
     });
-    expect(card?.detail).toContain("| 69 |");
+    expect(card?.detail).toContain("| 69 U/L |");
     expect(card?.detail).toContain("grade 1 from 1.5× baseline");
 
     expect(await safetyCards({}, raisedBaselineAlt(68.9))).toEqual([]);

@@ -6,8 +6,9 @@
  * `extension["ln-cds"]`; override reasons on warning and critical cards; the study as a link.
  */
 import { randomUUID } from "node:crypto";
-import type { DataQualityNote, Finding } from "../../src/clinical/index.js";
-import type { Card, OverrideReason, Suggestion } from "../../src/hooks/schemas.js";
+import type { DataQualityNote, DecidingValue, Finding, LabKind } from "../../src/clinical/index.js";
+import { displayNumber, displayUnit, displayValue } from "../../src/clinical/precision.js";
+import type { Card, Link, OverrideReason, Suggestion } from "../../src/hooks/schemas.js";
 
 export const STUDY_URL = "https://doi.org/10.1186/s13075-020-02154-7";
 export const STUDY_LABEL = "Kang et al. 2020: iguratimod in refractory lupus nephritis";
@@ -47,66 +48,93 @@ export interface CardOptions {
   readonly criteria: string;
   /** Replaces the rule's own summary (must stay < 140 characters). */
   readonly summary?: string;
+  /** The deciding facts in a line or two, shown first (before the table of values). */
+  readonly lead?: string;
   /** More Markdown sections, shown after the deciding values. */
   readonly sections?: readonly string[];
+  /** Leave out the table of deciding values (the sections show them). */
+  readonly noValuesTable?: boolean;
   /** Notes beyond the finding's own (e.g. about the prefetch). */
   readonly extraNotes?: readonly DataQualityNote[];
   readonly suggestions?: readonly Suggestion[];
+  /** Links beyond the study's (a guideline the card's suggestions follow). */
+  readonly extraLinks?: readonly Link[];
   /** Which override reasons warning and critical cards offer. */
   readonly overrides: OverrideKind;
 }
 
-/** UCUM codes as a clinician writes them. */
-const UNIT_DISPLAY: Readonly<Record<string, string>> = {
-  "g/(24.h)": "g/24h",
-  umol: "µmol",
-  "umol/L": "µmol/L",
-  "/[HPF]": "/HPF",
-  "/[LPF]": "/LPF",
-  "mL/min/{1.73_m2}": "mL/min/1.73 m²",
-};
-
-export function displayUnit(ucum: string): string {
-  return UNIT_DISPLAY[ucum] ?? ucum;
-}
+export { displayUnit };
 
 /** Markdown table cells must not break the table. */
 export function cell(text: string | number): string {
   return String(text).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
-function range(low?: number, high?: number): string {
-  if (low === undefined && high === undefined) return "—";
-  if (low === undefined) return `≤ ${high}`;
-  if (high === undefined) return `≥ ${low}`;
-  return `${low}–${high}`;
-}
-
-export function decidingValuesTable(finding: Finding): string {
-  if (finding.decidingValues.length === 0) return "";
-  const rows = finding.decidingValues.map(
-    (v) =>
-      `| ${cell(v.label)} | ${v.time.slice(0, 10)} | ${cell(v.value)} | ${cell(displayUnit(v.unit))} | ` +
-      `${range(v.referenceRange?.low, v.referenceRange?.high)} | ${cell(v.ref)} |`,
-  );
+/** A Markdown table with its header row; at most four columns (docs/clinical-rules.md#9-cards). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  if (header.length > 4) throw new Error("a card table has at most four columns");
   return [
-    "| value | date | result | unit | reference range | resource |",
-    "|---|---|---|---|---|---|",
-    ...rows,
+    `| ${header.map(cell).join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
   ].join("\n");
 }
 
+/** A two-column table of facts, each with its value (the verdict block of a card). */
+export function factsTable(rows: readonly (readonly [string, string])[]): string {
+  return table(["fact", "value"], rows);
+}
+
+function range(v: DecidingValue): string {
+  const r = v.referenceRange;
+  if (!r || (r.low === undefined && r.high === undefined)) return "—";
+  const n = (x: number) => displayNumber({ kind: v.kind, value: x, unit: v.unit });
+  if (r.low === undefined) return `≤ ${n(r.high ?? 0)}`;
+  if (r.high === undefined) return `≥ ${n(r.low)}`;
+  return `${n(r.low)}–${n(r.high)}`;
+}
+
+/** One deciding value as "39 µmol/L (0.44 mg/dL)". */
+export function valueText(v: DecidingValue): string {
+  return displayValue(v);
+}
+
+/** The deciding values: what, when, the result with its unit, the reference range. */
+export function decidingValuesTable(finding: Finding): string {
+  if (finding.decidingValues.length === 0) return "";
+  return table(
+    ["value", "date", "result", "reference"],
+    finding.decidingValues.map((v) => [v.label, v.time.slice(0, 10), valueText(v), range(v)]),
+  );
+}
+
+/**
+ * Data-quality notes in words; the resources they concern are not named in the visible text
+ * (docs/clinical-rules.md#9-cards) but listed in `extension["ln-cds"].dataQuality`.
+ */
 export function notesSection(notes: readonly DataQualityNote[]): string {
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const n of notes) {
-    const line = `- ${n.message}${n.ref ? ` (\`${n.ref}\`)` : ""}`;
+    const line = `- ${n.kind ? `${KIND_WORDS[n.kind]}: ` : ""}${n.message}`;
     if (seen.has(line)) continue;
     seen.add(line);
     lines.push(line);
   }
   return lines.length === 0 ? "" : `**Data-quality notes**\n\n${lines.join("\n")}`;
 }
+
+const KIND_WORDS: Readonly<Record<LabKind, string>> = {
+  protein24h: "24-h urine protein",
+  upcr: "UPCR",
+  creatinine: "creatinine",
+  albumin: "albumin",
+  hemoglobin: "hemoglobin",
+  alt: "ALT",
+  urineRbc: "urine RBC",
+  rbcCasts: "urine RBC casts",
+  egfr: "eGFR",
+};
 
 /** "Type/id" references only: a draft without an id has no reference to give. */
 function evidenceOf(finding: Finding): string[] {
@@ -133,7 +161,8 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
   const summary = fitSummary(o.summary ?? finding.summary);
   const notes = [...finding.notes, ...(o.extraNotes ?? [])];
   const detail = [
-    decidingValuesTable(finding),
+    o.lead ?? "",
+    o.noValuesTable ? "" : decidingValuesTable(finding),
     ...(o.sections ?? []),
     finding.grade !== undefined ? `CTCAE v5.0 grade **${finding.grade}**.` : "",
     `**Criteria**\n\n${o.criteria}`,
@@ -142,6 +171,9 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
     .filter((p) => p !== "")
     .join("\n\n");
   const evidence = evidenceOf(finding);
+  const dataQuality = [
+    ...new Set(notes.flatMap((n) => (n.ref && /^[A-Za-z]+\/[^/\s]+$/.test(n.ref) ? [n.ref] : []))),
+  ];
   const overrideReasons: OverrideReason[] | undefined =
     finding.indicator === "info"
       ? undefined
@@ -162,13 +194,15 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
     },
     ...(suggestions ? { suggestions, selectionBehavior: "any" as const } : {}),
     ...(overrideReasons ? { overrideReasons } : {}),
-    links: [{ label: STUDY_LABEL, url: STUDY_URL, type: "absolute" }],
+    links: [{ label: STUDY_LABEL, url: STUDY_URL, type: "absolute" }, ...(o.extraLinks ?? [])],
     extension: {
       "ln-cds": {
         finding: finding.code,
         ...(evidence.length > 0 ? { evidence } : {}),
         ...(criteria && Object.keys(criteria).length > 0 ? { criteria } : {}),
         ...(finding.grade !== undefined ? { grade: finding.grade } : {}),
+        // The resources the data-quality notes speak of (not named in the visible text).
+        ...(dataQuality.length > 0 ? { dataQuality } : {}),
       },
     },
   };

@@ -11,7 +11,8 @@ import {
   type Thresholds,
 } from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
-import { cell, displayUnit, findingCard, STUDY_URL, type OverrideKind } from "./cards.js";
+import { displayNumber, displayValue } from "../../src/clinical/index.js";
+import { displayUnit, findingCard, STUDY_URL, table, type OverrideKind } from "./cards.js";
 import { labOrderSuggestions } from "./suggestions.js";
 
 const DISPLAY = {
@@ -27,27 +28,40 @@ const CRITERION_WORDS = {
   "iguratimod-not-tried": "previous iguratimod course",
 } as const;
 
-const OUTCOME_WORDS = {
+const OUTCOME_SHORT = {
   responded: "responded",
   relapsed: "relapsed (counts as failed)",
   failed: "failed",
-  "too-short": "too short to judge (not a failure)",
-  unknown: "unknown: no proteinuria during the course",
+  "too-short": "too short to judge",
+  unknown: "unknown (no proteinuria)",
 } as const;
 
+/** "3.6 → 0.2 → 1.2 g/24h": the proteinuria values that decided a course, in order. */
+function courseProteinuria(c: EligibilityFinding["courses"][number]): string {
+  const values = [...c.decidingValues].sort((a, b) => (a.time < b.time ? -1 : 1));
+  if (values.length === 0) return c.decidedBy === "status-reason" ? "stop reason" : "—";
+  const unit = values[0]?.unit ?? "";
+  const same = values.every((v) => v.unit === unit);
+  return same
+    ? `${values.map((v) => displayNumber(v)).join(" → ")} ${displayUnit(unit)}`
+    : values.map((v) => displayValue(v)).join(" → ");
+}
+
+/** Every prior course in four columns; the resources stay in the card's evidence. */
 function coursesTable(f: EligibilityFinding): string {
   if (f.courses.length === 0) return "No prior immunosuppressant course on record.";
-  const rows = f.courses.map(
-    (c) =>
-      `| ${cell(c.agent)} | ${c.start.slice(0, 10)} | ${c.end ? c.end.slice(0, 10) : "ongoing"} | ` +
-      `${c.durationDays} | ${OUTCOME_WORDS[c.outcome]} | ${cell(c.evidence.join(", ") || "—")} |`,
-  );
   return [
     "**Prior immunosuppressant courses**",
     "",
-    "| agent | start | end | days | outcome | resources |",
-    "|---|---|---|---|---|---|",
-    ...rows,
+    table(
+      ["agent", "course", "outcome", "proteinuria"],
+      f.courses.map((c) => [
+        c.agent,
+        `${c.start.slice(0, 10)} – ${c.end ? c.end.slice(0, 10) : "ongoing"}`,
+        OUTCOME_SHORT[c.outcome],
+        courseProteinuria(c),
+      ]),
+    ),
   ].join("\n");
 }
 
@@ -55,21 +69,44 @@ function coursesTable(f: EligibilityFinding): string {
 function previousIguratimodTable(f: EligibilityFinding): string {
   if (f.previousIguratimod.length === 0) return "";
   const rows = f.previousIguratimod.map((p) => {
-    const critical = p.criticalValue
-      ? `; ${p.criticalValue.kind === "hemoglobin" ? "Hb" : "ALT"} ${p.criticalValue.value} ${displayUnit(p.criticalValue.unit)} on ${p.criticalValue.time.slice(0, 10)} (CTCAE grade ${p.criticalValue.grade})`
+    const v = p.criticalValue;
+    const critical = v
+      ? `; ${v.kind === "hemoglobin" ? "Hb" : "ALT"} ${displayNumber(v)} ${displayUnit(v.unit)} on ${v.time.slice(0, 10)} (CTCAE grade ${v.grade})`
       : "";
-    return (
-      `| ${p.outcome.start.slice(0, 10)} to ${p.outcome.end?.slice(0, 10) ?? "?"} | ${p.outcome.durationDays} | ` +
-      `${cell(previousCourseWords(p) + critical)} | ${cell(p.stopReason ?? "not recorded")} |`
-    );
+    return [
+      `${p.outcome.start.slice(0, 10)} – ${p.outcome.end?.slice(0, 10) ?? "?"}`,
+      String(p.outcome.durationDays),
+      previousCourseWords(p) + critical,
+      p.stopReason ?? "not recorded",
+    ];
   });
   return [
     "**Iguratimod already tried**",
     "",
-    "| course | days | outcome | stop reason |",
-    "|---|---|---|---|",
-    ...rows,
+    table(["course", "days", "outcome", "stop reason"], rows),
   ].join("\n");
+}
+
+/** The verdict and the facts that decided it, first. */
+function leadOf(f: EligibilityFinding): string {
+  const latest = f.decidingValues.find((d) => d.label.startsWith("latest proteinuria"));
+  const protein = latest
+    ? `latest proteinuria ${displayValue(latest)} on ${latest.time.slice(0, 10)}`
+    : "no proteinuria in the last 90 days";
+  const agents =
+    f.failedAgents.length > 0
+      ? `${f.failedAgents.length} agent${f.failedAgents.length === 1 ? "" : "s"} failed or relapsed (${f.failedAgents.join(", ")})`
+      : "no agent failed or relapsed";
+  const verdict =
+    f.verdict === "eligible"
+      ? "**Refractory LN** by kang2020"
+      : f.verdict === "not-eligible"
+        ? "**Not refractory LN** by kang2020"
+        : "**Undecided**";
+  const tried = f.previousIguratimod[0];
+  if (tried)
+    return `**Not eligible for a new start: iguratimod already tried** (${tried.outcome.start.slice(0, 10)} – ${tried.outcome.end?.slice(0, 10) ?? "?"}, ${previousCourseWords(tried)}). Otherwise: ${agents}; ${protein}.`;
+  return `${verdict}: ${agents}; ${protein}.`;
 }
 
 function summaryOf(f: EligibilityFinding): string {
@@ -77,7 +114,7 @@ function summaryOf(f: EligibilityFinding): string {
   const latest = f.decidingValues.find((d) => d.label.startsWith("latest proteinuria"));
   switch (f.verdict) {
     case "eligible":
-      return `Refractory LN (kang2020): ${f.failedAgents.length} agents failed (${f.failedAgents.join(", ")})${latest ? `; proteinuria ${latest.value} ${displayUnit(latest.unit)}` : ""}`;
+      return `Refractory LN (kang2020): ${f.failedAgents.length} agents failed (${f.failedAgents.join(", ")})${latest ? `; proteinuria ${displayValue(latest)}` : ""}`;
     case "not-eligible":
       return `Not refractory LN by kang2020: no ${f.unmetCriteria.map((c) => CRITERION_WORDS[c]).join("; no ")}`;
     case "insufficient-data":
@@ -87,7 +124,7 @@ function summaryOf(f: EligibilityFinding): string {
 
 function criteriaText(t: Thresholds): string {
   return [
-    "ln-cds clinical rules §5 (kang2020). Eligible when both hold:",
+    "kang2020: eligible when both hold:",
     "",
     `1. ≥ ${t.eligibilityMinFailedAgents.value} distinct immunosuppressants whose courses failed (≥ ${t.courseMinDurationDays.value} days without response) or relapsed;`,
     `2. the latest proteinuria within ${t.eligibilityProteinLookbackDays.value} days is ≥ ${t.eligibilityProteinAtLeast.value} g/24h (UPCR in g/g substitutes when no 24-h value exists).`,
@@ -119,6 +156,8 @@ export function eligibilityCard(
       sourceUrl: STUDY_URL,
       summary: summaryOf(f),
       criteria: criteriaText(ctx.thresholds),
+      lead: leadOf(f),
+      noValuesTable: true,
       sections: [previousIguratimodTable(f), coursesTable(f)].filter((x) => x !== ""),
       extraNotes: ctx.prefetchNotes,
       suggestions,

@@ -16,9 +16,15 @@ export type OrderableLab =
   | "creatinine"
   | "protein24h"
   | "albumin"
-  | "urineSediment";
+  | "urineSediment"
+  | "c3"
+  | "c4"
+  | "antiDsDna";
 
-/** LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein, albumin, sediment. */
+/**
+ * LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein, serum albumin,
+ * and the KDIGO 2024 work-up of a relapse or no response: urine sediment, C3, C4, anti-dsDNA.
+ */
 export const LAB_ORDERS: Readonly<
   Record<OrderableLab, { loinc: string; display: string; label: string }>
 > = {
@@ -40,7 +46,17 @@ export const LAB_ORDERS: Readonly<
     display: "Erythrocytes [#/area] in Urine sediment by Microscopy high power field",
     label: "urine sediment (red cells)",
   },
+  c3: { loinc: "4485-9", display: "Complement C3 [Mass/volume] in Serum or Plasma", label: "C3" },
+  c4: { loinc: "4498-2", display: "Complement C4 [Mass/volume] in Serum or Plasma", label: "C4" },
+  antiDsDna: {
+    loinc: "5130-0",
+    display: "DNA double strand Ab [Units/volume] in Serum",
+    label: "anti-dsDNA",
+  },
 };
+
+/** The KDIGO 2024 work-up of a renal relapse or of no response (docs/clinical-rules.md#6-response). */
+export const KDIGO_WORK_UP: readonly OrderableLab[] = ["urineSediment", "c3", "c4", "antiDsDna"];
 
 function serviceRequest(patientRef: string, lab: OrderableLab, reason: string): ServiceRequest {
   const order = LAB_ORDERS[lab];
@@ -136,7 +152,7 @@ export function stopIguratimodSuggestions(
     actions: [
       {
         type: "update",
-        description: `Set MedicationRequest/${mr.id ?? ""} to stopped: ${reason}`,
+        description: `Set the active iguratimod order${mr.authoredOn ? ` of ${mr.authoredOn.slice(0, 10)}` : ""} to stopped: ${reason}`,
         resource: withoutEmptyValues({
           ...mr,
           status: "stopped",

@@ -48,6 +48,7 @@ describe("payload", () => {
       effective: "2026-10-16T08:00:00.000Z",
       detectedAt: "2026-11-25T00:00:00.000Z",
       source: "monitor",
+      status: "current",
     });
   });
   it("omits baseline when there is none", () => {

@@ -29,6 +29,8 @@ export interface SafetyAlertPayload {
   effective: string;
   detectedAt: string;
   source: AlertSource;
+  status: "current" | "resolved";
+  latest?: { value: number; unit: string; effective: string };
 }
 
 /** The contract payload, in the contract's key order. */
@@ -52,6 +54,16 @@ export function alertPayload(
     effective: alert.effective,
     detectedAt: detectedAt.toISOString(),
     source,
+    status: alert.status ?? "current",
+    ...(alert.latest
+      ? {
+          latest: {
+            value: alert.latest.value,
+            unit: alert.latest.unit,
+            effective: alert.latest.effective,
+          },
+        }
+      : {}),
   };
 }
 

@@ -12,5 +12,7 @@ export function alertInputsFromEvents(events: readonly SafetyAlertEvent[]): Safe
     value: { value: e.value.value, unit: e.value.unit },
     ...(e.baseline ? { baseline: { value: e.baseline.value, unit: e.baseline.unit } } : {}),
     effective: e.effective,
+    status: e.status,
+    latest: { value: e.latest.value, unit: e.latest.unit, effective: e.latest.effective },
   }));
 }

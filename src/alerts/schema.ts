@@ -12,6 +12,8 @@ export interface SafetyAlertTable {
   severity: string;
   observation: string;
   source: string;
+  /** "current" or "resolved" when raised (contract "Safety-team alerts"); also in the payload. */
+  status: string;
   /** Exact JSON body posted to every webhook (signature is over these bytes). */
   payload: string;
   created_at: string;
@@ -84,5 +86,13 @@ export async function createAlertTables(db: Kysely<unknown>): Promise<void> {
     .ifNotExists()
     .addColumn("name", "text", (c) => c.primaryKey())
     .addColumn("value", "text", (c) => c.notNull())
+    .execute();
+}
+
+/** Migration: the alert's status ("current" / "resolved"); alerts raised before it were current. */
+export async function addAlertStatus(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .alterTable("safety_alert")
+    .addColumn("status", "text", (c) => c.notNull().defaultTo("current"))
     .execute();
 }

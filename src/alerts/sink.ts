@@ -49,6 +49,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
             severity: alert.severity,
             observation: alert.observation,
             source,
+            status: payload.status,
             payload: JSON.stringify(payload),
             created_at: nowIso,
           })

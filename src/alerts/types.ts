@@ -23,6 +23,10 @@ export interface SafetyAlertInput {
   baseline?: AlertQuantity;
   /** Observation effective instant/date (ISO 8601). */
   effective: string;
+  /** "resolved" when a later value of the same kind is below the alert's level (contract). */
+  status?: "current" | "resolved";
+  /** The latest value of the same kind, as the rules read it. */
+  latest?: AlertQuantity & { effective: string };
 }
 
 /** Where an alert came from: a clinician's patient-view or the background monitor. */

@@ -12,6 +12,7 @@ export type ResponseCode =
   | "week24-no-response"
   | "week24-insufficient-data"
   | "week24-discontinued-early"
+  | "iguratimod-stopped"
   | "renal-relapse"
   | "remission-maintained";
 
@@ -42,6 +43,8 @@ export interface DecidingValue {
   readonly time: string;
   readonly ref: string;
   readonly referenceRange?: ReferenceLimits;
+  /** As reported, before conversion (the precision a card may show, docs/clinical-rules.md#9-cards). */
+  readonly original?: { readonly value: number; readonly unit: string };
 }
 
 export type Kang2020Verdict = "CR" | "PR" | "NR" | "insufficient-data";

@@ -11,3 +11,5 @@ export * from "./safety.js";
 export * from "./order-checks.js";
 export * from "./iguratimod-history.js";
 export * from "./dose.js";
+export * from "./precision.js";
+export * from "./glucocorticoids.js";

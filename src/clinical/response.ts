@@ -16,6 +16,7 @@ import {
   type ResponseCode,
 } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
+import { SNOMED_ABSENT_RESPONSE } from "./codes.js";
 import {
   creatinineAtOrBelowUln,
   factNotes,
@@ -55,6 +56,45 @@ export interface ResponseFinding extends Finding<ResponseCode> {
   };
   /** Status of the last on-treatment proteinuria (discontinued early). */
   readonly lastStatus?: Kang2020Verdict;
+  /** Window open, nothing measured yet: the date of day 196, by which the assessment is due. */
+  readonly dueBy?: string;
+  /** Window closed with no proteinuria in it: the date of day 196. */
+  readonly windowClosed?: string;
+  /** Why iguratimod was stopped, as recorded, and what kind of reason it is. */
+  readonly stopReason?: { readonly text: string; readonly kind: StopReasonKind };
+  /** Labs whose result can still change the verdict (the card offers to order them). */
+  readonly labsToOrder?: readonly AssessmentLab[];
+  /** Relapse or no response: the KDIGO 2024 work-up (sediment, C3, C4, anti-dsDNA) is due. */
+  readonly workUp?: boolean;
+}
+
+/** What a lab order for the week-24 assessment may ask for. */
+export type AssessmentLab = "protein24h" | "creatinine" | "albumin" | "urineSediment";
+
+export type StopReasonKind = "adverse-event" | "flare" | "no-response" | "other" | "none";
+
+/** SNOMED CT 407563006 |Treatment not tolerated|, 281647001 |Adverse reaction|. */
+const ADVERSE_CODES = new Set(["407563006", "281647001"]);
+const ADVERSE_TEXT =
+  /not tolerated|intoleran|adverse|side[- ]effect|toxicit|an(a)?emia|leukopeni|thrombocytopeni.*drug|hepat|liver|rash|allerg/i;
+const FLARE_TEXT = /flare|relapse|lupus activity|disease activity/i;
+
+/**
+ * The kind of a recorded stop reason. An adverse event by code or by a side effect in the text;
+ * a flare (renal or extra-renal lupus activity) by its words; "absent response" by its code.
+ */
+export function stopReasonKind(reasons: MedicationCourse["reasons"]): StopReasonKind {
+  if (reasons.length === 0) return "none";
+  if (reasons.some((r) => r.codes.some((c) => ADVERSE_CODES.has(c)) || ADVERSE_TEXT.test(r.text)))
+    return "adverse-event";
+  if (reasons.some((r) => FLARE_TEXT.test(r.text))) return "flare";
+  if (reasons.some((r) => r.codes.includes(SNOMED_ABSENT_RESPONSE))) return "no-response";
+  return "other";
+}
+
+function stopReasonText(reasons: MedicationCourse["reasons"]): string {
+  const texts = reasons.map((r) => r.text.trim()).filter((x) => x !== "");
+  return texts.length > 0 ? [...new Set(texts)].join("; ") : "not recorded";
 }
 
 export function currentIguratimodCourse(
@@ -142,15 +182,35 @@ function judge(
     time: number,
     from: number,
     to: number,
-  ): number | undefined => {
+  ): DecidingValue | undefined => {
     const obs = nearest(labsOf(facts, "egfr"), time, from, to);
-    if (obs) return obs.value;
-    const age = facts.ageAt(time);
+    if (obs) return decidingValue("eGFR", obs);
+    const age = c ? facts.ageAt(c.time) : undefined;
     if (!c || age === undefined) return undefined;
-    return egfrCkdEpi2021(creatinineUmolToMgDl(c.value), age, facts.sex);
+    const value = egfrCkdEpi2021(creatinineUmolToMgDl(c.value), age, facts.sex);
+    if (value === undefined) return undefined;
+    // Computed from that creatinine (CKD-EPI 2021): its evidence is the creatinine.
+    return {
+      label: "eGFR (CKD-EPI 2021)",
+      kind: "egfr",
+      value,
+      unit: "mL/min/{1.73_m2}",
+      time: iso(c.time),
+      ref: c.ref,
+    };
   };
-  const eNow = egfrNear(creat, p.time, p.time - w, p.time + w);
-  const eBase = egfrNear(baseCreat, day0, b0, b1);
+  const egfrNowDv = egfrNear(creat, p.time, p.time - w, p.time + w);
+  const egfrBaseDv = egfrNear(baseCreat, day0, b0, b1);
+  const eNow = egfrNowDv?.value;
+  const eBase = egfrBaseDv?.value;
+  // eGFR beside the creatinine it belongs to (docs/clinical-rules.md#9-cards).
+  const at = (label: string) => dv.findIndex((d) => d.label === label);
+  if (egfrNowDv) dv.splice(at("creatinine") + 1 || dv.length, 0, egfrNowDv);
+  if (egfrBaseDv)
+    dv.splice(at("baseline creatinine") + 1 || dv.length, 0, {
+      ...egfrBaseDv,
+      label: `baseline ${egfrBaseDv.label}`,
+    });
   const stable =
     eNow !== undefined && eBase !== undefined
       ? eNow >= (1 - t.kdigoEgfrMaxFallFraction.value) * eBase
@@ -200,9 +260,15 @@ export function week24Response(
     day0 + days(t.responseBaselineAfterDays.value),
   );
   if (baseP?.substituted) notes.push(substitutionNote(baseP.value));
+  const stopKind = stoppedAt !== undefined ? stopReasonKind(course.reasons) : undefined;
   const common = {
     day0: iso(day0),
-    ...(stoppedAt !== undefined ? { stopped: iso(stoppedAt) } : {}),
+    ...(stoppedAt !== undefined
+      ? {
+          stopped: iso(stoppedAt),
+          stopReason: { text: stopReasonText(course.reasons), kind: stopKind ?? "none" },
+        }
+      : {}),
     daysOnDrug,
     weeksOnDrug: Math.floor(daysOnDrug / 7),
   };
@@ -214,6 +280,12 @@ export function week24Response(
     const s = proteinuria(facts, day0 + 1, onDrugUntil);
     const last = s.values[s.values.length - 1];
     return last ? { value: last, substituted: s.substituted } : undefined;
+  };
+  /** The latest proteinuria of all (after a stop too): "now" beside week 24 and baseline. */
+  const latestNow = (after: LabFact): DecidingValue[] => {
+    const s = proteinuria(facts, after.time + 1, n).values;
+    const last = s[s.length - 1];
+    return last ? [decidingValue("proteinuria now", last)] : [];
   };
 
   // Stopped before day 140: discontinued early, with the last on-treatment status.
@@ -242,46 +314,67 @@ export function week24Response(
   }
 
   const target = day0 + days(t.assessmentDay.value);
+  // Only values measured on iguratimod count for its week-24 verdict.
   const assessed =
-    n >= winStart ? nearestProteinuria(facts, target, winStart, Math.min(winEnd, n)) : undefined;
+    n >= winStart
+      ? nearestProteinuria(facts, target, winStart, Math.min(winEnd, onDrugUntil))
+      : undefined;
+  const windowStillOpen = stoppedAt === undefined && n <= winEnd;
 
   // Before day 140, or inside the window with nothing measured yet: interim.
-  if (!assessed && n <= winEnd) {
+  if (!assessed && windowStillOpen) {
     const last = latestOnDrug();
     if (last?.substituted) notes.push(substitutionNote(last.value));
     const change = last && baseP ? pct(last.value.value, baseP.value.value) : undefined;
     const dv: DecidingValue[] = [];
     if (baseP) dv.push(decidingValue("baseline proteinuria", baseP.value));
     if (last) dv.push(decidingValue("latest proteinuria", last.value));
+    const inWindow = n >= winStart;
     return {
       code: "response-interim",
       indicator: "info",
       ...common,
       ...(change !== undefined ? { proteinuriaChangePercent: change } : {}),
+      ...(inWindow
+        ? {
+            dueBy: iso(winEnd),
+            labsToOrder: ["protein24h", "creatinine", "albumin", "urineSediment"] as const,
+          }
+        : {}),
       decidingValues: dv,
       evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),
       notes,
-      summary: `Iguratimod week ${common.weeksOnDrug}${change !== undefined ? `: proteinuria ${change > 0 ? "+" : ""}${change}% from baseline` : ""}`,
+      summary: inWindow
+        ? `Iguratimod week ${common.weeksOnDrug}: week-24 assessment due by ${iso(winEnd).slice(0, 10)}`
+        : `Iguratimod week ${common.weeksOnDrug}${change !== undefined ? `: proteinuria ${change > 0 ? "+" : ""}${change}% from baseline` : ""}`,
     };
   }
 
   if (!assessed) {
+    const week24 = {
+      kang2020: "insufficient-data" as const,
+      kdigo2024: "insufficient-data" as const,
+      assessed: iso(target),
+      upcrSubstituted: false,
+      sedimentMissing: true,
+    };
+    const criteria = { kang2020: week24.kang2020, kdigo2024: week24.kdigo2024 };
+    const dv = baseP ? [decidingValue("baseline proteinuria", baseP.value)] : [];
+    if (stoppedAt !== undefined) {
+      // Stopped inside the window before a proteinuria on drug: the stop is the news.
+      return stoppedFinding({ ...common, week24, criteria }, dv, evidenceBase, notes, stopKind);
+    }
     return {
       code: "week24-insufficient-data",
       indicator: "info",
       ...common,
-      week24: {
-        kang2020: "insufficient-data",
-        kdigo2024: "insufficient-data",
-        assessed: iso(target),
-        upcrSubstituted: false,
-        sedimentMissing: true,
-      },
-      criteria: { kang2020: "insufficient-data", kdigo2024: "insufficient-data" },
-      decidingValues: baseP ? [decidingValue("baseline proteinuria", baseP.value)] : [],
-      evidence: uniqueRefs(evidenceBase),
+      windowClosed: iso(winEnd),
+      week24,
+      criteria,
+      decidingValues: dv,
+      evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),
       notes,
-      summary: "Week-24 response cannot be judged: no proteinuria in days 140–196",
+      summary: `Week-24 response cannot be judged: no proteinuria in the window, which closed on ${iso(winEnd).slice(0, 10)}`,
     };
   }
 
@@ -343,18 +436,31 @@ export function week24Response(
       }
     }
     if (flare) {
-      const dv = [...j.dv, ...flare.values.map((v) => decidingValue(`${flare.kind} flare`, v))];
+      // A relapse before the stop takes precedence over the stop (docs/clinical-rules.md#6-response).
+      const flareDv = flare.values.map((v) => decidingValue(`${flare.kind} flare`, v));
+      const first = flare.values[0];
+      const nowDv = first ? latestNow(first) : [];
+      const dv = [...flareDv, ...nowDv, ...j.dv];
       return {
         code: "renal-relapse",
         indicator: "warning",
         ...base,
-        followUp: { status: "relapse", flare: flare.kind, at: iso(flare.values[0]?.time ?? n) },
+        followUp: { status: "relapse", flare: flare.kind, at: iso(first?.time ?? n) },
+        workUp: true,
         decidingValues: dv,
         evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),
         notes,
         summary: `Renal relapse (${flare.kind} flare) after week-24 ${j.kang} on iguratimod`,
       };
     }
+    if (stoppedAt !== undefined)
+      return stoppedFinding(
+        base,
+        [...latestNow(assessed.value), ...j.dv],
+        evidenceBase,
+        notes,
+        stopKind,
+      );
     if (n > winEnd && series.length > 0) {
       return {
         code: "remission-maintained",
@@ -362,8 +468,8 @@ export function week24Response(
         ...base,
         followUp: { status: "maintained" },
         decidingValues: [
-          ...j.dv,
           decidingValue("latest proteinuria", series[series.length - 1] as LabFact),
+          ...j.dv,
         ],
         evidence: uniqueRefs([
           ...evidenceBase,
@@ -375,6 +481,14 @@ export function week24Response(
       };
     }
   }
+  if (stoppedAt !== undefined)
+    return stoppedFinding(
+      base,
+      [...latestNow(assessed.value), ...j.dv],
+      evidenceBase,
+      notes,
+      stopKind,
+    );
   const code =
     j.kang === "CR"
       ? "week24-complete-response"
@@ -383,13 +497,53 @@ export function week24Response(
         : j.kang === "NR"
           ? "week24-no-response"
           : "week24-insufficient-data";
+  const dv = code === "week24-no-response" ? [...latestNow(assessed.value), ...j.dv] : j.dv;
+  // Companion labs missing near the assessed value can still be ordered while that value is
+  // within their window (± 14 days); later, no order can change the verdict.
+  const orderable =
+    code === "week24-insufficient-data" &&
+    n <= assessed.value.time + days(t.companionLabWindowDays.value)
+      ? (["creatinine", "albumin"] as const).filter(
+          (k) => !j.dv.some((d) => d.label === (k === "creatinine" ? "creatinine" : "albumin")),
+        )
+      : [];
   return {
     code,
     indicator: code === "week24-no-response" ? "warning" : "info",
     ...base,
-    decidingValues: j.dv,
-    evidence: uniqueRefs([...evidenceBase, ...j.dv.map((d) => d.ref)]),
+    ...(code === "week24-no-response" ? { workUp: true } : {}),
+    ...(orderable.length > 0 ? { labsToOrder: orderable } : {}),
+    decidingValues: dv,
+    evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),
     notes,
     summary: `Week-24 response to iguratimod: kang2020 ${j.kang}, kdigo2024 ${j.kdigo}`,
+  };
+}
+
+/**
+ * Iguratimod stopped on or after day 140 (docs/clinical-rules.md#6-response): the week-24 verdict,
+ * the stop date and its reason; a warning when it was stopped for an adverse event or a flare.
+ * Never "on iguratimod" about any time after the stop.
+ */
+function stoppedFinding(
+  base: Omit<ResponseFinding, keyof Finding | "code" | "indicator"> & {
+    readonly criteria: NonNullable<Finding["criteria"]>;
+  },
+  dv: DecidingValue[],
+  evidenceBase: readonly string[],
+  notes: DataQualityNote[],
+  kind: StopReasonKind | undefined,
+): ResponseFinding {
+  const warn = kind === "adverse-event" || kind === "flare";
+  const verdict = base.week24?.kang2020 ?? "insufficient-data";
+  return {
+    code: "iguratimod-stopped",
+    indicator: warn ? "warning" : "info",
+    ...base,
+    ...(verdict === "NR" ? { workUp: true } : {}),
+    decidingValues: dv,
+    evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),
+    notes,
+    summary: `Iguratimod stopped on ${(base.stopped ?? "").slice(0, 10)} after week-24 ${verdict}`,
   };
 }

@@ -61,14 +61,12 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
     ]);
   });
 
-  it("a rise from baseline is not reported as a fall", () => {
+  it("a grade-1 Hb above its baseline is pre-existing anaemia, not a finding (and never a fall)", () => {
     const f = makeFacts({
       courses: onDrug,
       labs: [lab("hemoglobin", -5, 105), lab("hemoglobin", 30, 110)],
     });
-    expect(anemiaFinding(f, dateAt(31))?.summary).toBe(
-      "Anaemia on iguratimod: Hb 110 g/L (CTCAE grade 1)",
-    );
+    expect(anemiaFinding(f, dateAt(31))).toBeUndefined();
   });
 
   it("grade 3 is critical and grade 2 a warning; the latest value decides", () => {

@@ -13,6 +13,8 @@ import {
   labsOf,
   nearest,
 } from "./timeline.js";
+import { displayInteger, displayNumber } from "./precision.js";
+import { DAY_MS } from "./facts.js";
 
 export interface SafetyWindow {
   readonly day0: number;
@@ -137,13 +139,18 @@ function judgeAnemia(
   const grade = anemiaGrade(hb.value, lln, t);
   const fall = base ? base.value - hb.value : undefined;
   const bigFall = fall !== undefined && fall >= t.anemiaFallWarningAtLeast.value;
+  // A grade-1 Hb within 10 g/L of its baseline is pre-existing anaemia, not a finding on
+  // iguratimod (docs/clinical-rules.md#7-safety). Without a baseline it cannot be told apart.
+  const preExisting = fall !== undefined && fall < t.anemiaFallInfoAtLeast.value;
   let indicator: Indicator | undefined;
   if (grade >= 3) indicator = "critical";
   else if (grade === 2 || bigFall) indicator = "warning";
-  else if (grade === 1) indicator = "info";
+  else if (grade === 1 && !preExisting) indicator = "info";
   if (!indicator) return undefined;
   const fallText =
-    fall !== undefined && fall > 0 ? `, fall ${Math.round(fall * 10) / 10} g/L from baseline` : "";
+    fall !== undefined && fall > 0
+      ? `, fall ${displayInteger(fall)} g/L from baseline ${displayInteger(base?.value ?? 0)}`
+      : "";
   return safetyFinding(
     facts,
     {
@@ -154,7 +161,7 @@ function judgeAnemia(
       limit: { low: lln },
       grade,
       indicator,
-      summary: `Anaemia on iguratimod: Hb ${hb.value} g/L (CTCAE grade ${grade}${fallText})`,
+      summary: `Anaemia on iguratimod: Hb ${displayNumber(hb)} g/L on ${iso(hb.time).slice(0, 10)} (CTCAE grade ${grade}${fallText})`,
     },
     w,
   );
@@ -189,7 +196,7 @@ function judgeLiver(
       limit: { high: uln },
       grade,
       indicator,
-      summary: `Liver injury on iguratimod: ALT ${alt.value} U/L (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
+      summary: `Liver injury on iguratimod: ALT ${displayNumber(alt)} U/L on ${iso(alt.time).slice(0, 10)} (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
     },
     w,
   );
@@ -252,37 +259,69 @@ export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
   /** ISO instant of the last value of each, when any. */
   readonly lastHemoglobin?: string;
   readonly lastAlt?: string;
+  /** Calendar days since the last value of each; undefined when none since day 0. */
+  readonly hemoglobinDaysAgo?: number;
+  readonly altDaysAgo?: number;
+  /** The latest lab result of any kind is older than the warning limit: is the patient still seen? */
+  readonly noResultsDays?: number;
 }
 
-/** On iguratimod and no hemoglobin, or no ALT, in the last 35 days (Chinese label: monthly ALT). */
+/** Whole calendar days (UTC) from `t` to `now`. */
+export function calendarDaysBetween(t: number, now: number): number {
+  return Math.floor(now / DAY_MS) - Math.floor(t / DAY_MS);
+}
+
+/**
+ * On iguratimod and no hemoglobin, or no ALT, in the last 35 days (Chinese label: monthly ALT):
+ * info; a warning when the last one is more than 90 days old or none was measured since day 0
+ * (kang2020 monitored every 1–3 months). Days are calendar days.
+ */
 export function monitoringOverdue(
   facts: PatientFacts,
   now: Date,
   thresholds: Thresholds = defaultThresholds,
 ): MonitoringFinding | undefined {
+  const t = thresholds;
   const c = currentIguratimodCourse(facts, now);
   const n = now.getTime();
   if (!c || (c.end !== undefined && c.end < n)) return undefined;
-  const from = n - days(thresholds.monitoringIntervalDays.value);
+  const lastOf = (kind: "hemoglobin" | "alt") => labsOf(facts, kind, c.start, n).at(-1);
+  const lastHb = lastOf("hemoglobin");
+  const lastAlt = lastOf("alt");
+  const ago = (l: LabFact | undefined) => (l ? calendarDaysBetween(l.time, n) : undefined);
+  const hbAgo = ago(lastHb);
+  const altAgo = ago(lastAlt);
+  const overdue = (d: number | undefined) => d === undefined || d > t.monitoringIntervalDays.value;
+  // Nothing is overdue before 35 days on the drug (the baseline covers the start).
+  const onDrugDays = calendarDaysBetween(c.start, n);
+  if (onDrugDays <= t.monitoringIntervalDays.value) return undefined;
   const missing: ("hemoglobin" | "alt")[] = [];
-  const lastHb = labsOf(facts, "hemoglobin", -Infinity, n).at(-1);
-  const lastAlt = labsOf(facts, "alt", -Infinity, n).at(-1);
-  if (!lastHb || lastHb.time < from) missing.push("hemoglobin");
-  if (!lastAlt || lastAlt.time < from) missing.push("alt");
+  if (overdue(hbAgo)) missing.push("hemoglobin");
+  if (overdue(altAgo)) missing.push("alt");
   if (missing.length === 0) return undefined;
+  const late = (d: number | undefined) => d === undefined || d > t.monitoringWarningAfterDays.value;
+  const warn =
+    (missing.includes("hemoglobin") && late(hbAgo)) || (missing.includes("alt") && late(altAgo));
   const dv: DecidingValue[] = [];
   if (lastHb) dv.push(decidingValue("last hemoglobin", lastHb));
   if (lastAlt) dv.push(decidingValue("last ALT", lastAlt));
+  const anyLast = facts.labs.filter((l) => l.time <= n).at(-1);
+  const noResultsDays = anyLast ? calendarDaysBetween(anyLast.time, n) : undefined;
+  const when = (name: string, d: number | undefined) =>
+    d === undefined ? `${name} never on iguratimod` : `${name} last measured ${String(d)} days ago`;
   return {
     code: "monitoring-overdue",
-    indicator: "info",
+    indicator: warn ? "warning" : "info",
     missing,
-    ...(lastHb ? { lastHemoglobin: iso(lastHb.time) } : {}),
-    ...(lastAlt ? { lastAlt: iso(lastAlt.time) } : {}),
+    ...(lastHb ? { lastHemoglobin: iso(lastHb.time), hemoglobinDaysAgo: hbAgo } : {}),
+    ...(lastAlt ? { lastAlt: iso(lastAlt.time), altDaysAgo: altAgo } : {}),
+    ...(noResultsDays !== undefined && noResultsDays > t.monitoringWarningAfterDays.value
+      ? { noResultsDays }
+      : {}),
     decidingValues: dv,
     evidence: uniqueRefs([...c.refs, ...dv.map((d) => d.ref)]),
     notes: factNotes(facts, ["hemoglobin", "alt"]),
-    summary: `Iguratimod monitoring overdue: no ${missing.map((m) => (m === "alt" ? "ALT" : "hemoglobin")).join(" or ")} in ${thresholds.monitoringIntervalDays.value} days`,
+    summary: `Iguratimod monitoring overdue: ${when("hemoglobin", hbAgo)}, ${when("ALT", altAgo)}`,
   };
 }
 
@@ -296,7 +335,21 @@ export interface SafetyAlertEvent {
   readonly baseline: { readonly value: number; readonly unit: string } | undefined;
   /** ISO instant of the triggering Observation. */
   readonly effective: string;
+  /**
+   * "resolved" when the triggering value is no longer the latest of its kind and the latest is
+   * below the alert's level; otherwise "current" (docs/cds-contract.md#alerts).
+   */
+  readonly status: "current" | "resolved";
+  /** The latest value of its kind. */
+  readonly latest: { readonly value: number; readonly unit: string; readonly effective: string };
 }
+
+const LEVEL: Readonly<Record<Indicator | "none", number>> = {
+  none: 0,
+  info: 1,
+  warning: 2,
+  critical: 3,
+};
 
 /**
  * Every hemoglobin / ALT Observation since day 0 that, judged as the latest value at its own time,
@@ -310,25 +363,32 @@ export function safetyAlertEvents(
   const w = safetyWindow(facts, now, thresholds);
   if (!w) return [];
   const events: SafetyAlertEvent[] = [];
-  const push = (f: SafetyFinding | undefined) => {
-    if (!f || f.indicator === "info") return;
-    events.push({
-      rule: f.code,
-      severity: f.indicator,
-      grade: f.grade,
-      patient: facts.patientRef,
-      observationRef: f.observationRef,
-      value: f.value,
-      baseline: f.baseline,
-      effective: f.effective,
-    });
+  const each = (kind: "hemoglobin" | "alt", judge: SafetyJudge): void => {
+    const base = baselineOf(facts, kind, w, thresholds);
+    const values = sinceDay0(facts, kind, w, now, thresholds);
+    const latest = values.at(-1);
+    if (!latest) return;
+    const latestLevel = LEVEL[judge(facts, latest, base, w, thresholds)?.indicator ?? "none"];
+    for (const v of values) {
+      const f = judge(facts, v, base, w, thresholds);
+      if (!f || f.indicator === "info") continue;
+      const resolved = v.ref !== latest.ref && latestLevel < LEVEL[f.indicator];
+      events.push({
+        rule: f.code,
+        severity: f.indicator,
+        grade: f.grade,
+        patient: facts.patientRef,
+        observationRef: f.observationRef,
+        value: f.value,
+        baseline: f.baseline,
+        effective: f.effective,
+        status: resolved ? "resolved" : "current",
+        latest: { value: latest.value, unit: latest.unit, effective: iso(latest.time) },
+      });
+    }
   };
-  const hbBase = baselineOf(facts, "hemoglobin", w, thresholds);
-  for (const hb of sinceDay0(facts, "hemoglobin", w, now, thresholds))
-    push(judgeAnemia(facts, hb, hbBase, w, thresholds));
-  const altBase = baselineOf(facts, "alt", w, thresholds);
-  for (const a of sinceDay0(facts, "alt", w, now, thresholds))
-    push(judgeLiver(facts, a, altBase, w, thresholds));
+  each("hemoglobin", judgeAnemia);
+  each("alt", judgeLiver);
   return events.sort((a, b) =>
     a.effective < b.effective
       ? -1

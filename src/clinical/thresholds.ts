@@ -76,6 +76,8 @@ export const defaultThresholds = {
   anemiaGrade2Below: t(100, "g/L", "CTCAE v5.0"),
   anemiaGrade3Below: t(80, "g/L", "CTCAE v5.0"),
   anemiaFallWarningAtLeast: t(20, "g/L", "ln-cds"),
+  // A grade-1 Hb within this fall of its baseline is pre-existing anaemia: no finding.
+  anemiaFallInfoAtLeast: t(10, "g/L", "ln-cds"),
   liverGrade1BaselineMultiple: t(1.5, "1", "CTCAE v5.0"),
   liverGrade2AboveMultiple: t(3, "1", "CTCAE v5.0"),
   liverGrade3AboveMultiple: t(5, "1", "CTCAE v5.0"),
@@ -83,6 +85,8 @@ export const defaultThresholds = {
   altStopAtLeast: t(100, "U/L", "label-ja"),
   altReduceDoseAboveUlnMultiple: t(2, "1", "label-cn"),
   monitoringIntervalDays: t(35, "d", "label-cn"),
+  // kang2020 monitored every 1–3 months: a last value older than that is a warning.
+  monitoringWarningAfterDays: t(90, "d", "kang2020"),
   // §8 order checks
   orderLabLookbackDays: t(30, "d", "ln-cds"),
   iguratimodMaxDailyDoseMg: t(50, "mg", "label-ja"),

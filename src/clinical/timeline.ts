@@ -10,6 +10,7 @@ import {
 import { creatinineUmolToMgDl } from "./egfr.js";
 import type { DecidingValue } from "./findings.js";
 import type { Thresholds } from "./thresholds.js";
+import { displayNumber } from "./precision.js";
 
 export const days = (n: number): number => n * DAY_MS;
 export const iso = (t: number): string => new Date(t).toISOString();
@@ -80,7 +81,7 @@ export function substitutionNote(l: LabFact): DataQualityNote {
   return {
     reason: "upcr-substituted",
     ref: l.ref,
-    message: `no 24-h urine protein in the window: UPCR ${l.value} g/g used in its place (g/g ≈ g/day)`,
+    message: `no 24-h urine protein in the window: UPCR ${displayNumber(l)} g/g used in its place (g/g ≈ g/day)`,
   };
 }
 
@@ -93,6 +94,7 @@ export function decidingValue(label: string, l: LabFact): DecidingValue {
     time: iso(l.time),
     ref: l.ref,
     ...(l.referenceRange ? { referenceRange: l.referenceRange } : {}),
+    original: l.original,
   };
 }
 

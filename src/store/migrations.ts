@@ -4,7 +4,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Migration } from "kysely";
-import { createAlertTables } from "../alerts/schema.js";
+import { addAlertStatus, createAlertTables } from "../alerts/schema.js";
 import { createAcknowledgementTables } from "../alerts/acknowledgements.js";
 
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -46,5 +46,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   },
   "0004_alert_acknowledgements": {
     up: createAcknowledgementTables,
+  },
+  "0005_safety_alert_status": {
+    up: addAlertStatus,
   },
 };

@@ -1,0 +1,90 @@
+/**
+ * Values as a laboratory reports them (docs/clinical-rules.md#9-cards): creatinine in µmol/L as an
+ * integer (and mg/dL with 2 decimals when that was the unit sent), proteinuria with 2 decimals,
+ * hemoglobin, ALT and eGFR as integers. A converted value is never shown with more significant
+ * digits than the value it was converted from (0.44 mg/dL is "39 µmol/L", never "38.9851").
+ */
+import type { LabKind } from "./codes.js";
+
+/** Decimals shown at most, by fact. */
+export const DISPLAY_DECIMALS: Readonly<Record<LabKind, number>> = {
+  protein24h: 2,
+  upcr: 2,
+  creatinine: 0,
+  albumin: 1,
+  hemoglobin: 0,
+  alt: 0,
+  urineRbc: 0,
+  rbcCasts: 0,
+  egfr: 0,
+};
+
+/** UCUM codes as a clinician writes them. */
+const UNIT_DISPLAY: Readonly<Record<string, string>> = {
+  "g/(24.h)": "g/24h",
+  "mg/(24.h)": "mg/24h",
+  umol: "µmol",
+  "umol/L": "µmol/L",
+  "/[HPF]": "/HPF",
+  "/[LPF]": "/LPF",
+  "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+};
+
+export function displayUnit(ucum: string): string {
+  return UNIT_DISPLAY[ucum] ?? ucum;
+}
+
+/** Significant digits of a reported number (trailing zeros of an integer do not count). */
+export function significantDigits(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return 1;
+  const text = Math.abs(value)
+    .toPrecision(15)
+    .replace(/\.?0+$/, "")
+    .replace(/e.*$/, "");
+  const digits = text.replace(".", "").replace(/^0+/, "");
+  const trimmed = text.includes(".") ? digits : digits.replace(/0+$/, "");
+  return Math.max(1, trimmed.length);
+}
+
+/** Rounds to `decimals` and to at most `sig` significant digits; no trailing zeros. */
+export function roundForDisplay(value: number, decimals: number, sig = 15): string {
+  if (!Number.isFinite(value)) return String(value);
+  let v = Math.round(value * 10 ** decimals) / 10 ** decimals;
+  if (v !== 0 && significantDigits(v) > sig) v = Number(v.toPrecision(sig));
+  // toFixed, then trim, so that 1.6 stays "1.6" and never becomes "1.60" or "1.6000000001".
+  const fixed = v.toFixed(decimals);
+  const text = decimals > 0 ? fixed.replace(/\.?0+$/, "") : fixed;
+  return text === "-0" ? "0" : text;
+}
+
+export interface DisplayableValue {
+  readonly kind: LabKind;
+  /** In the canonical unit of its kind. */
+  readonly value: number;
+  readonly unit: string;
+  /** As reported, when it was converted. */
+  readonly original?: { readonly value: number; readonly unit: string };
+}
+
+/** The number alone, in the canonical unit, at the precision of §9. */
+export function displayNumber(v: DisplayableValue): string {
+  const sig = v.original ? significantDigits(v.original.value) : 15;
+  const decimals = DISPLAY_DECIMALS[v.kind];
+  // An integer display may need more digits than the source had (0.5 mg/dL is 44 µmol/L):
+  // rounding 44 to one digit would invent a value, so integers keep their digits.
+  return roundForDisplay(v.value, decimals, decimals === 0 ? 15 : Math.max(sig, 1));
+}
+
+/** "39 µmol/L (0.44 mg/dL)", "1.62 g/24h", "80 g/L". */
+export function displayValue(v: DisplayableValue): string {
+  const main = `${displayNumber(v)} ${displayUnit(v.unit)}`;
+  if (v.kind === "creatinine" && v.original && /^mg\/dl$/i.test(v.original.unit)) {
+    return `${main} (${roundForDisplay(v.original.value, 2)} mg/dL)`;
+  }
+  return main;
+}
+
+/** A number shown beside lab values (a percentage, an eGFR computed here): integers. */
+export function displayInteger(value: number): string {
+  return roundForDisplay(value, 0);
+}

@@ -1,0 +1,92 @@
+/**
+ * Glucocorticoid statements and requests of a patient as facts for the response cards: agent
+ * (RxNorm ingredient or name), period and daily dose in mg (a dose in another unit is not read).
+ */
+import type { Dosage, FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
+import {
+  GLUCOCORTICOID_CODES,
+  type Glucocorticoid,
+  type GlucocorticoidFact,
+} from "../clinical/glucocorticoids.js";
+
+const IGNORED_STATUS = new Set(["entered-in-error", "not-taken", "intended", "cancelled", "draft"]);
+const AGENTS = Object.keys(GLUCOCORTICOID_CODES) as Glucocorticoid[];
+
+function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | undefined {
+  const cc = r.medicationCodeableConcept;
+  if (!cc) return undefined;
+  for (const c of cc.coding ?? []) {
+    for (const a of AGENTS) if (c.code && GLUCOCORTICOID_CODES[a].includes(c.code)) return a;
+  }
+  const text = [cc.text ?? "", ...(cc.coding ?? []).map((c) => c.display ?? "")]
+    .join(" ")
+    .toLowerCase();
+  // "methylprednisolone" and "prednisolone" contain "prednisolone": the longer name first.
+  for (const a of [
+    "methylprednisolone",
+    "prednisolone",
+    "prednisone",
+    "dexamethasone",
+    "hydrocortisone",
+  ] as const)
+    if (text.includes(a)) return a;
+  return undefined;
+}
+
+const PER_DAY: Readonly<Record<string, number>> = { d: 1, h: 24, wk: 1 / 7, mo: 1 / 30 };
+
+function mgPerDay(d: Dosage | undefined): number | undefined {
+  const q = d?.doseAndRate?.[0]?.doseQuantity;
+  if (!q || typeof q.value !== "number" || !(q.value > 0)) return undefined;
+  const unit = (q.code ?? q.unit ?? "").toLowerCase();
+  if (unit !== "mg") return undefined;
+  const rep = d.timing?.repeat;
+  const freq = rep?.frequency ?? 1;
+  const period = rep?.period ?? 1;
+  const per = PER_DAY[rep?.periodUnit ?? "d"];
+  if (per === undefined || !(period > 0)) return undefined;
+  const mg = (q.value * freq * per) / period;
+  return Number.isFinite(mg) ? mg : undefined;
+}
+
+/**
+ * Glucocorticoid facts of a patient's statements and requests; only those whose subject is the
+ * patient (docs/clinical-rules.md#2-medications, whose data).
+ */
+export function glucocorticoidFacts(
+  resources: readonly FhirResource[],
+  patientId: string,
+): GlucocorticoidFact[] {
+  const out: GlucocorticoidFact[] = [];
+  const own = (ref: string | undefined) =>
+    ref !== undefined && (ref === `Patient/${patientId}` || ref.endsWith(`/Patient/${patientId}`));
+  for (const r of resources) {
+    if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
+      continue;
+    // A resource without a subject (invalid, but sent) is nobody's: never used.
+    const subject = (r as { subject?: { reference?: string } }).subject;
+    if (!own(subject?.reference)) continue;
+    if (IGNORED_STATUS.has(r.status)) continue;
+    const agent = agentOf(r);
+    if (!agent) continue;
+    const period =
+      r.resourceType === "MedicationStatement"
+        ? (r.effectivePeriod ?? (r.effectiveDateTime ? { start: r.effectiveDateTime } : undefined))
+        : (r.dispenseRequest?.validityPeriod ??
+          (r.authoredOn ? { start: r.authoredOn } : undefined));
+    const start = Date.parse(period?.start ?? "");
+    if (Number.isNaN(start)) continue;
+    const end = period?.end ? Date.parse(period.end) : undefined;
+    const dose = mgPerDay(
+      r.resourceType === "MedicationStatement" ? r.dosage?.[0] : r.dosageInstruction?.[0],
+    );
+    out.push({
+      agent,
+      ref: `${r.resourceType}/${r.id ?? ""}`,
+      start,
+      ...(end !== undefined && !Number.isNaN(end) ? { end } : {}),
+      ...(dose !== undefined ? { mgPerDay: dose } : {}),
+    });
+  }
+  return out;
+}
