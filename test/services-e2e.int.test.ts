@@ -62,7 +62,7 @@ const EXPECTED: Readonly<Record<string, Row>> = {
   "scn-monitoring-overdue": { eligibility: none, response: [["response-interim", "info"]], safety: [["monitoring-overdue", "info"]] },
   "scn-paginated-labs": { eligibility: eligible, response: none, safety: none },
   "scn-restart-after-grade3-anaemia": { eligibility: none, response: [["week24-discontinued-early", "info"]], safety: none },
-  "scn-ordered-after-failed-course": { eligibility: none, response: [["week24-no-response", "warning"]], safety: none },
+  "scn-ordered-after-failed-course": { eligibility: none, response: [["iguratimod-stopped", "info"]], safety: none },
   "scn-hb-75-at-order": { eligibility: eligible, response: none, safety: none },
   "scn-alt-grade2-at-order": { eligibility: eligible, response: none, safety: none },
   "scn-iguratimod-active-reordered": { eligibility: none, response: [["response-interim", "info"]], safety: none },
