@@ -84,6 +84,13 @@ function chart(
     ariaLabel: o.label,
     marks: [windowBand(view, t), verdictRules(view), ...o.marks],
   });
+  // Plot labels each mark's <g> with aria-label, which a role-less <g> may not carry: the chart
+  // is one image named by its caption, and the marks keep their names as data attributes.
+  for (const g of svg.querySelectorAll("g[aria-label]")) {
+    g.setAttribute("data-mark", g.getAttribute("aria-label") ?? "");
+    g.removeAttribute("aria-label");
+  }
+  svg.setAttribute("role", "img");
   const figure = document.createElement("figure");
   figure.className = "course-chart";
   figure.dataset.chart = o.id;

@@ -92,7 +92,7 @@ export function cardView(card: Card, serviceId: string, actions: CardActions): H
       button.addEventListener("click", () => {
         const shown = h(
           "pre",
-          { class: "card-action", "aria-label": `Action of ${s.label}` },
+          { class: "card-action", "aria-label": `Action of ${s.label}`, tabindex: 0 },
           actionText(s),
         );
         body.querySelector(".card-action")?.remove();
