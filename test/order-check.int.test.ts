@@ -170,6 +170,9 @@ describe("the iguratimod order check", () => {
     const cards = await order(ehrOn(today, NOW), "order-sign", "scn-missing-baseline-labs");
     const card = cards.find((c) => c.extension?.["ln-cds"].finding === "baseline-labs-missing");
     expect(card?.indicator).toBe("warning");
+    expect(card?.detail).toMatch(
+      /^\*\*Not measured since \d{4}-\d\d-\d\d\*\* \(30 days\): hemoglobin, ALT,/,
+    );
     const requests = (card?.suggestions ?? []).map(
       (s) => s.actions?.[0]?.resource as Record<string, unknown>,
     );
@@ -416,6 +419,10 @@ describe("the iguratimod order check", () => {
       const select = await order(ehr(), "order-select", "scn-dose-two-lines-100mg", draft);
       expect(findings(select)).toEqual([["dose-check", "critical"]]);
       expect(select[0]?.detail).toContain("| **total** | | **100 mg/day** |");
+      // The detail opens with the dated fact it judges, in a table of at most four columns.
+      expect(select[0]?.detail).toMatch(
+        /^Draft order of \d{4}-\d\d-\d\d, read line by line:\n\n\| order \| as sent \| read as \|/,
+      );
     }, 60_000);
 
     it("two drafts of 25 mg twice daily add up to 100 mg/day: critical, one card for both", async () => {

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { MedicationRequest } from "fhir/r4.js";
 import {
   BASELINE_WORDS,
+  DAY_MS,
   formatMg,
   timesWords,
   type BaselineLab,
@@ -192,7 +193,7 @@ function doseTable(f: DoseCheckFinding): string {
   return ["| order | as sent | read as |", "|---|---|---|", ...rows, ...totals].join("\n");
 }
 
-function sectionsOf(f: OrderCheckFinding): string[] {
+function sectionsOf(f: OrderCheckFinding, now: Date, t: Thresholds): string[] {
   switch (f.code) {
     case "warfarin-interaction":
     case "duplicate-therapy":
@@ -205,13 +206,17 @@ function sectionsOf(f: OrderCheckFinding): string[] {
     case "iguratimod-previously-tried":
       return [previousTable(f)];
     case "dose-check":
-      return [doseTable(f)];
+      return [
+        `${f.drafts > 1 ? `${f.drafts} draft orders` : "Draft order"} of ${day(now.toISOString())}, read line by line:`,
+        doseTable(f),
+      ];
     case "baseline-labs-missing": {
       const present = f.decidingValues.map(
         (v) => `| ${cell(v.label.replace(/^recent /, ""))} | ${day(v.time)} |`,
       );
+      const since = new Date(now.getTime() - t.orderLabLookbackDays.value * DAY_MS);
       return [
-        `**Missing in the last 30 days:** ${f.missing.map((m) => BASELINE_WORDS[m]).join(", ")}.`,
+        `**Not measured since ${day(since.toISOString())}** (${t.orderLabLookbackDays.value} days): ${f.missing.map((m) => BASELINE_WORDS[m]).join(", ")}.`,
         ...(present.length > 0 ? [["| present | date |", "|---|---|", ...present].join("\n")] : []),
       ];
     }
@@ -325,6 +330,8 @@ export function orderCheckCard(
     readonly drafts: readonly MedicationRequest[];
     readonly thresholds: Thresholds;
     readonly prefetchNotes: readonly DataQualityNote[];
+    /** The hook's clock: the day the drafts are checked. */
+    readonly now: Date;
   },
 ): Card {
   if (
@@ -344,7 +351,7 @@ export function orderCheckCard(
       display: DISPLAY[f.code],
       sourceUrl: f.code === "lab-contraindication" ? CTCAE_URL : STUDY_URL,
       criteria: criteriaOf(f.code, ctx.thresholds),
-      sections: sectionsOf(f),
+      sections: sectionsOf(f, ctx.now, ctx.thresholds),
       extraNotes: ctx.prefetchNotes,
       suggestions: suggestionsOf(f, ctx),
       overrides: "order",

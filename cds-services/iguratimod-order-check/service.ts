@@ -106,6 +106,7 @@ export function iguratimodOrderCheckService(
             drafts: iguratimod.map((d) => d.mr),
             thresholds,
             prefetchNotes,
+            now: input.now,
           }),
         );
       return cards;
