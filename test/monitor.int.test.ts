@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Bundle, FhirResource, Observation } from "fhir/r4.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { lab } from "../fixtures/build.js";
 import { studyPatientBundles } from "../fixtures/index.js";
 import { alertId } from "../src/alerts/alert.js";
 import { startMonitor, WATERMARK_KEY, type Monitor } from "../src/alerts/monitor.js";
@@ -117,17 +118,15 @@ async function startMiniFhir(): Promise<MiniFhir> {
   return state;
 }
 
-function hemoglobin(id: string, patient: string, gPerL: number, effective: Date): Observation {
-  return {
-    resourceType: "Observation",
+const hemoglobin = (id: string, patient: string, gPerL: number, effective: Date): Observation =>
+  lab({
     id,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code: "718-7" }] },
-    subject: { reference: `Patient/${patient}` },
-    effectiveDateTime: effective.toISOString(),
-    valueQuantity: { value: gPerL, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
-  };
-}
+    patientId: patient,
+    loinc: "718-7",
+    at: effective.toISOString(),
+    value: gPerL,
+    unit: "g/L",
+  });
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -3,6 +3,7 @@
  * verdict card itself (not the later follow-up) is what the clinician sees.
  */
 import { describe, expect, it } from "vitest";
+import { medicationStatement } from "../../fixtures/build.js";
 import {
   chartAsOf,
   iguratimodDay0,
@@ -76,14 +77,13 @@ describe("iguratimod-response with site thresholds", () => {
   it("CLINICAL_THRESHOLDS courseMergeGapDays reaches the normaliser: a 40-day pause splits or joins the course", async () => {
     const now = new Date("2026-01-15T12:00:00Z");
     const ago = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString();
-    const statement = (id: string, start: number, end?: number) => ({
-      resourceType: "MedicationStatement" as const,
-      id,
-      status: end === undefined ? ("active" as const) : ("completed" as const),
-      medicationCodeableConcept: { text: "iguratimod 25 mg" },
-      subject: { reference: "Patient/p" },
-      effectivePeriod: { start: ago(start), ...(end === undefined ? {} : { end: ago(end) }) },
-    });
+    const statement = (id: string, start: number, end?: number) =>
+      medicationStatement({
+        id,
+        patientId: "p",
+        start: ago(start),
+        ...(end === undefined ? {} : { end: ago(end) }),
+      });
     const resources = [
       { resourceType: "Patient" as const, id: "p", gender: "female" as const },
       statement("igu-1", 130, 90),

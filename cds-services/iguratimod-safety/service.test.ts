@@ -1,5 +1,6 @@
 import type { FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { medicationStatement } from "../../fixtures/build.js";
 import { DAY_MS, labObservation } from "../../fixtures/fhir.js";
 import { studyPatientBundles } from "../../fixtures/index.js";
 import { testConfig } from "../../src/config.js";
@@ -67,14 +68,7 @@ function raisedBaselineAlt(latestAlt: number): FhirResource[] {
     });
   return [
     { resourceType: "Patient", id: "p-alt", gender: "female", birthDate: "1985-05-01" },
-    {
-      resourceType: "MedicationStatement",
-      id: "p-alt-igu",
-      status: "active",
-      subject: { reference: "Patient/p-alt" },
-      medicationCodeableConcept: { text: "iguratimod 25 mg" },
-      effectivePeriod: { start: at(60) },
-    },
+    medicationStatement({ id: "p-alt-igu", patientId: "p-alt", start: at(60) }),
     lab("alt-base", "1742-6", 65, 46, "U/L"),
     lab("alt-now", "1742-6", 5, latestAlt, "U/L"),
     lab("hb-now", "718-7", 5, 130, "g/L"),

@@ -1,23 +1,17 @@
 import type { FhirResource, MedicationRequest, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { lab } from "../../fixtures/build.js";
 import { defaultThresholds } from "../../src/clinical/index.js";
 import type { ResolvedPrefetch } from "../types.js";
 import { allResources, patientDataOf } from "./prefetch.js";
 
 const NOW = new Date("2026-01-15T12:00:00Z");
 
-function hemoglobin(value: number, extra: Partial<Observation> = {}): Observation {
-  return {
-    resourceType: "Observation",
-    id: "hb-1",
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code: "718-7" }] },
-    subject: { reference: "Patient/p1" },
-    effectiveDateTime: "2026-01-10T08:00:00Z",
-    valueQuantity: { value, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
-    ...extra,
-  };
-}
+const hemoglobin = (value: number, extra: Partial<Observation> = {}): Observation =>
+  lab(
+    { id: "hb-1", patientId: "p1", loinc: "718-7", at: "2026-01-10T08:00:00Z", value, unit: "g/L" },
+    extra,
+  );
 
 function prefetch(resources: Record<string, FhirResource[]>): ResolvedPrefetch {
   return { resources, unavailable: [], incomplete: [] };

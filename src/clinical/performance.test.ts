@@ -1,5 +1,6 @@
-import type { FhirResource, Observation } from "fhir/r4.js";
+import type { FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { lab, medicationStatement } from "../../fixtures/build.js";
 import { normalisePatient } from "../fhir/normalise.js";
 import { refractoryEligibility } from "./eligibility.js";
 import { week24Response } from "./response.js";
@@ -27,26 +28,20 @@ function synthetic(observations: number): FhirResource[] {
       subject: { reference: "Patient/perf" },
       code: { text: "Lupus nephritis" },
     },
-    {
-      resourceType: "MedicationStatement",
-      id: "igu",
-      status: "active",
-      subject: { reference: "Patient/perf" },
-      medicationCodeableConcept: { text: "iguratimod 25 mg" },
-      effectivePeriod: { start: "2025-01-01" },
-    },
+    medicationStatement({ id: "igu", patientId: "perf", start: "2025-01-01" }),
   ];
   for (let i = 0; i < observations; i++) {
     const [code, unit, value] = codes[i % codes.length] ?? codes[0];
-    const o: Observation = {
-      resourceType: "Observation",
-      id: `o${i}`,
-      status: "final",
-      code: { coding: [{ system: "http://loinc.org", code }] },
-      effectiveDateTime: new Date(START + (i - 40) * 86_400_000).toISOString(),
-      valueQuantity: { value, unit, code: unit, system: "http://unitsofmeasure.org" },
-    };
-    out.push(o);
+    out.push(
+      lab({
+        id: `o${i}`,
+        patientId: "perf",
+        loinc: code,
+        at: new Date(START + (i - 40) * 86_400_000).toISOString(),
+        value,
+        unit,
+      }),
+    );
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { FhirResource, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { lab, medicationStatement } from "../../fixtures/build.js";
 import { normalisePatient } from "../fhir/normalise.js";
 import { refractoryEligibility } from "./eligibility.js";
 import { week24Response } from "./response.js";
@@ -10,17 +11,15 @@ const DAY = 86_400_000;
 const D0 = Date.parse("2025-01-06T00:00:00Z");
 const NOW = new Date(D0 + 250 * DAY);
 let n = 0;
-function obs(code: string, day: number, value: number, unit: string): Observation {
-  n += 1;
-  return {
-    resourceType: "Observation",
-    id: `s${n}`,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code }] },
-    effectiveDateTime: new Date(D0 + day * DAY).toISOString(),
-    valueQuantity: { value, unit, code: unit, system: "http://unitsofmeasure.org" },
-  };
-}
+const obs = (code: string, day: number, value: number, unit: string): Observation =>
+  lab({
+    id: `s${++n}`,
+    patientId: "s",
+    loinc: code,
+    at: new Date(D0 + day * DAY).toISOString(),
+    value,
+    unit,
+  });
 
 const resources: FhirResource[] = [
   { resourceType: "Patient", id: "s", gender: "female", birthDate: "1980-03-01" },
@@ -30,14 +29,12 @@ const resources: FhirResource[] = [
     code: { text: "Lupus nephritis class IV" },
     subject: { reference: "Patient/s" },
   },
-  {
-    resourceType: "MedicationStatement",
+  medicationStatement({
     id: "igu",
-    status: "active",
-    subject: { reference: "Patient/s" },
-    medicationCodeableConcept: { text: "Iguratimod 25 mg" },
-    effectivePeriod: { start: new Date(D0).toISOString() },
-  },
+    patientId: "s",
+    medication: "Iguratimod 25 mg",
+    start: new Date(D0).toISOString(),
+  }),
   obs("2889-4", -3, 3200, "mg/(24.h)"),
   obs("2889-4", 56, 2.1, "g/(24.h)"),
   obs("2889-4", 168, 1.2, "g/(24.h)"),

@@ -5,9 +5,10 @@
  * fetches for itself. Written independently of src/hooks/prefetch.ts, so the two check each other.
  */
 import { randomUUID } from "node:crypto";
-import type { Bundle, BundleEntry, FhirResource, MedicationRequest } from "fhir/r4.js";
+import type { Bundle, BundleEntry, FhirResource } from "fhir/r4.js";
 import type { Express } from "express";
 import request from "supertest";
+import { draftIguratimodOrder } from "../../fixtures/build.js";
 
 export interface DiscoveryEntry {
   readonly hook: string;
@@ -171,39 +172,5 @@ export function comparable(cards: readonly HookCard[]): unknown[] {
   }));
 }
 
-/** A draft iguratimod order as an EHR sends it in `draftOrders`. */
-export function iguratimodDraft(
-  patientId: string,
-  dose: { mg: number; timesPerDay: number } = { mg: 25, timesPerDay: 2 },
-): MedicationRequest {
-  return {
-    resourceType: "MedicationRequest",
-    id: `draft-iguratimod-${patientId}`,
-    status: "draft",
-    intent: "order",
-    medicationCodeableConcept: {
-      // No RxNorm or ATC code exists for iguratimod: EHRs send a local code and the name.
-      coding: [
-        { system: "urn:oid:2.16.840.1.113883.3.9999.1", code: "IGU25", display: "iguratimod" },
-      ],
-      text: "Iguratimod 25 mg tablet",
-    },
-    subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [
-      {
-        text: `${dose.mg} mg ${dose.timesPerDay} times daily`,
-        timing: { repeat: { frequency: dose.timesPerDay, period: 1, periodUnit: "d" } },
-        doseAndRate: [
-          {
-            doseQuantity: {
-              value: dose.mg,
-              unit: "mg",
-              system: "http://unitsofmeasure.org",
-              code: "mg",
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
+/** A draft iguratimod order as an EHR sends it in `draftOrders` (fixtures/build.ts). */
+export const iguratimodDraft = draftIguratimodOrder;

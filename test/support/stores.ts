@@ -8,7 +8,10 @@ import { openStore, type Store } from "../../src/store/index.js";
 
 function pgBaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error("TEST_DATABASE_URL is not set: the global set-up starts PostgreSQL");
+  if (!url)
+    throw new Error(
+      "TEST_DATABASE_URL is not set: list this test file in INTEGRATION (vitest.config.ts), whose global set-up starts PostgreSQL",
+    );
   return url;
 }
 
