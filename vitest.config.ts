@@ -21,6 +21,7 @@ export const INTEGRATION = [
   // child processes (the built service, a crash, tsc on the Docker stage), outages, Chromium
   "test/crash-alerts.int.test.ts",
   "test/demo-browser.int.test.ts",
+  "test/pages.browser.int.test.ts",
   "test/dockerfile.int.test.ts",
   "test/postgres-outage.int.test.ts",
   "test/process-survives-bad-token.int.test.ts",
