@@ -46,26 +46,28 @@ function synthetic(observations: number): FhirResource[] {
   return out;
 }
 
-describe("hot path", () => {
-  it("a patient-view over 240 Observations normalises and evaluates every rule in a few milliseconds", () => {
+// How fast this runs is measured by `npm run bench` (throughput against a bare-express floor in
+// the same run), not asserted here: a shared, noisy machine makes a wall-clock bound flaky.
+describe("hot path over three years of labs", () => {
+  it("normalises all 240 Observations and every rule gives the same verdict on a second run", () => {
     const rs = synthetic(240);
     const run = () => {
       const f = normalisePatient(rs, NOW);
-      return [
-        week24Response(f, NOW),
-        anemiaFinding(f, NOW),
-        liverFinding(f, NOW),
-        monitoringOverdue(f, NOW),
-        safetyAlertEvents(f, NOW),
-        refractoryEligibility(f, NOW),
-      ];
+      return {
+        labs: f.labs.length,
+        verdicts: [
+          week24Response(f, NOW),
+          anemiaFinding(f, NOW),
+          liverFinding(f, NOW),
+          monitoringOverdue(f, NOW),
+          safetyAlertEvents(f, NOW),
+          refractoryEligibility(f, NOW),
+        ],
+      };
     };
-    run(); // warm-up: UCUM factors are computed once per unit pair
-    const runs = 50;
-    const t0 = performance.now();
-    for (let i = 0; i < runs; i++) run();
-    const perView = (performance.now() - t0) / runs;
-    expect(normalisePatient(rs, NOW).labs).toHaveLength(240);
-    expect(perView).toBeLessThan(10);
+    const first = run();
+    expect(first.labs).toBe(240);
+    // The second run reuses UCUM factors cached by the first: the cache must not change a verdict.
+    expect(run()).toEqual(first);
   });
 });
