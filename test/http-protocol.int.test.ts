@@ -169,11 +169,6 @@ describe("bad requests answer 400 with an OperationOutcome naming the problem", 
       "context",
     ],
     [
-      "a context without patientId",
-      patientView({ context: { userId: "Practitioner/u1" } }),
-      "context.patientId",
-    ],
-    [
       "a patientId that is a number",
       patientView({ context: { userId: "Practitioner/u1", patientId: 1 } }),
       "context.patientId",

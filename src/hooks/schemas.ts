@@ -134,6 +134,14 @@ export const patientViewContextSchema = z.looseObject({
   encounterId: fhirId.optional(),
 });
 
+/**
+ * A patient-view context that names no patient, as in the spec's own example of a request
+ * extension (CDS Hooks 2.0 "Extensions"): everything else is checked as usual.
+ */
+export const patientViewContextWithoutPatientSchema = patientViewContextSchema.omit({
+  patientId: true,
+});
+
 export const orderSignContextSchema = z.looseObject({
   userId: userReference,
   patientId: fhirId,

@@ -16,6 +16,7 @@ import {
   draftMedicationRequests,
   feedbackRequestSchema,
   isHookName,
+  patientViewContextWithoutPatientSchema,
   type CdsResponse,
   type HookContexts,
   type HookName,
@@ -118,6 +119,20 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
     const hook = request.hook;
     if (!isHookName(hook) || !service.hooks.includes(hook)) {
       throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
+    }
+    // The spec's example of a request extension is a patient-view call whose context holds the
+    // user only. Accepted (docs/cds-contract.md#real-clients): with no patient there is nothing
+    // to judge, so no cards; the rest of the context is still checked, and the log says why.
+    if (hook === "patient-view" && request.context.patientId === undefined) {
+      const rest = patientViewContextWithoutPatientSchema.safeParse(request.context);
+      if (!rest.success) throw badRequestIssues(describeIssues(rest.error, ["context"]));
+      deps.logger.warn(
+        { serviceId: service.id, hookInstance: request.hookInstance },
+        "patient-view with no patientId in its context: nothing to judge, no cards",
+      );
+      annotateRequestLog(req, { cards: 0 });
+      sendCards(res, { cards: [] });
+      return;
     }
     const contextResult = contextSchemas[hook].safeParse(request.context);
     if (!contextResult.success)
