@@ -24,6 +24,8 @@ import {
   ORDER_SIGN_ID,
 } from "./iguratimod-order-check/service.js";
 
+import { withCourseAppLink } from "./shared/cards.js";
+
 export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
 
 export interface ServiceDeps {
@@ -37,13 +39,21 @@ export interface ServiceDeps {
  */
 export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsService[] {
   const thresholds = withOverrides(config.CLINICAL_THRESHOLDS);
+  // Every patient-view card links to the course app (src/web/app), served by this service.
+  const appUrl = `${config.publicBaseUrl}/app/`;
   return [
-    refractoryLnEligibilityService({ showAll: config.ELIGIBILITY_SHOW_ALL, thresholds }),
-    iguratimodResponseService({ thresholds }),
-    iguratimodSafetyService({
-      thresholds,
-      ...(deps.alertSink ? { alertSink: deps.alertSink } : {}),
-    }),
+    withCourseAppLink(
+      refractoryLnEligibilityService({ showAll: config.ELIGIBILITY_SHOW_ALL, thresholds }),
+      appUrl,
+    ),
+    withCourseAppLink(iguratimodResponseService({ thresholds }), appUrl),
+    withCourseAppLink(
+      iguratimodSafetyService({
+        thresholds,
+        ...(deps.alertSink ? { alertSink: deps.alertSink } : {}),
+      }),
+      appUrl,
+    ),
     iguratimodOrderCheckService({ thresholds, id: ORDER_SELECT_ID, hooks: ["order-select"] }),
     iguratimodOrderCheckService({ thresholds, id: ORDER_SIGN_ID, hooks: ["order-sign"] }),
     iguratimodOrderCheckService({

@@ -79,6 +79,11 @@ describe("demo EHR page", () => {
     const tip = hb.locator('[aria-label="tip"], [data-mark="tip"]');
     await expect.poll(() => tip.textContent()).toContain("32");
     expect(await tip.textContent()).toContain("Observation/kang-04-hb-w12");
+    // The card's SMART link opens the course app on its finding (appContext).
+    const link = card.locator("button.link-button");
+    expect(await link.textContent()).toContain("course");
+    await link.click();
+    await expect.poll(() => app.locator('li.focus[data-finding="anemia"]').count()).toBe(1);
     // Offline: nothing was loaded from anywhere but ln-cds and the demo FHIR server.
     expect([...origins].sort()).toEqual(
       [new URL(demo.url).origin, new URL(demo.fhir.url).origin].sort(),

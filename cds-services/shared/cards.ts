@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { DataQualityNote, DecidingValue, Finding, LabKind } from "../../src/clinical/index.js";
 import { displayNumber, displayUnit, displayValue } from "../../src/clinical/precision.js";
 import type { Card, Link, OverrideReason, Suggestion } from "../../src/hooks/schemas.js";
+import type { CdsService } from "../types.js";
 
 export const STUDY_URL = "https://doi.org/10.1186/s13075-020-02154-7";
 export const STUDY_LABEL = "Kang et al. 2020: iguratimod in refractory lupus nephritis";
@@ -204,6 +205,33 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
         // The resources the data-quality notes speak of (not named in the visible text).
         ...(dataQuality.length > 0 ? { dataQuality } : {}),
       },
+    },
+  };
+}
+
+export const COURSE_APP_LABEL = "Iguratimod course (SMART app)";
+
+/**
+ * The service with a SMART link on each card it returns: the course app (`/app/` of this
+ * service), its `appContext` naming the card's finding, so the EHR launches the app on it
+ * (docs/cds-contract.md#cards).
+ */
+export function withCourseAppLink(service: CdsService, appUrl: string): CdsService {
+  return {
+    ...service,
+    async evaluate(input) {
+      const cards = await service.evaluate(input);
+      return cards.map((card) => {
+        const finding = card.source.topic?.code;
+        if (finding === undefined) return card;
+        const link = {
+          label: COURSE_APP_LABEL,
+          url: appUrl,
+          type: "smart" as const,
+          appContext: JSON.stringify({ finding }),
+        };
+        return { ...card, links: [...(card.links ?? []), link] };
+      });
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,7 +46,10 @@ export async function startPagesDemo(opts: {
   const bundles = opts.bundles ?? allFixtureBundles(new Date());
   const fhir = await startFhirServer({ port: 0, host: "127.0.0.1", bundles });
   const sqlitePath = join(mkdtempSync(join(tmpdir(), "ln-cds-pages-")), "ln-cds.sqlite");
+  // A fixed port for the run, so the cards' links (PUBLIC_BASE_URL) and the origin survive restarts.
+  const port = await freePort();
   const config = testConfig({
+    PORT: String(port),
     SQLITE_PATH: sqlitePath,
     FHIR_SERVER_ALLOWLIST: new URL(fhir.url).origin,
     OPERATOR_TOKEN_SHA256: createHash("sha256").update(OPERATOR_TOKEN).digest("hex"),
@@ -79,10 +82,9 @@ export async function startPagesDemo(opts: {
         demo,
       }),
     });
-    server = createAppServer(app).listen(0, "127.0.0.1");
+    server = createAppServer(app).listen(port, "127.0.0.1");
     await new Promise<void>((resolve) => server.once("listening", resolve));
-    const { port } = server.address() as AddressInfo;
-    return { store, url: `http://127.0.0.1:${String(port)}` };
+    return { store, url: config.publicBaseUrl };
   };
   const stop = async (store: Store): Promise<void> => {
     server.closeAllConnections();
@@ -113,6 +115,19 @@ export async function startPagesDemo(opts: {
     },
   };
   return handle;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => {
+        resolve(port);
+      });
+    });
+  });
 }
 
 export function launchChromium(): Promise<Browser> {

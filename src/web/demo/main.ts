@@ -49,10 +49,16 @@ function logCall(text: string): void {
 }
 
 function openSmartLink(link: CardLink): void {
-  if (!current) return;
-  // The demo FHIR server is open: the app runs in the library's open-server mode (iss + patient).
-  (byId("course-app") as HTMLIFrameElement).src = appUrl(current.id, link.appContext);
-  byId("course-app").focus();
+  if (!current || !demo) return;
+  // The demo FHIR server is open: the app runs in the library's open-server mode (iss + patient)
+  // at the link's URL, with the card's appContext.
+  const url = new URL(link.url, window.location.href);
+  url.searchParams.set("iss", demo.fhirServer);
+  url.searchParams.set("patient", current.id);
+  if (link.appContext) url.searchParams.set("appContext", link.appContext);
+  const frame = byId("course-app") as HTMLIFrameElement;
+  frame.src = url.toString();
+  frame.focus();
 }
 
 async function runHook(
