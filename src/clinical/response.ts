@@ -115,24 +115,40 @@ interface Judged {
   readonly notes: DataQualityNote[];
 }
 
+type LabKind = Parameters<typeof labsOf>[1];
+
+/**
+ * The patient's labs of one kind, split once per evaluation: judging a value asks for five kinds,
+ * and scanning every lab of the patient for each showed in profiles.
+ */
+function labsByKind(facts: PatientFacts): (kind: LabKind) => readonly LabFact[] {
+  const split = new Map<LabKind, LabFact[]>();
+  for (const l of facts.labs) {
+    const list = split.get(l.kind);
+    if (list === undefined) split.set(l.kind, [l]);
+    else list.push(l);
+  }
+  return (kind) => split.get(kind) ?? [];
+}
+
 /** Judge one proteinuria value against baseline with its companion labs (kang2020 + kdigo2024). */
 function judge(
   facts: PatientFacts,
+  kinds: (kind: LabKind) => readonly LabFact[],
   p: LabFact,
   baseProtein: LabFact | undefined,
   day0: number,
   t: Thresholds,
 ): Judged {
   const w = days(t.companionLabWindowDays.value);
-  const near = (k: Parameters<typeof labsOf>[1]) =>
-    nearest(labsOf(facts, k), p.time, p.time - w, p.time + w);
+  const near = (k: LabKind) => nearest(kinds(k), p.time, p.time - w, p.time + w);
   const creat = near("creatinine");
   const alb = near("albumin");
   const rbc = near("urineRbc");
   const casts = near("rbcCasts");
   const b0 = day0 - days(t.responseBaselineBeforeDays.value);
   const b1 = day0 + days(t.responseBaselineAfterDays.value);
-  const baseCreat = nearest(labsOf(facts, "creatinine"), day0, b0, b1);
+  const baseCreat = nearest(kinds("creatinine"), day0, b0, b1);
   const dv: DecidingValue[] = [decidingValue("assessed proteinuria", p)];
   if (baseProtein) dv.push(decidingValue("baseline proteinuria", baseProtein));
   if (creat) dv.push(decidingValue("creatinine", creat));
@@ -183,7 +199,7 @@ function judge(
     from: number,
     to: number,
   ): DecidingValue | undefined => {
-    const obs = nearest(labsOf(facts, "egfr"), time, from, to);
+    const obs = nearest(kinds("egfr"), time, from, to);
     if (obs) return decidingValue("eGFR", obs);
     const age = c ? facts.ageAt(c.time) : undefined;
     if (!c || age === undefined) return undefined;
@@ -295,7 +311,7 @@ export function week24Response(
     let lastStatus: Kang2020Verdict | undefined;
     if (last) {
       if (last.substituted) notes.push(substitutionNote(last.value));
-      const j = judge(facts, last.value, baseP?.value, day0, t);
+      const j = judge(facts, labsByKind(facts), last.value, baseP?.value, day0, t);
       lastStatus = j.kang;
       dv.push(...j.dv);
     }
@@ -379,7 +395,7 @@ export function week24Response(
   }
 
   if (assessed.substituted) notes.push(substitutionNote(assessed.value));
-  const j = judge(facts, assessed.value, baseP?.value, day0, t);
+  const j = judge(facts, labsByKind(facts), assessed.value, baseP?.value, day0, t);
   notes.push(...j.notes);
   const week24 = {
     kang2020: j.kang,
@@ -419,11 +435,14 @@ export function week24Response(
     const w24Creat = j.dv.find((d) => d.kind === "creatinine" && d.label === "creatinine");
     if (w24Creat) {
       const w = days(t.companionLabWindowDays.value);
+      // Read once, not for each creatinine value.
+      const rbcAfter = after("urineRbc");
+      const castsAfter = after("rbcCasts");
       for (const c of after("creatinine")) {
         if (flare && flare.values[0] && flare.values[0].time <= c.time) break;
         if (c.value < t.nephriticFlareCreatinineFraction.value * w24Creat.value) continue;
-        const rbc = nearest(after("urineRbc"), c.time, c.time - w, c.time + w);
-        const casts = nearest(after("rbcCasts"), c.time, c.time - w, c.time + w);
+        const rbc = nearest(rbcAfter, c.time, c.time - w, c.time + w);
+        const casts = nearest(castsAfter, c.time, c.time - w, c.time + w);
         const active =
           (rbc && rbc.value > t.nephriticFlareUrineRbcAbove.value) || (casts && casts.value > 0);
         if (active) {

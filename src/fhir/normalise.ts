@@ -24,6 +24,7 @@ import {
   recognizeAgent,
   type Agent,
   type CodingLike,
+  type LabCode,
 } from "../clinical/codes.js";
 import { conversionFactor, roundClinical } from "../clinical/units.js";
 import {
@@ -317,16 +318,21 @@ function readObservation(
   // One pass over the LOINC codings (no intermediate arrays: this runs for every lab of every
   // request): the last lab code wins, as before; pregnancy status and the inverse ratio noted.
   let code: string | undefined;
+  let lab: LabCode | undefined;
   let isPregnancy = false;
   let hasInverseRatio = false;
   for (const c of codings(o.code)) {
     if (c.system && !c.system.includes("loinc")) continue;
     const loinc = c.code ?? "";
-    if (LAB_CODES.has(loinc)) code = loinc;
-    else if (loinc === PREGNANCY_STATUS_LOINC) isPregnancy = true;
+    // One look-up per coding, kept for the rest of the reading.
+    const known = LAB_CODES.get(loinc);
+    if (known !== undefined) {
+      code = loinc;
+      lab = known;
+    } else if (loinc === PREGNANCY_STATUS_LOINC) isPregnancy = true;
     else if (loinc === INVERSE_UPCR_LOINC) hasInverseRatio = true;
   }
-  const kind = code ? LAB_CODES.get(code)?.kind : undefined;
+  const kind = lab?.kind;
   if (!code && !isPregnancy) {
     if (hasInverseRatio) {
       notes.push({
@@ -379,7 +385,6 @@ function readObservation(
     if (pregnant !== undefined) pregnancy.push({ ref, source: "observation", pregnant, time });
     return;
   }
-  const lab = LAB_CODES.get(code ?? "");
   if (!lab || !code) return;
   const q = o.valueQuantity;
   const raw: unknown = q?.value;
