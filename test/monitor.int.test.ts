@@ -254,16 +254,21 @@ describe.each(alertStoreKinds)("safety monitor against the demo FHIR server on %
         lines.push(line);
       },
     });
-    const config = testConfig({ MONITOR_FHIR_SERVER: fhir.url, MONITOR_INTERVAL: "60" });
+    // Generous limits: Medplum's in-memory search on a loaded CI machine is slow.
+    const config = testConfig({
+      MONITOR_FHIR_SERVER: fhir.url,
+      MONITOR_INTERVAL: "60",
+      FHIR_TIMEOUT_MS: "15000",
+    });
     const sink = createAlertSink({ store, config, logger: log });
-    const monitor = (roundTimeoutMs?: number): Monitor => {
+    const monitor = (roundTimeoutMs = 60_000): Monitor => {
       const m = startMonitor({
         store,
         config,
         logger: log,
         sink,
         intervalMs: 600_000,
-        ...(roundTimeoutMs !== undefined ? { roundTimeoutMs } : {}),
+        roundTimeoutMs,
       });
       cleanup.push(() => m.stop());
       return m;
@@ -314,7 +319,7 @@ describe.each(alertStoreKinds)("safety monitor against the demo FHIR server on %
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings.every((l) => (JSON.parse(l) as { level: number }).level === 40)).toBe(true);
     expect(lines.join("\n")).not.toMatch(/kang-|hb-future|hb-40/);
-  });
+  }, 120_000);
 
   it("a watermark stored in year 9999 by an earlier version is dropped and every change read again", async () => {
     const now = new Date();
@@ -331,7 +336,7 @@ describe.each(alertStoreKinds)("safety monitor against the demo FHIR server on %
     await monitor().runOnce();
     expect((await alertRows()).some((a) => a.id === newHbId)).toBe(true);
     expect(Date.parse((await watermark()) ?? "")).toBeLessThanOrEqual(Date.now());
-  });
+  }, 120_000);
 
   it("a backlog of 300 changed patients at 100 ms per FHIR request drains across rounds that stop at their deadline, and the critical patient changed last is evaluated", async () => {
     const now = new Date();
