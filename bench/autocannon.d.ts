@@ -8,6 +8,15 @@ declare module "autocannon" {
     amount?: number;
     headers?: Record<string, string>;
     body?: string;
+    /** Requests sent in turn; `setupRequest` rebuilds one before each sending. */
+    requests?: readonly Request[];
+  }
+  interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    setupRequest?: (request: Request) => Request;
   }
   interface Histogram {
     average: number;
@@ -24,6 +33,8 @@ declare module "autocannon" {
     errors: number;
     timeouts: number;
     non2xx: number;
+    /** Seconds the run took. */
+    duration: number;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
