@@ -30,6 +30,7 @@ export const INTEGRATION = [
   "test/services-e2e.int.test.ts",
   "test/fuzz-hook-request.int.test.ts",
   "test/fhir-server.int.test.ts",
+  "src/fhir-server/search-params.test.ts",
 ];
 
 const ALL_TESTS = [
