@@ -67,7 +67,9 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
-  app.set("trust proxy", false);
+  // The client address (rate limit) is the socket's, unless the operator says how many proxies
+  // stand in front: then the address that many hops back in X-Forwarded-For, never further.
+  app.set("trust proxy", config.TRUST_PROXY_HOPS > 0 ? config.TRUST_PROXY_HOPS : false);
   app.use(securityHeaders());
   app.use(accessLog(logger));
   app.use(cors(deps.corsAnyOrigin === true ? "any" : config.CORS_ORIGINS));

@@ -131,6 +131,10 @@ const settings = {
     z.coerce.number().int().min(0).default(30_000),
     "Least time between two JWKS refreshes caused by an unknown kid, per issuer.",
   ],
+  TRUST_PROXY_HOPS: [
+    z.coerce.number().int().min(0).max(10).default(0),
+    "Reverse proxies in front of the service whose X-Forwarded-For names the client address (for the rate limit). 0: the socket's address.",
+  ],
   RATE_LIMIT_PER_MINUTE: [
     z.coerce.number().int().min(0).default(600),
     "Requests per minute per client address, counted before authentication (0 = no limit); 429 beyond.",

@@ -131,6 +131,24 @@ describe("rate limit per client address, before authentication", () => {
     expect(good.status).toBe(429);
   });
 
+  it("behind TRUST_PROXY_HOPS=1 proxy, counts each X-Forwarded-For client apart; without it, one address", async () => {
+    const behindProxy = protocolApp({
+      env: { RATE_LIMIT_PER_MINUTE: "2", TRUST_PROXY_HOPS: "1" },
+    }).app;
+    const from = (ip: string) =>
+      request(behindProxy).get("/cds-services").set("X-Forwarded-For", ip);
+    expect((await from("203.0.113.7")).status).toBe(200);
+    expect((await from("203.0.113.7")).status).toBe(200);
+    expect((await from("203.0.113.7")).status).toBe(429);
+    expect((await from("203.0.113.8")).status).toBe(200);
+    // Without trusted proxies the header is ignored: a client cannot pick its own address.
+    const direct = protocolApp({ env: { RATE_LIMIT_PER_MINUTE: "2" } }).app;
+    const spoof = (ip: string) => request(direct).get("/cds-services").set("X-Forwarded-For", ip);
+    expect((await spoof("198.51.100.1")).status).toBe(200);
+    expect((await spoof("198.51.100.2")).status).toBe(200);
+    expect((await spoof("198.51.100.3")).status).toBe(429);
+  });
+
   it("does nothing when the limit is 0", async () => {
     const { app } = limitedApp(0, "on");
     for (let i = 0; i < 5; i += 1) {
