@@ -68,6 +68,11 @@ const EXPECTED: Readonly<Record<string, Row>> = {
   "scn-iguratimod-active-reordered": { eligibility: none, response: [["response-interim", "info"]], safety: none },
   "scn-dose-two-lines-100mg": { eligibility: eligible, response: none, safety: none },
   "scn-dose-sandbox-tablets": { eligibility: eligible, response: none, safety: none },
+  "scn-stopped-after-week24": { eligibility: none, response: [["iguratimod-stopped", "warning"]], safety: none },
+  "scn-window-open-no-proteinuria": { eligibility: none, response: [["response-interim", "info"]], safety: none },
+  "scn-window-closed-lost-to-follow-up": { eligibility: none, response: [["week24-insufficient-data", "info"]], safety: [["monitoring-overdue", "warning"]] },
+  "scn-pre-existing-grade1-anaemia": { eligibility: none, response: [["response-interim", "info"]], safety: none },
+  "scn-alt-rise-resolved": { eligibility: none, response: [["response-interim", "info"]], safety: none },
 };
 
 const SERVICES = {

@@ -62,8 +62,8 @@ const day = (iso: string | undefined) => (iso ?? "").slice(0, 10);
 
 function summaryOf(f: ResponseFinding): string {
   const w = f.week24;
-  const now = find(f, "proteinuria now");
-  const nowText = now ? `; proteinuria now ${displayValue(now)}` : "";
+  const now = f.proteinuriaNow;
+  const nowText = now ? `; proteinuria now ${displayValue(now)} (${day(now.time)})` : "";
   switch (f.code) {
     case "week24-complete-response":
     case "week24-partial-response":

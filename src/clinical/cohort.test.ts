@@ -215,3 +215,26 @@ describe("after their iguratimod courses (docs/clinical-rules.md#5-eligibility)"
     });
   });
 });
+
+describe("their response cards today, after their courses (docs/clinical-rules.md#6-response)", () => {
+  // prettier-ignore
+  const TODAY: Readonly<Record<string, readonly [code: string, indicator: string, kang2020: string]>> = {
+    // Relapsed on iguratimod, then stopped for it: the relapse before the stop takes precedence.
+    "kang-01": ["renal-relapse", "warning", "PR"],
+    "kang-07": ["renal-relapse", "warning", "PR"],
+    "kang-12": ["renal-relapse", "warning", "PR"],
+    // Stopped on day 196 for absent response: the stop, with its week-24 NR (info).
+    "kang-08": ["iguratimod-stopped", "info", "NR"],
+    // Stopped at week 36 for extra-renal lupus activity (a flare): warning, never "maintained".
+    "kang-09": ["iguratimod-stopped", "warning", "CR"],
+  };
+
+  it.each(Object.entries(TODAY))("%s", (id, [code, indicator, kang]) => {
+    const p = patients.find((x) => x.id === id);
+    if (!p) throw new Error(`${id} missing`);
+    const r = week24Response(p.facts, REF);
+    expect([r?.code, r?.indicator, r?.week24?.kang2020]).toEqual([code, indicator, kang]);
+    expect(r?.stopped).toBeDefined();
+    expect(r?.workUp ?? false).toBe(code === "renal-relapse" || kang === "NR");
+  });
+});

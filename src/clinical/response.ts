@@ -66,6 +66,8 @@ export interface ResponseFinding extends Finding<ResponseCode> {
   readonly labsToOrder?: readonly AssessmentLab[];
   /** Relapse or no response: the KDIGO 2024 work-up (sediment, C3, C4, anti-dsDNA) is due. */
   readonly workUp?: boolean;
+  /** Relapse, no response, a stop: the latest proteinuria, beside week 24 and baseline. */
+  readonly proteinuriaNow?: DecidingValue;
 }
 
 /** What a lab order for the week-24 assessment may ask for. */
@@ -297,11 +299,14 @@ export function week24Response(
     const last = s.values[s.values.length - 1];
     return last ? { value: last, substituted: s.substituted } : undefined;
   };
-  /** The latest proteinuria of all (after a stop too): "now" beside week 24 and baseline. */
-  const latestNow = (after: LabFact): DecidingValue[] => {
-    const s = proteinuria(facts, after.time + 1, n).values;
-    const last = s[s.length - 1];
-    return last ? [decidingValue("proteinuria now", last)] : [];
+  /**
+   * The latest proteinuria of all, from `after` on (after a stop too): "now" beside week 24 and
+   * baseline. A row of its own only when it is not `after` itself.
+   */
+  const proteinuriaNowOf = (after: LabFact) => {
+    const last = proteinuria(facts, after.time, n).values.at(-1) ?? after;
+    const dv = decidingValue("proteinuria now", last);
+    return { proteinuriaNow: dv, rows: last.ref === after.ref ? [] : [dv] };
   };
 
   // Stopped before day 140: discontinued early, with the last on-treatment status.
@@ -458,12 +463,13 @@ export function week24Response(
       // A relapse before the stop takes precedence over the stop (docs/clinical-rules.md#6-response).
       const flareDv = flare.values.map((v) => decidingValue(`${flare.kind} flare`, v));
       const first = flare.values[0];
-      const nowDv = first ? latestNow(first) : [];
-      const dv = [...flareDv, ...nowDv, ...j.dv];
+      const pNow = proteinuriaNowOf(first ?? assessed.value);
+      const dv = [...flareDv, ...pNow.rows, ...j.dv];
       return {
         code: "renal-relapse",
         indicator: "warning",
         ...base,
+        proteinuriaNow: pNow.proteinuriaNow,
         followUp: { status: "relapse", flare: flare.kind, at: iso(first?.time ?? n) },
         workUp: true,
         decidingValues: dv,
@@ -472,14 +478,16 @@ export function week24Response(
         summary: `Renal relapse (${flare.kind} flare) after week-24 ${j.kang} on iguratimod`,
       };
     }
-    if (stoppedAt !== undefined)
+    if (stoppedAt !== undefined) {
+      const pNow = proteinuriaNowOf(assessed.value);
       return stoppedFinding(
-        base,
-        [...latestNow(assessed.value), ...j.dv],
+        { ...base, proteinuriaNow: pNow.proteinuriaNow },
+        [...pNow.rows, ...j.dv],
         evidenceBase,
         notes,
         stopKind,
       );
+    }
     if (n > winEnd && series.length > 0) {
       return {
         code: "remission-maintained",
@@ -500,10 +508,11 @@ export function week24Response(
       };
     }
   }
+  const pNow = proteinuriaNowOf(assessed.value);
   if (stoppedAt !== undefined)
     return stoppedFinding(
-      base,
-      [...latestNow(assessed.value), ...j.dv],
+      { ...base, proteinuriaNow: pNow.proteinuriaNow },
+      [...pNow.rows, ...j.dv],
       evidenceBase,
       notes,
       stopKind,
@@ -516,7 +525,8 @@ export function week24Response(
         : j.kang === "NR"
           ? "week24-no-response"
           : "week24-insufficient-data";
-  const dv = code === "week24-no-response" ? [...latestNow(assessed.value), ...j.dv] : j.dv;
+  const noResponse = code === "week24-no-response";
+  const dv = noResponse ? [...pNow.rows, ...j.dv] : j.dv;
   // Companion labs missing near the assessed value can still be ordered while that value is
   // within their window (± 14 days); later, no order can change the verdict.
   const orderable =
@@ -530,7 +540,7 @@ export function week24Response(
     code,
     indicator: code === "week24-no-response" ? "warning" : "info",
     ...base,
-    ...(code === "week24-no-response" ? { workUp: true } : {}),
+    ...(noResponse ? { workUp: true, proteinuriaNow: pNow.proteinuriaNow } : {}),
     ...(orderable.length > 0 ? { labsToOrder: orderable } : {}),
     decidingValues: dv,
     evidence: uniqueRefs([...evidenceBase, ...dv.map((d) => d.ref)]),

@@ -241,3 +241,107 @@ describe("anaemia and monitoring boundaries (clinical-rules §7)", () => {
     });
   });
 });
+
+describe("version 2: pre-existing anaemia, how overdue, resolved alerts (clinical-rules §7)", () => {
+  const anaemia = (baseline: number, latest: number) =>
+    anemiaFinding(
+      makeFacts({
+        courses: onDrug,
+        labs: [lab("hemoglobin", -10, baseline), lab("hemoglobin", 30, latest)],
+      }),
+      dateAt(31),
+    );
+
+  it("a grade-1 Hb 9.9 g/L below its baseline is pre-existing (no finding); 10 g/L below is info", () => {
+    expect(anaemia(125, 115.1)).toBeUndefined();
+    expect(anaemia(125, 115)).toMatchObject({ indicator: "info", grade: 1 });
+  });
+
+  it("a grade-1 Hb without a baseline is still info (pre-existing cannot be told)", () => {
+    const f = makeFacts({ courses: onDrug, labs: [lab("hemoglobin", 30, 110)] });
+    expect(anemiaFinding(f, dateAt(31))).toMatchObject({ indicator: "info", grade: 1 });
+  });
+
+  it("the last hemoglobin 90 days ago is info; 91 days ago a warning; the summary says how long ago", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", 10, 125), lab("alt", 95, 20)],
+    });
+    expect(monitoringOverdue(f, dateAt(100))).toMatchObject({
+      indicator: "info",
+      missing: ["hemoglobin"],
+      summary:
+        "Iguratimod monitoring overdue: hemoglobin last measured 90 days ago, ALT last measured 5 days ago",
+    });
+    expect(monitoringOverdue(f, dateAt(101))).toMatchObject({
+      indicator: "warning",
+      hemoglobinDaysAgo: 91,
+    });
+  });
+
+  it("none since day 0 (only the baseline before it) is a warning: 'never on iguratimod'", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("hemoglobin", -3, 125), lab("alt", -3, 20)],
+    });
+    expect(monitoringOverdue(f, dateAt(35))).toBeUndefined();
+    expect(monitoringOverdue(f, dateAt(40))).toMatchObject({
+      indicator: "warning",
+      summary:
+        "Iguratimod monitoring overdue: hemoglobin never on iguratimod, ALT never on iguratimod",
+    });
+  });
+
+  it("counts calendar days: 35.08 days after a result at 23:00 is already its 36th day", () => {
+    const t = dateAt(40).getTime() - 3_600_000;
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [{ ...lab("hemoglobin", 0, 125), time: t }, lab("alt", 40, 20)],
+    });
+    expect(monitoringOverdue(f, new Date(t + 34 * 86_400_000 + 2 * 3_600_000))).toBeUndefined();
+    expect(
+      monitoringOverdue(f, new Date(t + 35 * 86_400_000 + 2 * 3_600_000))?.hemoglobinDaysAgo,
+    ).toBe(36);
+  });
+
+  it("an alert whose value is no longer the latest, and whose latest is below its level, is resolved", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [
+        lab("hemoglobin", -5, 125),
+        lab("hemoglobin", 49, 80),
+        lab("hemoglobin", 84, 32),
+        lab("hemoglobin", 120, 90),
+      ],
+    });
+    const events = safetyAlertEvents(f, dateAt(121)).map((e) => [
+      e.severity,
+      e.value.value,
+      e.status,
+      e.latest.value,
+    ]);
+    // 80 (warning): the latest, 90, is grade 2 too: still current. 32 (critical): resolved.
+    // 90 itself: the latest, current.
+    expect(events).toEqual([
+      ["warning", 80, "current", 90],
+      ["critical", 32, "resolved", 90],
+      ["warning", 90, "current", 90],
+    ]);
+  });
+
+  it("a normalised ALT resolves the past rise, with the latest value and its date", () => {
+    const f = makeFacts({
+      courses: onDrug,
+      labs: [lab("alt", -3, 20), lab("alt", 60, 130), lab("alt", 100, 28)],
+    });
+    expect(safetyAlertEvents(f, dateAt(101))).toMatchObject([
+      {
+        rule: "liver-injury",
+        severity: "warning",
+        status: "resolved",
+        latest: { value: 28, unit: "U/L", effective: dateAt(100).toISOString() },
+      },
+    ]);
+    expect(liverFinding(f, dateAt(101))).toBeUndefined();
+  });
+});

@@ -13,6 +13,11 @@ const SCENARIO_LINES: Readonly<Record<string, string>> = {
   "critical-anemia-active-order": "active iguratimod order and Hb 75 g/L: critical anaemia",
   "monitoring-overdue": "on iguratimod, last Hb and ALT 60 days ago: monitoring overdue",
   "paginated-labs": "four years of monthly labs (the heavy chart, paged searches)",
+  "stopped-after-week24": "complete response at week 24, then stopped for an adverse event",
+  "window-open-no-proteinuria": "day 150 with no proteinuria yet: week-24 assessment due",
+  "window-closed-lost-to-follow-up": "lost to follow-up: window closed, no labs for 200 days",
+  "pre-existing-grade1-anaemia": "Hb 112 before iguratimod, 108 now: anaemia that was there before",
+  "alt-rise-resolved": "ALT 130 U/L that normalised: no card, a resolved alert",
 };
 
 const STOP_REASON: Readonly<Record<string, string>> = {
