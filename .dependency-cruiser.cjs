@@ -7,6 +7,8 @@
  * the rules look at production files only.
  */
 const TESTS = "(\\.test\\.ts$|^src/clinical/test-facts\\.ts$)";
+/** The demo: its fixtures, its FHIR server (Medplum) and the page code that lists its patients. */
+const DEMO = "^(fixtures/|src/fhir-server/|src/pages/demo-patients\\.ts$|node_modules/@medplum/)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -43,6 +45,15 @@ module.exports = {
       severity: "error",
       from: { path: "^cds-services/shared/", pathNot: TESTS },
       to: { path: "^cds-services/[^/]+/", pathNot: "^cds-services/shared/" },
+    },
+    {
+      name: "serve-loads-no-demo",
+      comment:
+        "Only the demo loads the demo: src/main.ts imports it with import() inside `demo` and " +
+        "`fhir-server`, so `serve` never loads the fixtures or the Medplum router.",
+      severity: "error",
+      from: { path: "^(src|cds-services)/", pathNot: [TESTS, DEMO] },
+      to: { path: DEMO, dependencyTypesNot: ["dynamic-import"] },
     },
     {
       name: "store-not-http",

@@ -26,13 +26,10 @@ import { alertsRouter } from "./http/alerts-routes.js";
 import { openStore, type Store } from "./store/index.js";
 import { saveFeedback } from "./store/feedback.js";
 import * as replay from "./store/jti.js";
-import { startFhirServer } from "./fhir-server/index.js";
-import { allFixtureBundles } from "../fixtures/index.js";
 import { createAppServer } from "./http/server.js";
 import { createHash, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { pagesRouter, PagesNotBuiltError, type DemoInfo } from "./pages/router.js";
-import { demoPatients } from "./pages/demo-patients.js";
 
 /** The built pages, beside the compiled code: dist/web (src/pages/build.ts). */
 const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
@@ -159,7 +156,15 @@ async function serve(): Promise<void> {
   });
 }
 
+/**
+ * The demo FHIR server with every fixture. The fixtures and the Medplum router are loaded here,
+ * on demand, so that `serve` and `monitor` never load them (an image may leave them out).
+ */
 async function startDemoFhirServer(host: string, port: number) {
+  const [{ startFhirServer }, { allFixtureBundles }] = await Promise.all([
+    import("./fhir-server/index.js"),
+    import("../fixtures/index.js"),
+  ]);
   const bundles = allFixtureBundles(new Date());
   try {
     return { fhir: await startFhirServer({ port, host, bundles }), bundles };
@@ -210,6 +215,7 @@ async function demo(): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   checkAuthAtStartup(config, logger); // warns: CDS_AUTH=off
+  const { demoPatients } = await import("./pages/demo-patients.js");
   const demoInfo: DemoInfo = {
     fhirServer: fhir.url,
     patients: demoPatients(bundles),
