@@ -311,7 +311,7 @@ describe("a medicationReference to a Medication on the FHIR server", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const [card] = (res.body as { cards: HookCard[] }).cards;
     expect(card?.detail).toMatch(
-      /Medication this names could not be read.*MedicationStatement\/kang-04-unknown-drug/,
+      /a medication statement \(active, from 2026-01-01\) names a Medication that could not be read/,
     );
   });
 });
@@ -348,5 +348,48 @@ describe("an id that would change a FHIR URL's path", () => {
       });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ issue: [{ expression: ["context.userId"] }] });
+  });
+});
+
+describe("values no lab could mean", () => {
+  const yesterday = new Date(NOW.getTime() - 86_400_000).toISOString();
+  const lab = (id: string, code: string, value: number, unit: string): FhirResource => ({
+    resourceType: "Observation",
+    id,
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code }] },
+    subject: { reference: `Patient/${PATIENT}` },
+    effectiveDateTime: yesterday,
+    valueQuantity: { value, unit, system: "http://unitsofmeasure.org", code: unit },
+  });
+  const absurd = [
+    lab("kang-04-hb-zero", "718-7", 0, "g/L"),
+    lab("kang-04-hb-denormal", "718-7", 1e-320, "g/L"),
+    lab("kang-04-alt-huge", "1742-6", 20_000, "U/L"),
+  ];
+
+  it("Hb 0 or 1e-320 g/L and ALT 20,000 U/L are named in the notes, never graded, never alerted", async () => {
+    const res = await request(app)
+      .post("/cds-services/iguratimod-safety")
+      .send({
+        hook: "patient-view",
+        hookInstance: "9b4a5c3e-6d8f-4a2c-9e1b-7f0c5d4e6a8b",
+        context: { userId: USER, patientId: PATIENT },
+        prefetch: patientPrefetch([...studyPatientResources(PATIENT, NOW), ...absurd]),
+      });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const cards = (res.body as { cards: HookCard[] }).cards;
+    expect(findings(cards)).toEqual([["anemia", "critical"]]);
+    const [card] = cards;
+    expect(card?.summary).toMatch(/Hb 32 g\/L/);
+    for (const o of absurd)
+      expect(card?.extension?.["ln-cds"].evidence).not.toContain(`Observation/${o.id ?? ""}`);
+    const day = yesterday.slice(0, 10);
+    for (const value of ["0", "1e-320"])
+      expect(card?.detail).toContain(
+        `implausible value ${value} g/L on ${day} (plausible 10–250 g/L): not used`,
+      );
+    const alerted = (await alertRows()).map((r) => r.observation);
+    for (const o of absurd) expect(alerted).not.toContain(`Observation/${o.id ?? ""}`);
   });
 });

@@ -2,6 +2,8 @@
  * Every clinical threshold of docs clinical-rules.md, with the source it comes from.
  * A site may pass its own copy to any rule; the defaults are the published values.
  */
+import type { LabKind } from "./codes.js";
+
 export type ThresholdSource =
   | "kang2020"
   | "kdigo2024"
@@ -60,6 +62,30 @@ export const defaultThresholds = {
   kdigoPrReductionAtLeast: t(0.5, "1", "kdigo2024"),
   kdigoPrProteinBelow: t(3, "g/g", "kdigo2024"),
   kdigoEgfrMaxFallFraction: t(0.15, "1", "kdigo2024"),
+  // §1 plausibility: a result outside these bounds (canonical units) is no lab's real result (a
+  // unit slip, a test value, a typing error); it is ignored and named in the data-quality notes,
+  // never graded. Set wide, beyond the extremes reported in survivors, so that no real value
+  // is lost: Hb 10–250 g/L, ALT ≤ 10,000 U/L (acute liver failure reaches several thousand),
+  // creatinine 5–3,000 µmol/L, proteinuria ≤ 50 g/24h (and UPCR ≤ 50 g/g), albumin 5–80 g/L,
+  // urine RBC ≤ 1,000/HPF (beyond "too numerous to count"), casts ≤ 200/LPF, eGFR 1–250.
+  plausibleHemoglobinMin: t(10, "g/L", "ln-cds"),
+  plausibleHemoglobinMax: t(250, "g/L", "ln-cds"),
+  plausibleAltMin: t(0, "U/L", "ln-cds"),
+  plausibleAltMax: t(10_000, "U/L", "ln-cds"),
+  plausibleCreatinineMin: t(5, "umol/L", "ln-cds"),
+  plausibleCreatinineMax: t(3000, "umol/L", "ln-cds"),
+  plausibleProtein24hMin: t(0, "g/(24.h)", "ln-cds"),
+  plausibleProtein24hMax: t(50, "g/(24.h)", "ln-cds"),
+  plausibleUpcrMin: t(0, "g/g", "ln-cds"),
+  plausibleUpcrMax: t(50, "g/g", "ln-cds"),
+  plausibleAlbuminMin: t(5, "g/L", "ln-cds"),
+  plausibleAlbuminMax: t(80, "g/L", "ln-cds"),
+  plausibleUrineRbcMin: t(0, "/[HPF]", "ln-cds"),
+  plausibleUrineRbcMax: t(1000, "/[HPF]", "ln-cds"),
+  plausibleRbcCastsMin: t(0, "/[LPF]", "ln-cds"),
+  plausibleRbcCastsMax: t(200, "/[LPF]", "ln-cds"),
+  plausibleEgfrMin: t(1, "mL/min/{1.73_m2}", "ln-cds"),
+  plausibleEgfrMax: t(250, "mL/min/{1.73_m2}", "ln-cds"),
   // §1 default reference limits
   hemoglobinLlnFemale: t(120, "g/L", "WHO"),
   hemoglobinLlnMale: t(130, "g/L", "WHO"),
@@ -121,4 +147,24 @@ export function withOverrides(
     if (current) out[name] = { ...current, value, source: "site" };
   }
   return out as Thresholds;
+}
+
+/** The plausibility bounds of one fact kind, in its canonical unit (clinical rules §1). */
+export function plausibleRange(
+  kind: LabKind,
+  t: Thresholds = defaultThresholds,
+): { readonly min: Threshold; readonly max: Threshold } {
+  const bounds: Readonly<Record<LabKind, readonly [ThresholdName, ThresholdName]>> = {
+    hemoglobin: ["plausibleHemoglobinMin", "plausibleHemoglobinMax"],
+    alt: ["plausibleAltMin", "plausibleAltMax"],
+    creatinine: ["plausibleCreatinineMin", "plausibleCreatinineMax"],
+    protein24h: ["plausibleProtein24hMin", "plausibleProtein24hMax"],
+    upcr: ["plausibleUpcrMin", "plausibleUpcrMax"],
+    albumin: ["plausibleAlbuminMin", "plausibleAlbuminMax"],
+    urineRbc: ["plausibleUrineRbcMin", "plausibleUrineRbcMax"],
+    rbcCasts: ["plausibleRbcCastsMin", "plausibleRbcCastsMax"],
+    egfr: ["plausibleEgfrMin", "plausibleEgfrMax"],
+  };
+  const [min, max] = bounds[kind];
+  return { min: t[min], max: t[max] };
 }

@@ -59,7 +59,11 @@ describe("normalisePatient: labs", () => {
           : code === "59260-0"
             ? "mmol/L"
             : (units[lab.kind] ?? "");
-      const f = facts([obs(code, 1, unit)]);
+      // A plausible value of each kind (clinical rules §1 bounds: Hb 1 g/L is no real result).
+      const value = { hemoglobin: unit === "mmol/L" ? 6 : 100, creatinine: 80, albumin: 40 }[
+        lab.kind as string
+      ];
+      const f = facts([obs(code, value ?? 1, unit)]);
       expect(f.labs, code).toHaveLength(1);
       expect(f.labs[0]?.kind, code).toBe(lab.kind);
     }

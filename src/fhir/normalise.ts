@@ -40,7 +40,7 @@ import {
   type ReferenceLimits,
   type Sex,
 } from "../clinical/facts.js";
-import { defaultThresholds, type Thresholds } from "../clinical/thresholds.js";
+import { defaultThresholds, plausibleRange, type Thresholds } from "../clinical/thresholds.js";
 import { parseFhirTime } from "./time.js";
 
 const USABLE_OBSERVATION_STATUS = new Set(["final", "amended", "corrected"]);
@@ -177,8 +177,9 @@ export function normalisePatient(
 
   const labs: LabFact[] = [];
   const pregnancy: PregnancyFact[] = [];
-  for (const o of observations) readObservation(o, maxTime, labs, pregnancy, notes);
-  for (const o of anonymousObservations) readObservation(o, maxTime, labs, pregnancy, notes);
+  for (const o of observations) readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
+  for (const o of anonymousObservations)
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
   labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 
   let lnDiagnosis: LnDiagnosis | undefined;
@@ -309,6 +310,7 @@ function observationTime(o: Observation): number | undefined {
 
 function readObservation(
   o: Observation,
+  thresholds: Thresholds,
   maxTime: number,
   labs: LabFact[],
   pregnancy: PregnancyFact[],
@@ -439,11 +441,23 @@ function readObservation(
     });
     return;
   }
+  const value = roundClinical(raw * factor);
+  // Outside the plausible range no lab means it (Hb 0, 1e-320 g/L): ignored, never graded.
+  const { min, max } = plausibleRange(lab.kind, thresholds);
+  if (!(value >= min.value && value <= max.value)) {
+    notes.push({
+      reason: "absurd-value",
+      ref,
+      kind: lab.kind,
+      message: `implausible value ${String(raw)} ${unit} on ${new Date(time).toISOString().slice(0, 10)} (plausible ${String(min.value)}–${String(max.value)} ${canonical}): not used`,
+    });
+    return;
+  }
   const referenceRange = convertRange(o, unit, canonical, lab.molecularWeight);
   const fact: Writable<LabFact> = {
     kind: lab.kind,
     code,
-    value: roundClinical(raw * factor),
+    value,
     unit: canonical,
     time,
     ref,
