@@ -7,7 +7,7 @@
  * per-resource follow-up: labs are a single Observation search over every LOINC code the rules
  * read, newest first, with a page size that holds about five years of monthly results.
  */
-import type { FhirResource } from "fhir/r4.js";
+import type { FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
 import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
 import { latestVersions, normalisePatient } from "../../src/fhir/normalise.js";
@@ -90,15 +90,35 @@ export function prefetchNotes(data: ResolvedPrefetch): DataQualityNote[] {
       message: `"${d.key}": ${what} ${why} dropped, not used (only this patient's data is read)`,
     });
   }
-  for (const ref of data.unreadableMedications ?? []) {
-    notes.push({
-      reason: "medication-unreadable",
-      ref,
-      message:
-        "the Medication this names could not be read (not contained, not sent, not had from the FHIR server): its drug is unknown to these rules",
-    });
+  const unreadable = new Set(data.unreadableMedications ?? []);
+  if (unreadable.size > 0) {
+    for (const r of Object.values(data.resources).flat()) {
+      if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
+        continue;
+      const ref = `${r.resourceType}/${r.id ?? ""}`;
+      if (!unreadable.delete(ref)) continue;
+      notes.push({ reason: "medication-unreadable", ref, message: unreadableMessage(r) });
+    }
   }
   return notes;
+}
+
+/** Which statement could not be read, in words a clinician can find it by (no resource ids). */
+function unreadableMessage(r: MedicationStatement | MedicationRequest): string {
+  const since =
+    r.resourceType === "MedicationStatement"
+      ? (r.effectivePeriod?.start ?? r.effectiveDateTime ?? r.dateAsserted)
+      : r.authoredOn;
+  const what = [
+    r.status,
+    since !== undefined ? `from ${since.slice(0, 10)}` : "",
+    r.medicationReference?.display !== undefined ? `“${r.medicationReference.display}”` : "",
+  ]
+    .filter((x) => x !== "")
+    .join(", ");
+  const type =
+    r.resourceType === "MedicationStatement" ? "medication statement" : "medication order";
+  return `a ${type} (${what}) names a Medication that could not be read (not contained, not sent, not had from the FHIR server): its drug is unknown to these rules`;
 }
 
 export interface PatientData {
