@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { MedicationRequest } from "fhir/r4.js";
 import {
   BASELINE_WORDS,
+  criticalValueWords,
   DAY_MS,
   formatMg,
   timesWords,
@@ -135,19 +136,19 @@ function labTable(f: LabContraindicationFinding): string {
     "|---|---|---|---|",
     ...f.labs.map((l) =>
       l.kind === "hemoglobin"
-        ? `| hemoglobin | ${day(l.value.time)} | ${l.value.value} g/L (LLN ${l.limit}) | ${l.grade} |`
-        : `| ALT | ${day(l.value.time)} | ${l.value.value} U/L (${Math.round((l.value.value / l.limit) * 10) / 10}× ULN ${l.limit}) | ${l.grade} |`,
+        ? `| hemoglobin | ${day(l.value.time)} | ${l.shown} g/L (LLN ${l.limit}) | ${l.grade} |`
+        : `| ALT | ${day(l.value.time)} | ${l.shown} U/L (${Math.round((l.value.value / l.limit) * 10) / 10}× ULN ${l.limit}) | ${l.grade} |`,
     ),
   ].join("\n");
 }
 
-function previousTable(f: PreviouslyTriedFinding): string {
+function previousTable(f: PreviouslyTriedFinding, t: Thresholds): string {
   return [
     "| course | days | outcome | stop reason |",
     "|---|---|---|---|",
     ...f.courses.map((p) => {
       const critical = p.criticalValue
-        ? `; ${p.criticalValue.kind === "hemoglobin" ? "Hb" : "ALT"} ${p.criticalValue.value} ${p.criticalValue.kind === "hemoglobin" ? "g/L" : "U/L"} on ${day(p.criticalValue.time)} (grade ${p.criticalValue.grade})`
+        ? `; ${criticalValueWords(p.criticalValue, t)} on ${day(p.criticalValue.time)} (grade ${p.criticalValue.grade})`
         : "";
       const outcome = p.intolerance
         ? "intolerance"
@@ -204,7 +205,7 @@ function sectionsOf(f: OrderCheckFinding, now: Date, t: Thresholds): string[] {
     case "lab-contraindication":
       return [labTable(f)];
     case "iguratimod-previously-tried":
-      return [previousTable(f)];
+      return [previousTable(f, t)];
     case "dose-check":
       return [
         `${f.drafts > 1 ? `${f.drafts} draft orders` : "Draft order"} of ${day(now.toISOString())}, read line by line:`,

@@ -194,6 +194,15 @@ describe("lab-contraindication: the latest Hb and ALT at order, whatever their a
     expect(at(200.1)).toMatchObject({ indicator: "critical", grade: 3 });
   });
 
+  it("shows Hb as the lab reports it (an integer), with a decimal only where rounding would change the grade", () => {
+    const at = (hb: number, original = hb, unit = "g/L") =>
+      check([lab("hemoglobin", 555, hb, { original: { value: original, unit } })])?.summary;
+    expect(at(75)).toMatch(/: Hb 75 g\/L on /);
+    // 4.65 mmol/L × 16.1145 = 74.93 g/L: shown as 75, never 74.9324.
+    expect(at(74.9324, 4.65, "mmol/L")).toMatch(/: Hb 75 g\/L on /);
+    expect(at(99.9)).toMatch(/: Hb 99.9 g\/L on /);
+  });
+
   it("the lab's own reference range sets the ULN", () => {
     const alt = lab("alt", 555, 160, { referenceRange: { high: 50 } });
     expect(check([alt])).toMatchObject({ indicator: "warning", grade: 2 });

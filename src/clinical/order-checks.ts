@@ -9,6 +9,7 @@ import { refractoryEligibility, type EligibilityFinding } from "./eligibility.js
 import type { LabFact, MedicationCourse, PatientFacts } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { previousIguratimodCourses, type PreviousIguratimodCourse } from "./iguratimod-history.js";
+import { displayNumber, roundForDisplay } from "./precision.js";
 import { anemiaGrade, liverGrade } from "./safety.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
@@ -112,6 +113,8 @@ export interface LabContraindicationFinding extends Finding<"lab-contraindicatio
     readonly indicator: Indicator;
     /** The limit the grade was read against: Hb LLN or ALT ULN. */
     readonly limit: number;
+    /** The value as a card shows it (docs/clinical-rules.md#9-cards). */
+    readonly shown: string;
   }[];
 }
 
@@ -179,7 +182,7 @@ export function iguratimodOrderChecks(
   }
 
   const previous = previousIguratimodCourses(facts, now, t);
-  if (previous.length > 0) out.push(previouslyTried(previous));
+  if (previous.length > 0) out.push(previouslyTried(previous, t));
 
   const warfarin = activeCourses(facts, n, (a) => a === "warfarin");
   if (warfarin.length > 0) {
@@ -240,12 +243,39 @@ export function iguratimodOrderChecks(
   return out;
 }
 
+/**
+ * A lab value as the lab reports it (Hb and ALT as integers), or with one decimal when rounding
+ * would move it across the grade limit that decided the card (79.9 g/L is grade 3; "80" is not).
+ */
+export function shownAtGrade(
+  v: DecidingValue,
+  grade: number,
+  gradeOf: (x: number) => number,
+): string {
+  const shown = displayNumber(v);
+  return gradeOf(Number(shown)) === grade ? shown : roundForDisplay(v.value, 1);
+}
+
 function courseDates(p: PreviousIguratimodCourse): string {
   return `${p.outcome.start.slice(0, 10)} to ${p.outcome.end?.slice(0, 10) ?? "?"}`;
 }
 
+/** "Hb 74 g/L" or "ALT 230 U/L": a grade-3 value during an earlier course. */
+export function criticalValueWords(
+  v: DecidingValue & { readonly grade: number },
+  t: Thresholds = defaultThresholds,
+): string {
+  const hb = v.kind === "hemoglobin";
+  // Grade 3 anaemia does not depend on the LLN (below 80 g/L).
+  const shown = shownAtGrade(v, v.grade, (x) => anemiaGrade(x, 0, t));
+  return `${hb ? "Hb" : "ALT"} ${hb ? shown : displayNumber(v)} ${hb ? "g/L" : "U/L"}`;
+}
+
 /** critical after an intolerance; warning after failure or relapse; info otherwise. */
-function previouslyTried(previous: readonly PreviousIguratimodCourse[]): PreviouslyTriedFinding {
+function previouslyTried(
+  previous: readonly PreviousIguratimodCourse[],
+  t: Thresholds,
+): PreviouslyTriedFinding {
   const intolerant = previous.filter((p) => p.intolerance);
   const failed = previous.filter(
     (p) => p.outcome.outcome === "failed" || p.outcome.outcome === "relapsed",
@@ -255,7 +285,7 @@ function previouslyTried(previous: readonly PreviousIguratimodCourse[]): Previou
   const reason = shown.stopReason ? `; stopped: ${shown.stopReason}` : "";
   const summary =
     intolerant.length > 0
-      ? `Iguratimod was stopped for intolerance before (${courseDates(shown)}${shown.criticalValue ? `, ${shown.criticalValue.kind === "hemoglobin" ? "Hb" : "ALT"} ${shown.criticalValue.value} ${shown.criticalValue.unit === "g/L" ? "g/L" : shown.criticalValue.unit}` : ""}${reason})`
+      ? `Iguratimod was stopped for intolerance before (${courseDates(shown)}${shown.criticalValue ? `, ${criticalValueWords(shown.criticalValue, t)}` : ""}${reason})`
       : failed.length > 0
         ? `Iguratimod tried before and ${shown.outcome.outcome} (${courseDates(shown)}${reason})`
         : `Iguratimod tried before (${courseDates(shown)}: ${shown.outcome.outcome === "too-short" ? "too short to judge" : shown.outcome.outcome}${reason})`;
@@ -292,7 +322,10 @@ export function labContraindication(
         : liverGrade(l.value, limit, undefined, t);
     if (grade < 2) return;
     const dv = decidingValue(kind === "hemoglobin" ? "latest hemoglobin" : "latest ALT", l);
+    const gradeOf = (x: number) =>
+      kind === "hemoglobin" ? anemiaGrade(x, limit, t) : liverGrade(x, limit, undefined, t);
     labs.push({
+      shown: shownAtGrade(dv, grade, gradeOf),
       kind,
       value: dv.referenceRange
         ? dv
@@ -308,8 +341,8 @@ export function labContraindication(
   const critical = labs.some((l) => l.indicator === "critical");
   const words = labs.map((l) =>
     l.kind === "hemoglobin"
-      ? `Hb ${l.value.value} g/L on ${l.value.time.slice(0, 10)} (grade ${l.grade})`
-      : `ALT ${l.value.value} U/L on ${l.value.time.slice(0, 10)} (${Math.round((l.value.value / l.limit) * 10) / 10}× ULN, grade ${l.grade})`,
+      ? `Hb ${l.shown} g/L on ${l.value.time.slice(0, 10)} (grade ${l.grade})`
+      : `ALT ${l.shown} U/L on ${l.value.time.slice(0, 10)} (${Math.round((l.value.value / l.limit) * 10) / 10}× ULN, grade ${l.grade})`,
   );
   return {
     code: "lab-contraindication",
