@@ -17,6 +17,7 @@ export const INTEGRATION = [
   "test/http-feedback.int.test.ts",
   "test/monitor.int.test.ts",
   "test/patient-view-alerts.int.test.ts",
+  "test/patient-view-v2.int.test.ts",
   "test/store.int.test.ts",
   // child processes (the built service, a crash, tsc on the Docker stage), outages, Chromium
   "test/crash-alerts.int.test.ts",
@@ -28,6 +29,7 @@ export const INTEGRATION = [
   "test/sqlite-faults.int.test.ts",
   // long runs in process: the cohort table end to end, fuzzing, every search of the demo server
   "test/services-e2e.int.test.ts",
+  "test/card-text.int.test.ts",
   "test/fuzz-hook-request.int.test.ts",
   "test/fhir-server.int.test.ts",
   "src/fhir-server/search-params.test.ts",

@@ -7,7 +7,9 @@ import { createHash } from "node:crypto";
 import type { Bundle } from "fhir/r4.js";
 import request from "supertest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { allFixtureBundles } from "../fixtures/index.js";
+import { allFixtureBundles, patientBundle } from "../fixtures/index.js";
+import { startMonitor } from "../src/alerts/monitor.js";
+import { createAlertSink } from "../src/alerts/sink.js";
 import { defaultServices } from "../cds-services/index.js";
 import { startAlerting } from "../src/alerts/runtime.js";
 import { alertStore } from "../src/alerts/store.js";
@@ -17,7 +19,7 @@ import { DAY_MS } from "../src/clinical/index.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
 import { alertsRouter } from "../src/http/alerts-routes.js";
 import { createLogger } from "../src/log.js";
-import { startReceiver, until } from "./support/alert-stores.js";
+import { alertStoreKinds, openAlertStore, startReceiver, until } from "./support/alert-stores.js";
 import { MiniEhr, type HookCard } from "./support/mini-ehr.js";
 import { protocolApp } from "./support/protocol-app.js";
 import { storeKinds } from "./support/stores.js";
@@ -226,5 +228,62 @@ describe.each(storeKinds)("a resolved event on $name", (kind) => {
     expect(row.status).toBe("resolved");
     await until(() => receiver.calls.length >= 1, 10_000);
     expect(JSON.parse(receiver.calls[0]?.body ?? "{}")).toMatchObject(expected);
+  });
+});
+
+describe.each(alertStoreKinds)("the monitor on %s", (kind) => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanup.length > 0) await cleanup.pop()?.();
+  });
+
+  it("scn-alt-rise-resolved: the monitor records the past ALT rise as resolved, with the latest ALT", async () => {
+    const own = await startFhirServer({
+      bundles: [patientBundle(bundles, "scn-alt-rise-resolved")],
+    });
+    cleanup.push(() => own.close());
+    const store = await openAlertStore(kind);
+    cleanup.push(() => store.close());
+    const logger = createLogger("silent");
+    const config = testConfig({ MONITOR_FHIR_SERVER: own.url, FHIR_TIMEOUT_MS: "15000" });
+    const sink = createAlertSink({ store, config, logger });
+    const monitor = startMonitor({
+      store,
+      config,
+      logger,
+      sink,
+      intervalMs: 600_000,
+      clock: () => NOW,
+    });
+    cleanup.push(() => monitor.stop());
+    await monitor.runOnce();
+    const rows = await store.db
+      .selectFrom("safety_alert")
+      .select(["status", "payload", "source"])
+      .execute();
+    expect(rows.map((r) => [r.status, r.source])).toEqual([["resolved", "monitor"]]);
+    expect(JSON.parse(rows[0]?.payload ?? "{}")).toMatchObject({
+      status: "resolved",
+      latest: { value: 28, unit: "U/L" },
+    });
+  });
+});
+
+describe("what the response card shows beside the verdict", () => {
+  it("patient 1: eGFR (CKD-EPI 2021) beside each creatinine, and prednisone 15 mg/day at day 0 and now", async () => {
+    const [card] = await cards("iguratimod-response", "kang-01");
+    const detail = card?.detail ?? "";
+    expect(detail).toMatch(
+      /\| creatinine \| (\d{4}-\d\d-\d\d) \| \d+ µmol\/L \| [^|]+ \|\n\| eGFR \(CKD-EPI 2021\) \| \1 \| \d+ mL\/min\/1\.73 m² \|/,
+    );
+    expect(detail).toMatch(/\| baseline creatinine \|[^\n]*\n\| baseline eGFR \(CKD-EPI 2021\) \|/);
+    expect(detail).toContain("| glucocorticoid at day 0 (prednisone-equivalent) | 15 mg/day |");
+    expect(detail).toContain("| glucocorticoid now (prednisone-equivalent) | 15 mg/day |");
+  });
+
+  it("patient 2 (creatinine sent in mg/dL): µmol/L as an integer with the mg/dL as sent, never 38.9851", async () => {
+    const [card] = await cards("iguratimod-response", "kang-02");
+    expect(card?.detail).toMatch(/\| creatinine \| [^|]+ \| \d+ µmol\/L \(\d\.\d\d? mg\/dL\) \|/);
+    expect(card?.detail).not.toMatch(/\d+\.\d{3,}/);
   });
 });

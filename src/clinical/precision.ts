@@ -77,7 +77,9 @@ export function displayNumber(v: DisplayableValue): string {
 
 /** "39 µmol/L (0.44 mg/dL)", "1.62 g/24h", "80 g/L". */
 export function displayValue(v: DisplayableValue): string {
-  const main = `${displayNumber(v)} ${displayUnit(v.unit)}`;
+  const unit = displayUnit(v.unit);
+  // "6/HPF", "80 g/L": a count per field is written without a space.
+  const main = `${displayNumber(v)}${unit.startsWith("/") ? "" : " "}${unit}`;
   if (v.kind === "creatinine" && v.original && /^mg\/dl$/i.test(v.original.unit)) {
     return `${main} (${roundForDisplay(v.original.value, 2)} mg/dL)`;
   }
