@@ -79,7 +79,10 @@ export function iguratimodOrderCheckService(
           ? "Iguratimod order check (on signing)"
           : "Iguratimod order check",
     description:
-      "When iguratimod is ordered: refractory-LN eligibility (kang2020), warfarin, pregnancy, baseline labs, the study dose, and immunosuppressants still active.",
+      "When iguratimod is ordered: refractory-LN eligibility (kang2020), warfarin, pregnancy, the latest hemoglobin and ALT, a previous iguratimod course, iguratimod already active, baseline labs, the summed daily dose, and immunosuppressants still active." +
+      (hooks.length === 1 && hooks[0] === "order-select"
+        ? " On selection: only the warning and critical cards."
+        : ""),
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
     appliesTo: (request) => iguratimodDraftsOf(request).iguratimod.length > 0,
