@@ -130,7 +130,8 @@ describe("logs of an authenticated invocation of a real clinical service", () =>
       .send(hookBody("5f1b9a3e-2c47-4d8a-9e61-7b0c3d2e1f40", patientPrefetch(chart())));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const cards = (res.body as { cards: { summary: string }[] }).cards;
-    expect(cards[0]?.summary).toContain(`Hb ${String(HB_VALUE)} g/L`);
+    // The card shows it at a lab's precision (clinical rules §9): an integer.
+    expect(cards[0]?.summary).toContain(`Hb ${String(Math.round(HB_VALUE))} g/L`);
     const text = logText();
     // The request was logged (so the check below is not vacuous) …
     expect(text).toContain('"msg":"request"');
@@ -150,7 +151,7 @@ describe("logs of an authenticated invocation of a real clinical service", () =>
       .send(hookBody("6a2c0b4f-3d58-4e9b-8f72-8c1d4e3f2a51"));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((res.body as { cards: { summary: string }[] }).cards[0]?.summary).toContain(
-      String(HB_VALUE),
+      `Hb ${String(Math.round(HB_VALUE))} g/L`,
     );
     expect(fhir.stats.requests).toBeGreaterThan(0);
     const text = logText();
