@@ -180,8 +180,22 @@ describe("course app", () => {
     await expect.poll(() => relapse.count()).toBe(1);
     expect(await relapse.textContent()).toContain("relapse");
     expect(await page.locator('figure[data-chart="protein"] circle').count()).toBeGreaterThan(10);
-    // The launch went through fhirclient's open-server mode: back on /app/ with a state key.
-    expect(new URL(page.url()).searchParams.get("state")).not.toBeNull();
+    // On an open server the library's client is made at once: no authorize round trip.
+    expect(new URL(page.url()).searchParams.get("state")).toBeNull();
+    await page.context().close();
+  });
+
+  it("runs an EHR launch (iss + launch) through SMART discovery on the FHIR server", async () => {
+    const page = await newPage();
+    const asked: string[] = [];
+    page.on("request", (r) => asked.push(r.url()));
+    const params = new URLSearchParams({ iss: demo.fhir.url, launch: "launch-token-from-the-ehr" });
+    await page.goto(`${demo.url}/app/?${params.toString()}`);
+    // The demo server has no authorization server: the launch ends without a patient, and says so.
+    await expect
+      .poll(() => page.locator("#app-status").textContent())
+      .toContain("the launch gave no patient");
+    expect(asked).toContain(`${demo.fhir.url}/.well-known/smart-configuration`);
     await page.context().close();
   });
 });
@@ -211,9 +225,8 @@ describe("safety-team inbox", () => {
     await expect.poll(() => row.locator(".ack-list").textContent()).toContain("Dr Test");
 
     await demo.restart();
+    // Same tab, same origin: still signed in for this session (sessionStorage), not beyond it.
     await page.goto(`${demo.url}/inbox/`);
-    await page.locator("#token").fill(OPERATOR_TOKEN);
-    await page.locator("#signin button[type=submit]").click();
     const again = page.locator(`tr[data-alert="${alertId ?? ""}"] .ack-list`);
     await expect.poll(() => again.textContent()).toContain("Dr Test");
     expect(await again.textContent()).toContain("patient called");

@@ -77,10 +77,10 @@ function chart(
   const svg = Plot.plot({
     width: WIDTH,
     height: o.height ?? 150,
-    marginLeft: 110,
+    marginLeft: 150,
     marginRight: 96,
     x: timeAxis(view),
-    y: { label: o.label, grid: true, ...(o.y ?? {}) },
+    y: { label: o.label, grid: true, ...(o.y ?? { zero: true }) },
     ariaLabel: o.label,
     marks: [windowBand(view, t), verdictRules(view), ...o.marks],
   });

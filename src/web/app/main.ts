@@ -14,13 +14,29 @@ import { courseView, type CourseView } from "./course.js";
 const CONTEXT_KEY = "ln-cds-course-app-context";
 const statusEl = byId("app-status");
 
-function rememberLaunchParameters(): { patient?: string } {
+function rememberLaunchParameters(): {
+  patient?: string;
+  iss?: string;
+  launch?: string;
+  appContext?: string;
+} {
   const params = new URLSearchParams(window.location.search);
   const appContext = params.get("appContext");
-  // The open-server launch redirects to ?state=…: keep the card's context for this tab only.
+  // A launch through an authorization server comes back as ?state=…: keep the card's context
+  // for that return, in this tab only; a new launch without one forgets the last.
   if (appContext !== null) sessionStorage.setItem(CONTEXT_KEY, appContext);
-  const patient = params.get("patient") ?? undefined;
-  return patient !== undefined ? { patient } : {};
+  else if (!params.has("state")) sessionStorage.removeItem(CONTEXT_KEY);
+  const get = (name: string): Record<string, string> => {
+    const v = params.get(name);
+    return v === null || v === "" ? {} : { [name]: v };
+  };
+  const stored = sessionStorage.getItem(CONTEXT_KEY);
+  return {
+    ...get("patient"),
+    ...get("iss"),
+    ...get("launch"),
+    ...(stored !== null ? { appContext: stored } : {}),
+  };
 }
 
 function focusOf(raw: unknown): string | undefined {
@@ -89,29 +105,52 @@ function showExcluded(view: CourseView): void {
 }
 
 async function start(): Promise<void> {
-  const { patient } = rememberLaunchParameters();
-  const client = await FHIR.oauth2.init({
-    clientId: "ln-cds-course-app",
-    scope: "launch launch/patient patient/*.read openid fhirUser",
-    ...(patient !== undefined ? { patientId: patient } : {}),
-    completeInTarget: true,
-  });
+  const { patient, iss, launch, appContext } = rememberLaunchParameters();
+  // An open FHIR server (the demo's) needs no authorization: the library's client is made for
+  // it at once, without the authorize round trip through this page. An EHR launch (`launch`)
+  // and the return from an authorization server (`state`) go through oauth2.init.
+  const client =
+    iss !== undefined && patient !== undefined && launch === undefined
+      ? FHIR.client({ serverUrl: iss, tokenResponse: { patient } })
+      : await FHIR.oauth2.init({
+          clientId: "ln-cds-course-app",
+          scope: "launch launch/patient patient/*.read openid fhirUser",
+          ...(patient !== undefined ? { patientId: patient } : {}),
+          completeInTarget: true,
+        });
   const tokenContext = (client.state.tokenResponse as { appContext?: unknown } | undefined)
     ?.appContext;
-  const focus = focusOf(tokenContext ?? sessionStorage.getItem(CONTEXT_KEY));
+  const focus = focusOf(tokenContext ?? appContext);
+  performance.mark("ln-cds:launched");
   status(statusEl, "Reading the chart…");
   const resources = await readChart(client);
+  performance.mark("ln-cds:read");
   const view = courseView(resources, client.getPatientId() ?? "", new Date());
-  const name = view.facts.patientRef;
+  performance.mark("ln-cds:judged");
+  const patientResource = resources.find((r) => r.resourceType === "Patient");
+  const given = patientResource?.resourceType === "Patient" ? patientResource.name?.[0] : undefined;
+  const name =
+    given?.text ??
+    ([...(given?.given ?? []), given?.family ?? ""].join(" ").trim() || view.facts.patientRef);
   byId("app-title").textContent = `Iguratimod course — ${name}`;
   showVerdicts(view, focus);
   const area = byId("chart-area");
   clear(area);
   area.append(...courseCharts(view, focus));
+  performance.mark("ln-cds:charted");
   byId("charts").hidden = false;
   showExcluded(view);
   const ms = Math.round(performance.now());
   document.body.dataset.firstChartMs = String(ms);
+  // Where the time went, in ms since this document started (read by scripts/screenshots.mjs).
+  document.body.dataset.timings = JSON.stringify(
+    Object.fromEntries(
+      performance
+        .getEntriesByType("mark")
+        .filter((m) => m.name.startsWith("ln-cds:"))
+        .map((m) => [m.name.slice(7), Math.round(m.startTime)]),
+    ),
+  );
   status(
     statusEl,
     `${String(resources.length)} resources, ${String(view.facts.labs.length)} lab values plotted` +

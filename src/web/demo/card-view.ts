@@ -63,7 +63,7 @@ export function cardView(card: Card, serviceId: string, actions: CardActions): H
     const list = h("ul", { class: "card-links" });
     for (const link of card.links) {
       if (link.type === "smart") {
-        const button = h("button", { type: "button", class: "link-button" }, `${link.label} (app)`);
+        const button = h("button", { type: "button", class: "link-button" }, link.label);
         button.addEventListener("click", () => {
           actions.openSmartLink(link);
         });

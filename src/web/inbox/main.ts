@@ -23,8 +23,10 @@ interface Alert {
   baseline?: Quantity;
   effective: string;
   recordedAt: string;
-  /** current / resolved, when the service reports it. */
+  /** current / resolved. */
   status?: string;
+  /** The latest value of the same kind, when later than the alert's. */
+  latest?: Quantity & { effective: string };
   deliveries: { webhook: string; status: string; attempts: number }[];
   acknowledgements?: { by: string; comment?: string; at: string }[];
 }
@@ -209,7 +211,20 @@ function render(): void {
         h("td", {}, a.rule),
         h("td", {}, h("span", { class: `badge badge-${a.severity}` }, a.severity)),
         h("td", {}, a.grade),
-        h("td", {}, qty(a.value), h("br"), h("span", { class: "muted" }, formatDate(a.effective))),
+        h(
+          "td",
+          {},
+          qty(a.value),
+          h("br"),
+          h("span", { class: "muted" }, formatDate(a.effective)),
+          a.latest && a.latest.effective !== a.effective
+            ? h(
+                "span",
+                { class: "muted latest" },
+                ` · latest ${qty(a.latest)} (${formatDate(a.latest.effective)})`,
+              )
+            : null,
+        ),
         h("td", {}, qty(a.baseline)),
         h("td", {}, a.status ?? "—"),
         h(
