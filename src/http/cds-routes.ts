@@ -22,6 +22,7 @@ import {
   type HookName,
   type OrderSignContext,
 } from "../hooks/schemas.js";
+import { capCards } from "../hooks/card-cap.js";
 import { enforceValidResponse } from "../hooks/validate-response.js";
 import { annotateRequestLog } from "./access-log.js";
 import { badRequest, badRequestIssues, notFound, unsupportedMediaType } from "./errors.js";
@@ -182,7 +183,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
       config: deps.config,
       logger: deps.logger,
     } as ServiceInput;
-    const cards = await service.evaluate(input);
+    const cards = capCards(await service.evaluate(input));
     const checked = enforceValidResponse(
       { cards },
       { mode, logger: deps.logger, serviceId: service.id },
