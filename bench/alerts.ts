@@ -14,7 +14,8 @@ import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
-import { createAlertTables, type AlertTables } from "../src/alerts/schema.js";
+import type { AlertTables } from "../src/alerts/schema.js";
+import { migrations } from "../src/store/migrations.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import type { SafetyAlertInput } from "../src/alerts/types.js";
 import { startDeliveryWorker } from "../src/alerts/worker.js";
@@ -56,7 +57,8 @@ async function runOne(
   });
   const logger = createLogger("silent");
   const store = { db, dialect: database };
-  await createAlertTables(db as Kysely<unknown>);
+  // Every migration of the real store, in order (the alert tables, their status, …).
+  for (const m of Object.values(migrations)) await m.up(db as Kysely<unknown>);
   const alerts: SafetyAlertInput[] = Array.from({ length: count }, (_, i) => ({
     rule: "anemia",
     severity: "critical",

@@ -14,7 +14,8 @@ import Database from "better-sqlite3";
 import type { FhirResource, MedicationStatement, Patient } from "fhir/r4.js";
 import { Kysely, SqliteDialect } from "kysely";
 import { startMonitor, WATERMARK_KEY, type MonitorRound } from "../src/alerts/monitor.js";
-import { createAlertTables, type AlertTables } from "../src/alerts/schema.js";
+import type { AlertTables } from "../src/alerts/schema.js";
+import { migrations } from "../src/store/migrations.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import { alertStore } from "../src/alerts/store.js";
 import { testConfig } from "../src/config.js";
@@ -108,7 +109,8 @@ export async function benchMonitor(options: {
     }),
   });
   try {
-    await createAlertTables(db as Kysely<unknown>);
+    // Every migration of the real store, in order (the alert tables, their status, …).
+    for (const m of Object.values(migrations)) await m.up(db as Kysely<unknown>);
     await db
       .insertInto("monitor_state")
       .values({ name: WATERMARK_KEY, value: options.backlog.since })
