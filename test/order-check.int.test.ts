@@ -5,10 +5,11 @@
  * requests real EHRs send (empty draft, single objects where R4 wants arrays).
  */
 import { randomUUID } from "node:crypto";
-import type { Bundle, MedicationRequest } from "fhir/r4.js";
+import type { Bundle, FhirResource, MedicationRequest } from "fhir/r4.js";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allFixtureBundles, chartAsOf, iguratimodDay0, patientBundle } from "../fixtures/index.js";
+import { scenarioBundle } from "../fixtures/scenarios.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
@@ -26,6 +27,33 @@ const NOW = new Date();
 /** Each order hook has its own id in discovery; the version-1 id stays as an unlisted alias. */
 const ID = { "order-select": "iguratimod-order-select", "order-sign": "iguratimod-order-sign" };
 const ALIAS = "iguratimod-order-check";
+
+/** [patient id, lab, latest value]: each side of the CTCAE limits (female ULN of ALT: 40 U/L). */
+const LAB_BOUNDARIES = [
+  ["scn-order-hb-100", "hb", 100],
+  ["scn-order-hb-99-9", "hb", 99.9],
+  ["scn-order-hb-80", "hb", 80],
+  ["scn-order-hb-79-9", "hb", 79.9],
+  ["scn-order-alt-120", "alt", 120],
+  ["scn-order-alt-121", "alt", 121],
+  ["scn-order-alt-200", "alt", 200],
+  ["scn-order-alt-201", "alt", 201],
+] as const;
+
+/** scn-hb-75-at-order under another id, its latest Hb 126 g/L and ALT 24 U/L but for one value. */
+function labVariant(id: string, lab: "hb" | "alt", value: number): Bundle {
+  const source = "scn-hb-75-at-order";
+  const b = JSON.parse(
+    JSON.stringify(scenarioBundle("hb-75-at-order", NOW)).replaceAll(source, id),
+  ) as Bundle;
+  for (const e of b.entry ?? []) {
+    const r = e.resource as FhirResource | undefined;
+    if (r?.resourceType !== "Observation" || !r.valueQuantity) continue;
+    if (r.id === `${id}-hb-recent`) r.valueQuantity.value = lab === "hb" ? value : 126;
+    if (r.id === `${id}-alt-recent`) r.valueQuantity.value = lab === "alt" ? value : 24;
+  }
+  return b;
+}
 
 let today: RunningFhirServer;
 let past: RunningFhirServer;
@@ -56,6 +84,8 @@ beforeAll(async () => {
     day0[id] = new Date(t);
     then.push(chartAsOf(b, t, { withoutIguratimod: true }));
   }
+  // The Hb and ALT boundaries at order: scn-hb-75-at-order with its latest value replaced.
+  for (const [id, lab, value] of LAB_BOUNDARIES) then.push(labVariant(id, lab, value));
   past = await startFhirServer({ bundles: then });
 }, 60_000);
 
@@ -479,6 +509,24 @@ describe("the iguratimod order check", () => {
             c.summary.match(/[\d.]+ mg\/day/)?.[0],
           ]),
         ).toEqual([[indicator, `${mg} mg/day`]]);
+      },
+      60_000,
+    );
+
+    it.each([
+      ["scn-order-hb-100", []],
+      ["scn-order-hb-99-9", [["lab-contraindication", "warning"]]],
+      ["scn-order-hb-80", [["lab-contraindication", "warning"]]],
+      ["scn-order-hb-79-9", [["lab-contraindication", "critical"]]],
+      ["scn-order-alt-120", []],
+      ["scn-order-alt-121", [["lab-contraindication", "warning"]]],
+      ["scn-order-alt-200", [["lab-contraindication", "warning"]]],
+      ["scn-order-alt-201", [["lab-contraindication", "critical"]]],
+    ] as const)(
+      "at order, the latest value of %s gives %j (order-select)",
+      async (id, expected) => {
+        const cards = await order(ehrOn(past, NOW), "order-select", id);
+        expect(findings(cards)).toEqual(expected);
       },
       60_000,
     );
