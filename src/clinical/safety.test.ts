@@ -345,3 +345,15 @@ describe("version 2: pre-existing anaemia, how overdue, resolved alerts (clinica
     expect(liverFinding(f, dateAt(101))).toBeUndefined();
   });
 });
+
+describe("after the stop (clinical-rules §6, §7)", () => {
+  it("a value measured in the 30 days after the stop is never called 'on iguratimod'", () => {
+    const f = makeFacts({
+      courses: [course("iguratimod", 0, 100)],
+      labs: [lab("hemoglobin", -3, 125), lab("hemoglobin", 110, 75)],
+    });
+    expect(anemiaFinding(f, dateAt(111))?.summary).toMatch(
+      /^Anaemia after iguratimod \(stopped \d{4}-\d\d-\d\d\): Hb 75 g\/L/,
+    );
+  });
+});

@@ -128,6 +128,16 @@ function safetyFinding(
   };
 }
 
+/**
+ * "on iguratimod", or, for a value measured after the stop (the 30 days still watched), "after
+ * iguratimod (stopped <date>)": no card says "on iguratimod" about a time after the stop.
+ */
+function whileOn(lab: LabFact, w: SafetyWindow): string {
+  return w.end !== undefined && lab.time > w.end
+    ? `after iguratimod (stopped ${iso(w.end).slice(0, 10)})`
+    : "on iguratimod";
+}
+
 function judgeAnemia(
   facts: PatientFacts,
   hb: LabFact,
@@ -161,7 +171,7 @@ function judgeAnemia(
       limit: { low: lln },
       grade,
       indicator,
-      summary: `Anaemia on iguratimod: Hb ${displayNumber(hb)} g/L on ${iso(hb.time).slice(0, 10)} (CTCAE grade ${grade}${fallText})`,
+      summary: `Anaemia ${whileOn(hb, w)}: Hb ${displayNumber(hb)} g/L on ${iso(hb.time).slice(0, 10)} (CTCAE grade ${grade}${fallText})`,
     },
     w,
   );
@@ -196,7 +206,7 @@ function judgeLiver(
       limit: { high: uln },
       grade,
       indicator,
-      summary: `Liver injury on iguratimod: ALT ${displayNumber(alt)} U/L on ${iso(alt.time).slice(0, 10)} (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
+      summary: `Liver injury ${whileOn(alt, w)}: ALT ${displayNumber(alt)} U/L on ${iso(alt.time).slice(0, 10)} (${Math.round((alt.value / uln) * 10) / 10}× ULN, CTCAE grade ${grade})`,
     },
     w,
   );
