@@ -24,6 +24,7 @@ import {
   studyPatientResources,
 } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
+import { startMonitor } from "../src/alerts/monitor.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import type { AlertStore } from "../src/alerts/store.js";
 import { createLogger } from "../src/log.js";
@@ -392,4 +393,38 @@ describe("values no lab could mean", () => {
     const alerted = (await alertRows()).map((r) => r.observation);
     for (const o of absurd) expect(alerted).not.toContain(`Observation/${o.id ?? ""}`);
   });
+});
+
+describe("the safety monitor on a FHIR server that ignores patient=", () => {
+  it("raises each alert for the patient whose Observation it is, never from another's data", async () => {
+    const config = testConfig({
+      MONITOR_FHIR_SERVER: fhirBase,
+      FHIR_SERVER_ALLOWLIST: new URL(fhirBase).origin,
+      FHIR_TIMEOUT_MS: "30000",
+    });
+    const sink = createAlertSink({
+      store: store as unknown as AlertStore,
+      config,
+      logger: createLogger("silent"),
+    });
+    const monitor = startMonitor({
+      store: store as unknown as AlertStore,
+      config,
+      logger: createLogger("silent"),
+      sink,
+      intervalMs: 3_600_000,
+      roundTimeoutMs: 60_000,
+    });
+    try {
+      await monitor.runOnce();
+    } finally {
+      await monitor.stop();
+    }
+    const rows = await alertRows();
+    expect(rows.some((r) => r.patient === `Patient/${PATIENT}`)).toBe(true);
+    for (const row of rows) {
+      const id = row.patient.replace(/^Patient\//, "");
+      expect(row.observation, row.patient).toMatch(new RegExp(`^Observation/${id}-`));
+    }
+  }, 90_000);
 });

@@ -26,6 +26,7 @@ import { withOverrides } from "../clinical/thresholds.js";
 import type { Config } from "../config.js";
 import { createFhirKitReader } from "../fhir/fhir-kit-reader.js";
 import { normalisePatient } from "../fhir/normalise.js";
+import { belongsToPatient } from "../fhir/patient-scope.js";
 import { anyCodeOf } from "../fhir/search.js";
 import type { FhirReader, PagingLimits, SearchResult } from "../fhir/reader.js";
 import { alertInputsFromEvents } from "./from-events.js";
@@ -220,7 +221,15 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       reader.search(`MedicationStatement?patient=${id}&_count=${String(PAGE_SIZE)}`, signal),
       reader.search(`MedicationRequest?patient=${id}&_count=${String(PAGE_SIZE)}`, signal),
     ]);
-    return [...(p ? [p] : []), ...labs.resources, ...statements.resources, ...requests.resources];
+    // Whose data (docs/cds-contract.md#whose-data): a server that ignores `patient=` answers
+    // every patient's resources; only this patient's (and Medications) may reach the rules.
+    const own = patient.replace(/^Patient\//, "");
+    return [
+      ...(p ? [p] : []),
+      ...labs.resources,
+      ...statements.resources,
+      ...requests.resources,
+    ].filter((r) => r.resourceType === "Medication" || belongsToPatient(r, own));
   }
 
   /** Evaluates one patient; resolves with the alerts raised, once they are committed. */
