@@ -32,7 +32,6 @@ export const INTEGRATION = [
   "test/card-text.int.test.ts",
   "test/fuzz-hook-request.int.test.ts",
   "test/fhir-server.int.test.ts",
-  "src/fhir-server/search-params.test.ts",
 ];
 
 const ALL_TESTS = [
