@@ -1,5 +1,5 @@
 /**
- * Delivery-worker throughput (issue 6, "Throughput"): N alerts raised, then timed from the
+ * Delivery-worker throughput: N alerts raised, then timed from the
  * worker's start until a local receiver has every one, on SQLite and (when a PostgreSQL URL is
  * given) on PostgreSQL. Figures are alerts delivered per second.
  *

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 4 §4, issue 6 "Throughput"). Not part of `npm test`.
+ * `npm run bench`. Not part of `npm test`.
  *
  * 1. Starts ln-cds as `node dist/src/main.js serve` in production mode (CDS_AUTH=off for the
  *    run) and the floor (a bare express app, bench/floor.ts), each in its own process.

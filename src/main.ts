@@ -98,7 +98,7 @@ async function startService(
   demo?: DemoInfo,
 ): Promise<{ server: Server; store: Store; url: string; alerting: Alerting }> {
   const store = await openStore(config, { logger });
-  // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (issue 6).
+  // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (docs/cds-contract.md#alerts).
   const alerting = startAlerting({ store, config, logger });
   const services = defaultServices(config, { alertSink: alerting.sink });
   const problems = registryProblems(services);

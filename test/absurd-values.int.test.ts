@@ -1,5 +1,5 @@
 /**
- * Absurd clinical values through HTTP (issue 5 §5): patient 4's chart as full prefetch to the
+ * Absurd clinical values through HTTP (docs/cds-contract.md#requests-and-errors): patient 4's chart as full prefetch to the
  * real iguratimod-safety service, plus hemoglobin results no lab could mean: negative, "NaN",
  * 1e308, a number sent as a string, and dates in year 0 and 9999. The answer is 200 with the
  * card the sane values give (Hb 32 g/L, critical), none of the absurd results is used or cited
@@ -71,7 +71,7 @@ describe("absurd hemoglobin results over HTTP", () => {
     for (const o of Object.values(ABSURD)) {
       const ref = `Observation/${o.id ?? ""}`;
       expect(anemia?.extension["ln-cds"].evidence, ref).not.toContain(ref);
-      // Named beside the notes, not in the visible text (clinical rules §9).
+      // Named beside the notes, not in the visible text (docs/clinical-rules.md#9-cards).
       expect(anemia?.extension["ln-cds"].dataQuality, `${ref} is named`).toContain(ref);
       expect(anemia?.detail).not.toContain(ref);
     }

@@ -1,6 +1,6 @@
 /**
  * A replayed JWT is refused across replicas: two app instances (createApp, real auth middleware)
- * share one database, and a token accepted by one is refused by the other (issue 5: jti unseen,
+ * share one database, and a token accepted by one is refused by the other (docs/cds-contract.md#authentication: jti unseen,
  * replay store in the database). Run on one PostgreSQL database and on one SQLite file.
  */
 import request from "supertest";

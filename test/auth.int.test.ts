@@ -2,7 +2,7 @@
  * CDS Hooks JWT on real HTTP: real ES/RS keys (jose), a real JWKS listener that records every
  * request, and a fresh app (fresh key cache) per case so that the listener's log proves what each
  * refusal did or did not fetch. Traces: CDS Hooks 2.0 req. 176, 195, 199, 201, 203, 205;
- * cds-contract.md "Authentication"; issue 5 §1.
+ * docs/cds-contract.md#authentication.
  */
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
@@ -517,7 +517,7 @@ describe("key rotation", () => {
   });
 });
 
-// cds-contract.md "Authentication" (version 2): an issuer with a pinned `jwks_url` is verified
+// docs/cds-contract.md#authentication (version 2): an issuer with a pinned `jwks_url` is verified
 // with that key set only; a `jku` in its tokens is never fetched and need not be listed. This is
 // how the CDS Hooks Sandbox works offline: its tokens name a `jku` the service cannot reach.
 describe("an issuer with a pinned jwks_url, whose tokens carry a jku", () => {

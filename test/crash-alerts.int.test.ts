@@ -1,5 +1,5 @@
 /**
- * Crash test as a real process test (issue 6): a service process raises 100 alerts while the
+ * Crash test as a real process test (docs/cds-contract.md#alerts): a service process raises 100 alerts while the
  * receiver is down, is killed with SIGKILL, restarted, then the receiver comes up. All 100
  * must arrive; duplicates are allowed only for rows in flight at the kill and are counted.
  * Also: two worker replicas (two processes' worth of stores) on one PostgreSQL deliver 500

@@ -1,5 +1,5 @@
 /**
- * Property-based hostile input (issue 5 §5): ≥ 10,000 generated bodies POSTed over real HTTP to
+ * Property-based hostile input (docs/cds-contract.md#requests-and-errors): ≥ 10,000 generated bodies POSTed over real HTTP to
  * `POST /cds-services/{id}`. Every answer must be 2xx, or 4xx with an OperationOutcome body;
  * never 5xx, never a dropped connection, and the process keeps serving afterwards.
  * About a third of the bodies are valid patient-view requests carrying hostile lab values, so

@@ -22,7 +22,7 @@ import { freshSqlitePath, storeKinds } from "./support/stores.js";
 import { TEST_SERVICE_ID } from "./support/test-service.js";
 
 const PATH = `/cds-services/${TEST_SERVICE_ID}/feedback`;
-const EXAMPLES = "/work/shared/reference/cds-hooks-2.0-examples/";
+const EXAMPLES = "test/cds-hooks-2.0-examples/";
 const example = (file: string): unknown =>
   JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as unknown;
 

@@ -1,5 +1,5 @@
 /**
- * What reaches the logs of a real, authenticated invocation (issue 5 "Logs"): the real
+ * What reaches the logs of a real, authenticated invocation: the real
  * iguratimod-safety service, CDS_AUTH=on with an ES384 JWT checked against a local JWKS server
  * and a SQLite replay store, patient data in the prefetch and, on the second path, fetched from
  * the demo FHIR server with the EHR's access token. Every log line at debug level is captured:
@@ -130,7 +130,7 @@ describe("logs of an authenticated invocation of a real clinical service", () =>
       .send(hookBody("5f1b9a3e-2c47-4d8a-9e61-7b0c3d2e1f40", patientPrefetch(chart())));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const cards = (res.body as { cards: { summary: string }[] }).cards;
-    // The card shows it at a lab's precision (clinical rules §9): an integer.
+    // The card shows it at a lab's precision (docs/clinical-rules.md#9-cards): an integer.
     expect(cards[0]?.summary).toContain(`Hb ${String(Math.round(HB_VALUE))} g/L`);
     const text = logText();
     // The request was logged (so the check below is not vacuous) …

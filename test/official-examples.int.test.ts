@@ -10,7 +10,7 @@ import { testConfig } from "../src/config.js";
 import { responseViolations } from "../src/hooks/validate-response.js";
 import { protocolApp } from "./support/protocol-app.js";
 
-const EXAMPLES = "/work/shared/reference/cds-hooks-2.0-examples/";
+const EXAMPLES = "test/cds-hooks-2.0-examples/";
 const example = (file: string): Record<string, unknown> =>
   JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as Record<string, unknown>;
 

@@ -337,7 +337,7 @@ describe("the iguratimod order check", () => {
     expect(findings(cards)).toContainEqual(["warfarin-interaction", "critical"]);
   }, 60_000);
 
-  describe("clinical rules version 2: values, history, duplicates and the summed dose", () => {
+  describe("docs/clinical-rules.md#8-ordering, version 2: values, history, duplicates and the summed dose", () => {
     const ehr = () => ehrOn(today, NOW);
     const only = (cards: readonly HookCard[], code: string) =>
       cards.filter((c) => c.extension?.["ln-cds"].finding === code);

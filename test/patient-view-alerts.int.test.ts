@@ -1,6 +1,5 @@
 /**
- * Safety-team alerts raised by a clinician's patient-view (issue 6, contract "Safety-team
- * alerts"), on SQLite and PostgreSQL: opening patient 4's chart on iguratimod-safety records one
+ * Safety-team alerts raised by a clinician's patient-view (docs/cds-contract.md#alerts), on SQLite and PostgreSQL: opening patient 4's chart on iguratimod-safety records one
  * warning (Hb 80 g/L, week 7) and one critical (Hb 32 g/L, week 12) alert before the HTTP
  * response, opening it again records nothing new, and the webhook gets each alert exactly once,
  * signed. A store that fails still lets the clinician have the cards.

@@ -1,5 +1,5 @@
 /**
- * One request must never take the process down (cds-contract.md#requests-and-errors). A real
+ * One request must never take the process down (docs/cds-contract.md#requests-and-errors). A real
  * `ln-cds serve` process gets patient-view calls whose `fhirAuthorization.access_token` holds a
  * character that cannot go into an HTTP header (a trailing newline from a buggy EHR, CR, DEL,
  * a control character, a character above U+00FF). Each is refused with 400 naming the field, and

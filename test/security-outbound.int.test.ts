@@ -1,5 +1,5 @@
 /**
- * safeFetch against real listeners (issue 5 §4): allow-listed origins only, decided before any
+ * safeFetch against real listeners (docs/cds-contract.md#requests-and-errors): allow-listed origins only, decided before any
  * socket; no redirect to another origin; response and request size limits; a timeout.
  */
 import { afterEach, describe, expect, it } from "vitest";

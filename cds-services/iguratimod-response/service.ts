@@ -1,6 +1,6 @@
 /**
  * iguratimod-response (patient-view): for a patient with an iguratimod course, one card with the
- * course's state by clinical rules §6: interim before the assessment window, the week-24 verdict
+ * course's state by docs/clinical-rules.md#6-response: interim before the assessment window, the week-24 verdict
  * (kang2020, kdigo2024 beside it), an early stop, and after a response either a renal relapse or
  * remission maintained. A patient who never took iguratimod gets no card.
  */

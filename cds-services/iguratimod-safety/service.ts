@@ -1,6 +1,6 @@
 /**
  * iguratimod-safety (patient-view): anaemia, liver injury and overdue monitoring while on
- * iguratimod or within 30 days of stopping (clinical rules §7). Nothing to say → no cards.
+ * iguratimod or within 30 days of stopping (docs/clinical-rules.md#7-safety). Nothing to say → no cards.
  *
  * Every anaemia or liver finding at warning or critical since day 0 is also a safety-team alert
  * (contract "Safety-team alerts"). The alerts are recorded before the cards are returned, so

@@ -1,6 +1,6 @@
 /**
  * refractory-ln-eligibility (patient-view): does this lupus nephritis patient meet the study's
- * refractory-LN criteria (clinical rules §5)? Calm by default: only an eligible patient gets a
+ * refractory-LN criteria (docs/clinical-rules.md#5-eligibility)? Calm by default: only an eligible patient gets a
  * card, unless ELIGIBILITY_SHOW_ALL=true also asks for not-eligible and undecided verdicts.
  * Patients without LN, and patients already on iguratimod, are not evaluated.
  */

@@ -1,6 +1,6 @@
 /**
  * One way to turn a clinical finding into a CDS Hooks card, for every ln-cds service
- * (cds-contract "Every card"): the verdict and its key number in `summary`; in `detail` a table
+ * (docs/cds-contract.md#cards): the verdict and its key number in `summary`; in `detail` a table
  * of the deciding values, the criteria used and the data-quality notes; the source link and the
  * finding code in `source`; the finding, its evidence, criteria and grade in
  * `extension["ln-cds"]`; override reasons on warning and critical cards; the study as a link.

@@ -1,6 +1,6 @@
 /**
  * The eligibility card, shown by refractory-ln-eligibility and by the order check: the verdict of
- * clinical rules §5 with every prior immunosuppressant course, its dates, its outcome and the
+ * docs/clinical-rules.md#5-eligibility with every prior immunosuppressant course, its dates, its outcome and the
  * Observations that decided it.
  */
 import {

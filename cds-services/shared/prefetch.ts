@@ -14,7 +14,7 @@ import { latestVersions, normalisePatient } from "../../src/fhir/normalise.js";
 import { anyCodeOf } from "../../src/fhir/search.js";
 import type { ResolvedPrefetch } from "../types.js";
 
-/** Every LOINC code of clinical-rules §1 (labs) and §8 (pregnancy status). */
+/** Every LOINC code of docs/clinical-rules.md#1-facts (labs) and #8-ordering (pregnancy status). */
 export const LAB_LOINC_CODES: readonly string[] = [...LAB_CODES.keys(), PREGNANCY_STATUS_LOINC];
 
 /**
@@ -138,7 +138,7 @@ export function patientDataOf(
   exclude?: ReadonlySet<string>,
 ): PatientData {
   const resources = allResources(input.data, exclude);
-  // The site's thresholds reach the normaliser too (course merge gap, clinical rules §2).
+  // The site's thresholds reach the normaliser too (course merge gap, docs/clinical-rules.md#2-medications).
   const facts = normalisePatient(resources, input.now, {
     thresholds,
     unique: true,

@@ -1,7 +1,7 @@
 import type { SafetyAlertEvent } from "../clinical/safety.js";
 import type { SafetyAlertInput } from "./types.js";
 
-/** Clinical safety events (clinical-rules §7) as alert inputs for the sink. */
+/** Clinical safety events (docs/clinical-rules.md#7-safety) as alert inputs for the sink. */
 export function alertInputsFromEvents(events: readonly SafetyAlertEvent[]): SafetyAlertInput[] {
   return events.map((e) => ({
     rule: e.rule,

@@ -85,7 +85,7 @@ function codesOf(kinds: readonly string[]): string {
   );
 }
 
-/** clinical-rules §1 LOINC codes of the two safety facts. */
+/** docs/clinical-rules.md#1-facts LOINC codes of the two safety facts. */
 const SAFETY_CODES = codesOf(["hemoglobin", "alt"]);
 /** Every lab code the rules read (baseline, day 0 and the safety values). */
 const ALL_LAB_CODES = anyCodeOf(LOINC_SYSTEM, LAB_CODES.keys());

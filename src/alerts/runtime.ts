@@ -2,7 +2,7 @@
  * Wiring for the CLI: the sink, the delivery worker and (optionally) the monitor over one store.
  * `ln-cds serve`/`demo` start it with the monitor when MONITOR_INTERVAL is set; `ln-cds monitor`
  * starts it with the monitor always on. `stop()` stops claiming/polling and waits for in-flight
- * work (SIGTERM rule of issue 6 §2).
+ * work (on SIGTERM; docs/cds-contract.md#alerts).
  */
 import type { Logger } from "pino";
 import { ConfigError, type Config } from "../config.js";

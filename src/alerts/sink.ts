@@ -1,6 +1,6 @@
 /**
  * Raising safety alerts: the alert row and one outbox row per configured webhook, in one
- * transaction (issue 6 §1). `ON CONFLICT DO NOTHING` on the deterministic id means the same
+ * transaction (docs/cds-contract.md#alerts). `ON CONFLICT DO NOTHING` on the deterministic id means the same
  * patient/rule/Observation is never raised twice, and outbox rows are written only for a new
  * alert. Never throws: a patient-view must still answer with its cards if the store fails, and
  * says on them that the safety team was not notified.

@@ -5,7 +5,7 @@ import { originOf } from "../net/outbound.js";
 
 export type WebhookConfig = Pick<Config, "SAFETY_WEBHOOKS" | "WEBHOOK_ALLOWLIST">;
 
-/** Start-up rule (issue 6 §3): every webhook origin must be on the outbound allow-list. */
+/** Start-up rule: every webhook origin must be on the outbound allow-list. */
 export function checkWebhooks(config: WebhookConfig): void {
   for (const hook of config.SAFETY_WEBHOOKS) {
     const origin = originOf(hook.url);

@@ -1,5 +1,5 @@
 /**
- * Delivery worker (issue 6 §2): claims due outbox rows, POSTs the stored body signed with the
+ * Delivery worker (docs/cds-contract.md#alerts): claims due outbox rows, POSTs the stored body signed with the
  * webhook's secret, marks 2xx delivered, retries others with backoff and jitter, dead-letters
  * rows older than WEBHOOK_MAX_AGE_HOURS.
  *

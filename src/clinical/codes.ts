@@ -1,4 +1,4 @@
-/** Codes the rules read (clinical-rules.md §1–§3). */
+/** Codes the rules read (docs/clinical-rules.md#1-facts to #3-who). */
 
 export type LabKind =
   | "protein24h"
@@ -37,7 +37,7 @@ export const CANONICAL_UNIT: Readonly<Record<LabKind, string>> = {
 };
 
 export const CREATININE_MOLECULAR_WEIGHT = 113.12;
-/** clinical-rules §1: hemoglobin mmol/L ×16.1145 → g/L, i.e. 16114.5 g/mol (monomer convention). */
+/** docs/clinical-rules.md#1-facts: hemoglobin mmol/L ×16.1145 → g/L, i.e. 16114.5 g/mol (monomer convention). */
 export const HEMOGLOBIN_MOLECULAR_WEIGHT = 16114.5;
 
 export const LAB_CODES: ReadonlyMap<string, LabCode> = new Map<string, LabCode>([

@@ -6,7 +6,7 @@ const now = dateAt(1000);
 const outcome = (labs: ReturnType<typeof lab>[], c = course("mycophenolate", 0, 200)) =>
   courseOutcome(makeFacts({ labs, courses: [c] }), c, now).outcome;
 
-describe("courseOutcome (clinical-rules §4)", () => {
+describe("courseOutcome (docs/clinical-rules.md#4-prior-courses)", () => {
   it("a course of 182 days without response failed; 181 days is too short", () => {
     const labs = [lab("protein24h", -5, 4), lab("protein24h", 90, 3.5)];
     expect(outcome(labs, course("tacrolimus", 0, 182))).toBe("failed");
@@ -59,7 +59,7 @@ describe("courseOutcome (clinical-rules §4)", () => {
   });
 });
 
-describe("courseOutcome windows (clinical-rules §4)", () => {
+describe("courseOutcome windows (docs/clinical-rules.md#4-prior-courses)", () => {
   it("a course baseline 90 days before the start is used; 91 days before is not", () => {
     // With a 4 g baseline, 1.5 on day 90 is PR-level; without a baseline it is no response.
     expect(outcome([lab("protein24h", -90, 4), lab("protein24h", 90, 1.5)])).toBe("responded");

@@ -1,4 +1,4 @@
-/** CKD-EPI 2021 creatinine equation, race-free (clinical-rules §1). Adults only. */
+/** CKD-EPI 2021 creatinine equation, race-free (docs/clinical-rules.md#1-facts). Adults only. */
 import type { Sex } from "./facts.js";
 
 export function egfrCkdEpi2021(scrMgDl: number, ageYears: number, sex: Sex): number | undefined {

@@ -78,7 +78,7 @@ describe("refractoryEligibility (kang2020, §5)", () => {
   });
 });
 
-describe("refractoryEligibility boundaries (clinical-rules §5)", () => {
+describe("refractoryEligibility boundaries (docs/clinical-rules.md#5-eligibility)", () => {
   /** Two failed agents (courses end day 500) and one proteinuria value `daysAgo` before day 560. */
   const withLatest = (daysAgo: number, value: number) =>
     refractoryEligibility(

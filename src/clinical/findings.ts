@@ -1,10 +1,10 @@
-/** Finding types returned by the rules; codes are those of cds-contract.md. */
+/** Finding types returned by the rules; codes are those of docs/cds-contract.md#services. */
 import type { LabKind } from "./codes.js";
 import type { DataQualityNote, ReferenceLimits } from "./facts.js";
 
 export type Indicator = "info" | "warning" | "critical";
 
-/** The codes of the response rule (clinical-rules §5, §6). */
+/** The codes of the response rule (docs/clinical-rules.md#5-eligibility, #6-response). */
 export type ResponseCode =
   | "response-interim"
   | "week24-complete-response"

@@ -32,7 +32,7 @@ const eligibleHistory = {
 const codes = (fs: { code: string; indicator: string }[]) =>
   fs.map((f) => `${f.code}:${f.indicator}`);
 
-describe("iguratimodOrderChecks (clinical-rules §8)", () => {
+describe("iguratimodOrderChecks (docs/clinical-rules.md#8-ordering)", () => {
   it("an eligible patient with recent labs and the study dose gets only the eligibility info", () => {
     expect(
       codes(iguratimodOrderChecks(makeFacts(eligibleHistory), studyDraft, dateAt(560))),
@@ -138,7 +138,7 @@ describe("iguratimodOrderChecks (clinical-rules §8)", () => {
   });
 });
 
-describe("pregnancy Observation validity (clinical-rules §8)", () => {
+describe("pregnancy Observation validity (docs/clinical-rules.md#8-ordering)", () => {
   const positive = (day: number) => [
     {
       ref: "Observation/preg",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { displayNumber, displayValue, significantDigits } from "./precision.js";
 
-describe("values at the precision a lab reports them (clinical-rules §9)", () => {
+describe("values at the precision a lab reports them (docs/clinical-rules.md#9-cards)", () => {
   it("creatinine sent as 0.441 mg/dL is 39 µmol/L beside the mg/dL at 2 decimals, never 38.9851", () => {
     const v = {
       kind: "creatinine" as const,

@@ -33,7 +33,7 @@ const w24 = (
 const verdict = (labs: LabFact[], now = dateAt(190)) =>
   week24Response(patient(labs), now)?.week24?.kang2020;
 
-describe("week24Response kang2020 (clinical-rules §6)", () => {
+describe("week24Response kang2020 (docs/clinical-rules.md#6-response)", () => {
   it("protein 0.299 with normal creatinine is CR; 0.300 falls to PR", () => {
     expect(verdict(w24(0.299, { rbc: 2, casts: 0 }))).toBe("CR");
     expect(verdict(w24(0.3, { rbc: 2, casts: 0 }))).toBe("PR");
@@ -234,7 +234,7 @@ describe("week24Response kang2020 (clinical-rules §6)", () => {
   });
 });
 
-describe("week24Response boundaries (clinical-rules §6)", () => {
+describe("week24Response boundaries (docs/clinical-rules.md#6-response)", () => {
   it("CR: urine RBC exactly 5/HPF with casts 0 is CR; 5.1/HPF is not CR (judged as PR)", () => {
     expect(verdict(w24(0.1, { rbc: 5, casts: 0 }))).toBe("CR");
     expect(verdict(w24(0.1, { rbc: 5.1, casts: 0 }))).toBe("PR");

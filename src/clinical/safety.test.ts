@@ -54,7 +54,7 @@ describe("anaemia (CTCAE v5.0, half-open intervals)", () => {
       { low: 125, high: 170 },
       { low: 125 }, // the baseline has none: the LLN the rule judged with (the lab's own)
     ]);
-    // No ALT range anywhere: the default ULN for men (clinical rules §1).
+    // No ALT range anywhere: the default ULN for men (docs/clinical-rules.md#1-facts).
     expect(liverFinding(f, dateAt(31))?.decidingValues.map((d) => d.referenceRange)).toEqual([
       { high: 50 },
       { high: 50 },
@@ -136,7 +136,7 @@ describe("liver (CTCAE v5.0 and labels)", () => {
     [200.1, undefined, 3],
     [800, undefined, 3],
     [800.1, undefined, 4],
-    // Baseline above ULN: CTCAE v5.0 grade 1 is "1.5 - 3.0 x baseline" (clinical rules §7:
+    // Baseline above ULN: CTCAE v5.0 grade 1 is "1.5 - 3.0 x baseline" (docs/clinical-rules.md#7-safety:
     // "starting at 1.5×baseline"), so 1.5 × baseline itself is grade 1; grade 2 is "> 3.0 - 5.0".
     [90, 60, 1],
     [89.9, 60, 0],
@@ -193,7 +193,7 @@ describe("monitoring overdue (35 days)", () => {
   });
 });
 
-describe("anaemia and monitoring boundaries (clinical-rules §7)", () => {
+describe("anaemia and monitoring boundaries (docs/clinical-rules.md#7-safety)", () => {
   it("a fall of exactly 20 g/L with Hb still ≥ LLN is a warning; a fall of 19 is no finding", () => {
     const f = (baseline: number) =>
       anemiaFinding(
@@ -242,7 +242,7 @@ describe("anaemia and monitoring boundaries (clinical-rules §7)", () => {
   });
 });
 
-describe("version 2: pre-existing anaemia, how overdue, resolved alerts (clinical-rules §7)", () => {
+describe("version 2: pre-existing anaemia, how overdue, resolved alerts (docs/clinical-rules.md#7-safety)", () => {
   const anaemia = (baseline: number, latest: number) =>
     anemiaFinding(
       makeFacts({
@@ -346,7 +346,7 @@ describe("version 2: pre-existing anaemia, how overdue, resolved alerts (clinica
   });
 });
 
-describe("after the stop (clinical-rules §6, §7)", () => {
+describe("after the stop (docs/clinical-rules.md#6-response, #7-safety)", () => {
   it("a value measured in the 30 days after the stop is never called 'on iguratimod'", () => {
     const f = makeFacts({
       courses: [course("iguratimod", 0, 100)],

@@ -90,7 +90,7 @@ function baselineOf(
 /**
  * The finding both safety rules build from the judged value and its baseline; only the grading
  * and the summary differ. A value without its own reference range shows the limit the rule used
- * (sex-specific default, clinical rules §1), so the card never hides what it compared against.
+ * (sex-specific default, docs/clinical-rules.md#1-facts), so the card never hides what it compared against.
  */
 function safetyFinding(
   facts: PatientFacts,

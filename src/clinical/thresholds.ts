@@ -1,5 +1,5 @@
 /**
- * Every clinical threshold of docs clinical-rules.md, with the source it comes from.
+ * Every clinical threshold of docs/clinical-rules.md, with the source it comes from.
  * A site may pass its own copy to any rule; the defaults are the published values.
  */
 import type { LabKind } from "./codes.js";
@@ -149,7 +149,7 @@ export function withOverrides(
   return out as Thresholds;
 }
 
-/** The plausibility bounds of one fact kind, in its canonical unit (clinical rules §1). */
+/** The plausibility bounds of one fact kind, in its canonical unit (docs/clinical-rules.md#1-facts). */
 export function plausibleRange(
   kind: LabKind,
   t: Thresholds = defaultThresholds,

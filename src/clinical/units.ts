@@ -1,5 +1,5 @@
 /**
- * UCUM conversion (clinical-rules §1) through @lhncbc/ucum-lhc. The converter is created once and
+ * UCUM conversion (docs/clinical-rules.md#1-facts) through @lhncbc/ucum-lhc. The converter is created once and
  * each (from, to, molecular weight) factor is computed once: every conversion ln-cds needs is linear.
  */
 import ucum from "@lhncbc/ucum-lhc";

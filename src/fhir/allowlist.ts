@@ -1,6 +1,6 @@
 /**
- * The FHIR server allow-list (cds-contract.md: "`fhirServer` is used only if it matches the
- * allow-list `FHIR_SERVER_ALLOWLIST`; otherwise it is treated as unreachable").
+ * The FHIR server allow-list (docs/cds-contract.md#requests-and-errors): `fhirServer` is used
+ * only if its origin is on `FHIR_SERVER_ALLOWLIST`; any other server is treated as unreachable.
  * Matching is by exact origin (scheme, host and port), never by prefix or suffix of a string.
  */
 import { isAllowedUrl, originOf } from "../net/outbound.js";

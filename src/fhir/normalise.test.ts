@@ -59,7 +59,7 @@ describe("normalisePatient: labs", () => {
           : code === "59260-0"
             ? "mmol/L"
             : (units[lab.kind] ?? "");
-      // A plausible value of each kind (clinical rules §1 bounds: Hb 1 g/L is no real result).
+      // A plausible value of each kind (docs/clinical-rules.md#1-facts bounds: Hb 1 g/L is no real result).
       const value = { hemoglobin: unit === "mmol/L" ? 6 : 100, creatinine: 80, albumin: 40 }[
         lab.kind as string
       ];

@@ -1,5 +1,5 @@
 /**
- * FHIR R4 resources → typed facts for src/clinical (clinical-rules §1–§3). Pure: the clock is passed in.
+ * FHIR R4 resources → typed facts for src/clinical (docs/clinical-rules.md#1-facts to #3-who). Pure: the clock is passed in.
  */
 import type {
   CodeableConcept,
@@ -570,7 +570,7 @@ function readMedication(
     // A stopped statement without an end: the last known day on it is its start.
     end = start;
   }
-  // Clinical rules §4: statusReason says why the status is what it is; reasonCode is the
+  // docs/clinical-rules.md#4-prior-courses: statusReason says why the status is what it is; reasonCode is the
   // indication ("lupus nephritis flare") and says why a course ended only on a stopped one.
   const reasons: ReasonFact[] = arr(m.statusReason).map(reasonOf);
   if (m.status === "stopped") for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));

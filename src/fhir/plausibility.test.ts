@@ -1,4 +1,4 @@
-/** Plausibility bounds per fact (clinical rules §1): outside them a value is noted, never used. */
+/** Plausibility bounds per fact (docs/clinical-rules.md#1-facts): outside them a value is noted, never used. */
 import type { FhirResource, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { defaultThresholds, withOverrides } from "../clinical/thresholds.js";

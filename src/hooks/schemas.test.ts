@@ -10,7 +10,7 @@ import {
   patientViewContextSchema,
 } from "./schemas.js";
 
-const EXAMPLES = "/work/shared/reference/cds-hooks-2.0-examples/";
+const EXAMPLES = "test/cds-hooks-2.0-examples/";
 const example = (file: string): Record<string, unknown> =>
   JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as Record<string, unknown>;
 const contextOf = (file: string): unknown => example(file).context;

@@ -2,7 +2,7 @@
  * CDS Hooks 2.0 messages as zod schemas: the wire format is declared once, checked at run time,
  * and the TypeScript types come from it (z.infer).
  *
- * Requests are checked for what ln-cds reads and no more (cds-contract.md "Real clients"): unknown
+ * Requests are checked for what ln-cds reads and no more (docs/cds-contract.md#real-clients): unknown
  * fields pass through, `fhirAuthorization` may be absent, and draft orders that are not quite valid
  * R4 (e.g. `MedicationRequest.category` as one object) are accepted as long as the fields the
  * order check reads are usable.
@@ -211,7 +211,7 @@ export type Action = z.infer<typeof actionSchema>;
 
 export const suggestionSchema = z.object({
   label: nonEmpty,
-  /** Optional in CDS Hooks 2.0, always sent by ln-cds (cds-contract.md "Every card"). */
+  /** Optional in CDS Hooks 2.0, always sent by ln-cds (docs/cds-contract.md#cards). */
   uuid: z.uuid(),
   isRecommended: z.boolean().optional(),
   actions: z.array(actionSchema).optional(),

@@ -1,6 +1,6 @@
 /**
  * Every CDS Hooks 2.0 invariant of a service response, checked in one place before it is sent
- * (issue 2 §4). Each violation names its rule and the JSON path of the offending value.
+ * (docs/cds-contract.md#cards). Each violation names its rule and the JSON path of the offending value.
  *
  * In tests a violation throws, so a service that builds a bad card fails its test; in production
  * the invalid suggestion, or the invalid card, is left out and logged as an error, and the rest of

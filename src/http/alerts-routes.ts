@@ -1,5 +1,5 @@
 /**
- * Operator API for safety alerts (issue 6 §4): list alerts with their delivery state per webhook,
+ * Operator API for safety alerts (docs/cds-contract.md#alerts): list alerts with their delivery state per webhook,
  * and put a dead-lettered alert back in the queue. Both behind the operator token.
  */
 import express, { type Router } from "express";

@@ -140,7 +140,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
       throw badRequestIssues(describeIssues(contextResult.error, ["context"]));
     const context = contextResult.data as HookContexts[HookName];
 
-    // Real clients fire order-select on an empty draft (cds-contract.md "Real clients"): answer
+    // Real clients fire order-select on an empty draft (docs/cds-contract.md#real-clients): answer
     // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
     // Likewise when the service says the request holds nothing for it (an order of another drug).
     const nothingToJudge =

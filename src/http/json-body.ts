@@ -1,5 +1,5 @@
 /**
- * JSON request bodies from untrusted clients (issue 5 §5 "Hostile input").
+ * JSON request bodies from untrusted clients (docs/cds-contract.md#requests-and-errors).
  *
  * `express.json()` alone answers most hostile bodies, but three kinds get through it:
  * - nesting thousands of levels deep parses fine, then blows the stack of any recursive code

@@ -1,5 +1,5 @@
 /**
- * Bearer token for the operator API (`GET /alerts` and admin routes), issue 5 §3.
+ * Bearer token for the operator API (`GET /alerts` and admin routes), docs/cds-contract.md#alerts.
  *
  * The token is configured only as its SHA-256 (OPERATOR_TOKEN_SHA256), so the configuration
  * does not hold a usable secret. The presented token is hashed and the two digests compared with

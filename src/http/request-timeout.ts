@@ -1,5 +1,5 @@
 /**
- * Time limit of one incoming request (issue 5 §5 "Each request has a time limit"; REQUEST_TIMEOUT_MS).
+ * Time limit of one incoming request (REQUEST_TIMEOUT_MS).
  *
  * When the limit passes before an answer was sent, the client gets 503 with an OperationOutcome
  * (never a hang), and the request's AbortSignal fires so that work still under way (prefetch

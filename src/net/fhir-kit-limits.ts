@@ -1,5 +1,5 @@
 /**
- * Puts a fhir-kit-client `Client` under the outbound policy of `safeFetch` (issue 5 §4).
+ * Puts a fhir-kit-client `Client` under the outbound policy of `safeFetch` (docs/cds-contract.md#requests-and-errors).
  *
  * Why: fhir-kit-client calls the global `fetch` itself, follows redirects to anywhere, reads any
  * response whole, and fetches absolute `next` links as given, so a FHIR server (or a forged

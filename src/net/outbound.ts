@@ -3,7 +3,7 @@
  *
  * Why one guarded way out: a CDS request names URLs (`fhirServer`, `next` links, `jku`), and
  * a service that fetches whatever it is told becomes a proxy into the hospital network (SSRF).
- * Issue 5 §4: only allow-listed origins, no redirect to another origin, request and response size
+ * docs/cds-contract.md#requests-and-errors: only allow-listed origins, no redirect to another origin, request and response size
  * limits, a timeout. Every refusal happens before a socket is opened and is a typed error, so a
  * caller can answer "unreachable" (412) instead of guessing from message text.
  *

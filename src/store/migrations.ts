@@ -20,7 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
         .addColumn("override_reason", "text")
         .addColumn("user_comment", "text")
         .addColumn("received_at", "text", (c) => c.notNull())
-        // Feedback is idempotent on (card uuid, outcome, outcomeTimestamp): cds-contract "Feedback".
+        // Feedback is idempotent on (card uuid, outcome, outcomeTimestamp): docs/cds-contract.md#feedback.
         .addPrimaryKeyConstraint("feedback_pk", ["card", "outcome", "outcome_timestamp"])
         .execute();
     },

@@ -3,7 +3,7 @@
  * key is fetched, so a token that could never pass costs no network request. jose checks
  * exp/nbf/aud/iss again after the signature; `iat` in the future, `jti` and `tenant` are only here.
  *
- * cds-contract.md "Authentication": `aud` = exact endpoint URL; `exp` in the future, `iat` not in
+ * docs/cds-contract.md#authentication: `aud` = exact endpoint URL; `exp` in the future, `iat` not in
  * the future, `nbf` if present, with skew; `jti` required; `tenant` when configured; `sub` optional.
  */
 import type { JWTPayload } from "jose";

@@ -2,8 +2,8 @@
  * Issuers' public keys (JWK Sets), cached per URL.
  *
  * Why the refresh rules: an EHR that rotates its key starts signing with a new `kid`, so an
- * unknown `kid` is worth ONE re-fetch of the set (cds-contract.md "Unknown `kid` triggers one
- * JWKS refresh"). But the `kid` is chosen by whoever sends the token, so without a limit any
+ * unknown `kid` is worth ONE re-fetch of the set (docs/cds-contract.md#authentication: an
+ * unknown `kid` causes a refresh). But the `kid` is chosen by whoever sends the token, so without a limit any
  * stranger could make us hammer the EHR's JWKS endpoint; hence at most one fetch per URL per
  * JWKS_REFRESH_MIN_INTERVAL_MS, and concurrent requests share one fetch.
  */

@@ -1,5 +1,5 @@
 /**
- * Express middleware: CDS Hooks JWT on discovery, invocation and feedback (issue 5 §1).
+ * Express middleware: CDS Hooks JWT on discovery, invocation and feedback (docs/cds-contract.md#authentication).
  *
  * A refusal is a bare 401 with `WWW-Authenticate: Bearer` and a minimal OperationOutcome that
  * says nothing about why (the reason would help an attacker tune a forgery); the reason goes to

@@ -1,5 +1,5 @@
 /**
- * Start-up rule (issue 5 §2): `serve` refuses to start with CDS_AUTH=on and no issuer, because
+ * Start-up rule (docs/cds-contract.md#authentication): `serve` refuses to start with CDS_AUTH=on and no issuer, because
  * such a service would refuse every EHR (or, worse, tempt someone to switch auth off in
  * production). CDS_AUTH=off is for loopback demos and is warned about at every start.
  */

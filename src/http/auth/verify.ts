@@ -1,6 +1,6 @@
 /**
  * Verification of one CDS Hooks bearer JWT (CDS Hooks 2.0 "Trusting CDS Clients";
- * cds-contract.md "Authentication"; issue 5 §1).
+ * docs/cds-contract.md#authentication).
  *
  * The order matters: every check that needs no network (size, shape, algorithm, issuer, `jku`,
  * claims) comes before the key is looked up, so a token that can never pass causes no fetch,
