@@ -52,6 +52,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
+          // One module cache per worker instead of one per file: the unit files share no state
+          // that outlives a file, and reloading the same modules 60 times took half the time.
+          isolate: false,
           include: ALL_TESTS,
           exclude: INTEGRATION,
           globalSetup: ["test/support/global-setup-unit.ts"],
