@@ -1,9 +1,9 @@
 /**
  * Runs the import rules of .dependency-cruiser.cjs over the project (part of `npm run lint`).
  *
- * Through dependency-cruiser's API rather than its `depcruise` command: the command refuses to
- * start on Node 20 (it checks `engines`), while the API runs on it, and Node 20 is what the
- * project supports. Exit 1 and one line per violation when a rule is broken.
+ * Through dependency-cruiser's API, so the same options reach it however the script is started.
+ * dependency-cruiser is held at 17.x: 18 declares Node >= 22, and the project runs on Node 20.
+ * Exit 1 and one line per violation when a rule is broken.
  */
 import { cruise, format } from "dependency-cruiser";
 import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options";
