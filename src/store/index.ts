@@ -5,7 +5,14 @@
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type SqliteDatabase as KyselySqliteDatabase,
+  type SqliteStatement,
+} from "kysely";
 import { Migrator, type MigrationProvider } from "kysely";
 import pg from "pg";
 import type { Logger } from "../log.js";
@@ -55,6 +62,38 @@ function fileIdentity(path: string): { dev: number; ino: number } | undefined {
   }
 }
 
+/** Distinct SQL texts whose prepared statements are kept (the service runs a few dozen). */
+const SQLITE_STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The SQLite file as Kysely sees it, with each SQL text prepared once. Kysely asks
+ * better-sqlite3 to prepare (compile) every query it runs, including the replay-store write of
+ * every authenticated request; a prepared statement can be run again with new parameters, and
+ * SQLite re-prepares it by itself after a schema change. Kysely runs one query at a time on its
+ * one SQLite connection, so a statement is never in use twice at once. Least recently used texts
+ * are dropped beyond SQLITE_STATEMENT_CACHE_SIZE (queries with IN lists have many texts).
+ */
+function preparingOnce(file: SqliteDatabase.Database): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => file.close(),
+    prepare(text: string): SqliteStatement {
+      let statement = statements.get(text);
+      if (statement !== undefined) {
+        statements.delete(text);
+      } else {
+        statement = file.prepare(text);
+        if (statements.size >= SQLITE_STATEMENT_CACHE_SIZE) {
+          const oldest = statements.keys().next();
+          if (oldest.done !== true) statements.delete(oldest.value);
+        }
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
+}
+
 /** How long a new PostgreSQL connection may take before the caller gets an error. */
 const PG_CONNECT_TIMEOUT_MS = 5000;
 
@@ -102,7 +141,9 @@ export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): P
     // file. Opening (migrations) may wait a while for another process; see below for serving.
     sqliteFile.pragma("journal_mode = WAL");
     sqliteFile.pragma(`busy_timeout = ${String(SQLITE_OPEN_BUSY_TIMEOUT_MS)}`);
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteFile }) });
+    db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: preparingOnce(sqliteFile) }),
+    });
   }
   // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so replicas may open at once.
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
