@@ -50,32 +50,59 @@ function characterCount(text: string): number {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (v: unknown): boolean => typeof v === "string" && UUID.test(v);
 
-/** CDS Hooks 2.0: no null, "", [] or {} anywhere (an absent field is simply left out). */
-function emptyValues(value: unknown, path: string, out: Violation[]): void {
+const joinPath = (root: string, segments: readonly (string | number)[]): string =>
+  root + segments.map((s) => (typeof s === "number" ? `[${String(s)}]` : `.${s}`)).join("");
+
+/**
+ * CDS Hooks 2.0: no null, "", [] or {} anywhere (an absent field is simply left out). The path
+ * of a value is kept as its segments (`[0]`, `.detail`) after `root`, and joined only for a
+ * violation: a valid card, the usual case, builds no path string per value.
+ */
+function emptyValues(
+  value: unknown,
+  root: string,
+  out: Violation[],
+  segments: (string | number)[] = [],
+): void {
   if (value === null || value === "") {
     out.push({
       rule: "no-empty-values",
-      path,
+      path: joinPath(root, segments),
       message: `${value === null ? "null" : "empty string"} is not allowed`,
     });
     return;
   }
   if (Array.isArray(value)) {
     if (value.length === 0)
-      out.push({ rule: "no-empty-values", path, message: "empty array is not allowed" });
-    value.forEach((item, i) => {
-      emptyValues(item, `${path}[${i}]`, out);
-    });
+      out.push({
+        rule: "no-empty-values",
+        path: joinPath(root, segments),
+        message: "empty array is not allowed",
+      });
+    for (let i = 0; i < value.length; i++) {
+      segments.push(i);
+      emptyValues(value[i], root, out, segments);
+      segments.pop();
+    }
     return;
   }
   if (isObject(value)) {
-    const entries = Object.entries(value);
-    if (entries.length === 0)
-      out.push({ rule: "no-empty-values", path, message: "empty object is not allowed" });
-    for (const [key, item] of entries) {
+    let entries = 0;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      entries += 1;
+      const item = value[key];
       if (item === undefined) continue; // dropped by JSON.stringify
-      emptyValues(item, `${path}.${key}`, out);
+      segments.push(key);
+      emptyValues(item, root, out, segments);
+      segments.pop();
     }
+    if (entries === 0)
+      out.push({
+        rule: "no-empty-values",
+        path: joinPath(root, segments),
+        message: "empty object is not allowed",
+      });
   }
 }
 
