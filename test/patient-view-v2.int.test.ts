@@ -77,7 +77,7 @@ describe("a course stopped after the assessment window opened (iguratimod-stoppe
     expect(finding(card)).toBe("iguratimod-stopped");
     expect(card?.indicator).toBe("warning");
     expect(card?.summary).toBe(
-      `Iguratimod stopped on ${date(40)} after week-24 complete response (Raised liver enzymes Adverse reaction)`,
+      `Iguratimod stopped on ${date(40)} after week-24 complete response (Raised liver enzymes; Adverse reaction)`,
     );
     expect(card?.extension?.["ln-cds"].criteria).toMatchObject({ kang2020: "CR" });
     expect(card?.overrideReasons?.length).toBeGreaterThan(0);

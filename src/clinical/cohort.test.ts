@@ -210,7 +210,7 @@ describe("after their iguratimod courses (docs/clinical-rules.md#5-eligibility)"
     expect(prev).toHaveLength(1);
     expect(prev?.[0]).toMatchObject({
       intolerance: true,
-      stopReason: "Severe anaemia Treatment not tolerated",
+      stopReason: "Severe anaemia; Treatment not tolerated",
       criticalValue: { kind: "hemoglobin", value: 32, grade: 3 },
     });
   });

@@ -271,6 +271,24 @@ describe("normalisePatient: medications and courses", () => {
     ]);
   });
 
+  it("keeps a stop reason's text and its coding display apart, and says a repeated one once", () => {
+    const stoppedWith = (text: string, display: string) =>
+      facts([
+        med("MedicationStatement", "s", "iguratimod", "2024-01-01", "2024-08-01", {
+          status: "stopped",
+          statusReason: [
+            { coding: [{ system: "http://snomed.info/sct", code: "266721009", display }], text },
+          ],
+        }),
+      ]).courses[0]?.reasons;
+    expect(stoppedWith("No renal response at week 24", "Absent response to treatment")).toEqual([
+      { codes: ["266721009"], text: "No renal response at week 24; Absent response to treatment" },
+    ]);
+    expect(stoppedWith("Absent response to treatment", "Absent response to treatment")).toEqual([
+      { codes: ["266721009"], text: "Absent response to treatment" },
+    ]);
+  });
+
   it("counts a MedicationRequest read twice (active, then updated to stopped) once, as stopped", () => {
     // The safety monitor reads every page of a search; an order stopped between two page reads
     // comes back in both versions. The latest version decides, as for a corrected Observation.

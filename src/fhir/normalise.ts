@@ -68,7 +68,11 @@ function reasonOf(cc: CodeableConcept): ReasonFact {
   const cs = codings(cc);
   return {
     codes: cs.map((c) => c.code ?? "").filter((c) => c !== ""),
-    text: [cc.text ?? "", ...cs.map((c) => c.display ?? "")].join(" ").trim(),
+    // Shown on cards as the stop reason and matched for side effects and flares: the text and
+    // each distinct coding display, kept apart so a card does not run them into one phrase.
+    text: [...new Set([cc.text ?? "", ...cs.map((c) => c.display ?? "")].map((t) => t.trim()))]
+      .filter((t) => t !== "")
+      .join("; "),
   };
 }
 
