@@ -40,11 +40,16 @@ export function patientIdOf(reference: string | undefined): string | undefined {
 /** Resource types that belong to no patient and may come with any key (e.g. `_include`d). */
 const SHARED_TYPES: ReadonlySet<string> = new Set(["Medication"]);
 
+/** The reference of a resource's `subject`, else of its `patient`. */
+function subjectReference(resource: FhirResource): unknown {
+  const r = resource as { subject?: { reference?: unknown }; patient?: { reference?: unknown } };
+  return r.subject?.reference ?? r.patient?.reference;
+}
+
 /** The patient a resource names: its own id for a Patient, else its subject's (or patient's). */
 function ownerOf(resource: FhirResource): string | undefined {
   if (resource.resourceType === "Patient") return resource.id;
-  const r = resource as { subject?: { reference?: unknown }; patient?: { reference?: unknown } };
-  const ref = r.subject?.reference ?? r.patient?.reference;
+  const ref = subjectReference(resource);
   return typeof ref === "string" ? patientIdOf(ref) : undefined;
 }
 
@@ -73,6 +78,10 @@ export function scopeToPatient(
     const prev = counts.get(id);
     counts.set(id, { key, resourceType, reason, count: (prev?.count ?? 0) + 1 });
   };
+  // Most resources name the patient as `Patient/{patientId}` exactly; for those the reference
+  // pattern's answer is known once, so it is not run per resource.
+  const direct = `Patient/${patientId}`;
+  const directNamesPatient = patientIdOf(direct) === patientId;
   for (const r of resources) {
     if (r.resourceType === "OperationOutcome") continue;
     if (SHARED_TYPES.has(r.resourceType)) {
@@ -84,7 +93,10 @@ export function scopeToPatient(
       continue;
     }
     ofType += 1;
-    const owner = ownerOf(r);
+    const owner =
+      directNamesPatient && r.resourceType !== "Patient" && subjectReference(r) === direct
+        ? patientId
+        : ownerOf(r);
     if (owner === patientId) {
       kept.push(r);
       keptOfType += 1;
