@@ -1,6 +1,7 @@
 /**
- * A PostgreSQL cluster of a test's own, so that the test can stop, start and restart it under a
- * running service without disturbing the shared cluster of the global set-up (global-setup.ts).
+ * A throw-away PostgreSQL cluster: the shared one of the global set-up (global-setup.ts), and one
+ * of a test's own, so that the test can stop, start and restart it under a running service
+ * without disturbing the shared one.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -25,7 +26,9 @@ function pgBinDir(): string {
     const dir = join(root, v, "bin");
     if (existsSync(join(dir, "initdb"))) return dir;
   }
-  throw new Error("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin");
+  throw new Error(
+    "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install Debian's postgresql (see .ci/run) or set TEST_DATABASE_URL",
+  );
 }
 
 function freePort(): Promise<number> {
@@ -41,7 +44,16 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export interface PostgresClusterOptions {
+  /** The server's max_connections (PostgreSQL's default when unset). */
+  readonly maxConnections?: number;
+  /** How `stop` shuts down: "fast" (sessions terminated) or "immediate" (no shutdown work). */
+  readonly stopMode?: "fast" | "immediate";
+}
+
+export async function startPostgresCluster(
+  options: PostgresClusterOptions = {},
+): Promise<PostgresCluster> {
   const bin = pgBinDir();
   const dir = mkdtempSync(join(tmpdir(), "ln-cds-own-pg-"));
   chmodSync(dir, 0o777);
@@ -57,6 +69,8 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const data = join(dir, "data");
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   const port = await freePort();
+  const maxConnections =
+    options.maxConnections !== undefined ? ` -c max_connections=${options.maxConnections}` : "";
   const start = (): void => {
     run("pg_ctl", [
       "-D",
@@ -65,12 +79,19 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       join(dir, "log"),
       "-w",
       "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${maxConnections}`,
       "start",
     ]);
   };
   const stop = (): void => {
-    const [exe, argv] = command("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+    const [exe, argv] = command("pg_ctl", [
+      "-D",
+      data,
+      "-m",
+      options.stopMode ?? "fast",
+      "-w",
+      "stop",
+    ]);
     spawnSync(exe, argv, { stdio: "pipe" });
   };
   start();
