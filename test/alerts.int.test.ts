@@ -10,7 +10,7 @@ import type { FhirResource } from "fhir/r4.js";
 import { studyPatientBundles } from "../fixtures/index.js";
 import { alertInputsFromEvents } from "../src/alerts/from-events.js";
 import { safetyAlertEvents } from "../src/clinical/safety.js";
-import { normalisePatient } from "../src/fhir/normalise.js";
+import { normalisePatient } from "../src/fhir/normalise/index.js";
 import {
   alertStoreKinds,
   openAlertStore,

@@ -10,7 +10,7 @@ import { allFixtureBundles, resourcesOf } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
 import { startFhirServer, type RunningFhirServer } from "../src/fhir-server/index.js";
-import { normalisePatient } from "../src/fhir/normalise.js";
+import { normalisePatient } from "../src/fhir/normalise/index.js";
 import { cardTextViolations, markdownTables } from "./support/card-text.js";
 import { iguratimodDraft, MiniEhr, type HookCard } from "./support/mini-ehr.js";
 import { protocolApp } from "./support/protocol-app.js";

@@ -10,7 +10,7 @@
 import type { FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
 import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
-import { latestVersions, normalisePatient } from "../../src/fhir/normalise.js";
+import { latestVersions, normalisePatient } from "../../src/fhir/normalise/index.js";
 import { anyCodeOf } from "../../src/fhir/search.js";
 import type { ResolvedPrefetch } from "../types.js";
 

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { FhirResource, MedicationRequest, ServiceRequest } from "fhir/r4.js";
 import type { Medication } from "fhir/r4.js";
 import { BASELINE_LAB_ORDERS, LOINC_SYSTEM } from "../../src/clinical/index.js";
-import { agentOf } from "../../src/fhir/normalise.js";
+import { agentOf } from "../../src/fhir/normalise/index.js";
 import type { Suggestion } from "../../src/hooks/schemas.js";
 
 export type OrderableLab =

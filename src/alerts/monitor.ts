@@ -25,7 +25,7 @@ import { safetyAlertEvents } from "../clinical/safety.js";
 import { withOverrides } from "../clinical/thresholds.js";
 import type { Config } from "../config.js";
 import { createFhirKitReader } from "../fhir/fhir-kit-reader.js";
-import { normalisePatient } from "../fhir/normalise.js";
+import { normalisePatient } from "../fhir/normalise/index.js";
 import { belongsToPatient } from "../fhir/patient-scope.js";
 import { anyCodeOf } from "../fhir/search.js";
 import type { FhirReader, PagingLimits, SearchResult } from "../fhir/reader.js";

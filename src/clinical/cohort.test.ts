@@ -5,7 +5,7 @@
 import type { Bundle, FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { studyPatientBundles } from "../../fixtures/index.js";
-import { normalisePatient } from "../fhir/normalise.js";
+import { normalisePatient } from "../fhir/normalise/index.js";
 import { refractoryEligibility } from "./eligibility.js";
 import type { PatientFacts } from "./facts.js";
 import { currentIguratimodCourse, week24Response } from "./response.js";

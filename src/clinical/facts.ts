@@ -1,4 +1,4 @@
-/** Typed facts the clinical rules read. Built from FHIR by src/fhir/normalise.ts; no FHIR JSON here. */
+/** Typed facts the clinical rules read. Built from FHIR by src/fhir/normalise/; no FHIR JSON here. */
 import type { Agent, LabKind } from "./codes.js";
 
 export type Sex = "female" | "male" | "other" | "unknown";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import type { FhirResource, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { lab, medicationStatement } from "../../fixtures/build.js";
-import { normalisePatient } from "../fhir/normalise.js";
+import { normalisePatient } from "../fhir/normalise/index.js";
 import { refractoryEligibility } from "./eligibility.js";
 import { week24Response } from "./response.js";
 import { anemiaFinding, liverFinding, monitoringOverdue, safetyAlertEvents } from "./safety.js";

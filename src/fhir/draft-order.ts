@@ -15,7 +15,7 @@ import type {
 } from "fhir/r4.js";
 import type { DoseAmount, DoseLineFacts, DoseTiming, DraftOrderFacts } from "../clinical/dose.js";
 import { conversionFactor } from "../clinical/units.js";
-import { agentOf } from "./normalise.js";
+import { agentOf } from "./normalise/index.js";
 
 function arr<T>(x: T | readonly T[] | undefined | null): readonly T[] {
   if (x === undefined || x === null) return [];

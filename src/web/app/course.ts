@@ -1,6 +1,6 @@
 /**
  * What the course app shows, computed by the services' own code: the FHIR resources go through
- * the same normaliser (src/fhir/normalise.ts) and the same rules (src/clinical) the services run,
+ * the same normaliser (src/fhir/normalise/) and the same rules (src/clinical) the services run,
  * bundled for the browser. Nothing here decides a verdict; it only arranges the rules' results
  * and facts for the charts (docs/clinical-rules.md#9-cards).
  */
@@ -26,7 +26,7 @@ import {
 } from "../../clinical/index.js";
 import { altUln, hemoglobinLln, nearestProteinuria } from "../../clinical/timeline.js";
 import { readDraftOrder } from "../../fhir/draft-order.js";
-import { latestVersions, normalisePatient } from "../../fhir/normalise.js";
+import { latestVersions, normalisePatient } from "../../fhir/normalise/index.js";
 
 export interface Verdict {
   /** The service whose card carries it. */

@@ -1,8 +1,8 @@
 /** Plausibility bounds per fact (docs/clinical-rules.md#1-facts): outside them a value is noted, never used. */
 import type { FhirResource, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
-import { defaultThresholds, withOverrides } from "../clinical/thresholds.js";
-import { normalisePatient } from "./normalise.js";
+import { defaultThresholds, withOverrides } from "../../clinical/thresholds.js";
+import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 const patient: FhirResource = { resourceType: "Patient", id: "p", gender: "female" };

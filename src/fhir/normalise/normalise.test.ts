@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import type { FhirResource, MedicationRequest, MedicationStatement, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
-import { LAB_CODES } from "../clinical/codes.js";
-import { normalisePatient } from "./normalise.js";
+import { LAB_CODES } from "../../clinical/codes.js";
+import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 let n = 0;

@@ -1,0 +1,82 @@
+/**
+ * Conditions → the lupus nephritis diagnosis and pregnancy (docs/clinical-rules.md#1-facts,
+ * #3-who); refuted, entered-in-error, inactive and resolved conditions are not read.
+ */
+import type { Condition } from "fhir/r4.js";
+import { LN_CODES, SNOMED_PREGNANT } from "../../clinical/codes.js";
+import type { LnDiagnosis, PregnancyFact } from "../../clinical/facts.js";
+import { parseFhirTime } from "../time.js";
+import { codings } from "./values.js";
+
+/**
+ * The first active lupus nephritis condition (by id) and every active pregnancy condition, the
+ * latter pushed onto `pregnancy`.
+ */
+export function readConditions(
+  conditions: readonly Condition[],
+  pregnancy: PregnancyFact[],
+): LnDiagnosis | undefined {
+  let lnDiagnosis: LnDiagnosis | undefined;
+  const allConditionCodes = conditions
+    .filter(conditionActive)
+    .flatMap((c) => codings(c.code).map((x) => x.code ?? ""));
+  const hasM321 = allConditionCodes.some((c) => c.startsWith(LN_CODES.icd10M321Prefix));
+  for (const c of [...conditions].sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1))) {
+    if (!conditionActive(c)) continue;
+    if (!lnDiagnosis && isLupusNephritis(c, hasM321)) {
+      const text = [c.code?.text ?? "", ...codings(c.code).map((x) => x.display ?? "")]
+        .join(" ")
+        .trim();
+      const m = /class\s+([IVX]+(?:\s*\+\s*[IVX]+)?)/i.exec(text);
+      lnDiagnosis = { ref: `Condition/${c.id ?? ""}`, text, ...(m?.[1] ? { lnClass: m[1] } : {}) };
+    }
+    if (isPregnancyCondition(c)) {
+      const t = parseFhirTime(c.onsetDateTime ?? c.onsetPeriod?.start ?? c.recordedDate);
+      const end = parseFhirTime(c.abatementDateTime ?? c.abatementPeriod?.end);
+      pregnancy.push({
+        ref: `Condition/${c.id ?? ""}`,
+        source: "condition",
+        pregnant: true,
+        time: t ?? 0,
+        ...(end !== undefined ? { end } : {}),
+      });
+    }
+  }
+  return lnDiagnosis;
+}
+
+function conditionActive(c: Condition): boolean {
+  const ver = codings(c.verificationStatus).map((x) => x.code);
+  if (ver.includes("entered-in-error") || ver.includes("refuted")) return false;
+  const clin = codings(c.clinicalStatus).map((x) => x.code);
+  return !(clin.includes("inactive") || clin.includes("resolved"));
+}
+
+function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
+  const cs = codings(c.code);
+  for (const x of cs) {
+    const sys = x.system ?? "";
+    const code = x.code ?? "";
+    if (sys.includes("icd-10") && (LN_CODES.icd10cm as readonly string[]).includes(code))
+      return true;
+    if (
+      code === LN_CODES.icd10N085 &&
+      (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith("M32.1")))
+    )
+      return true;
+    if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code))
+      return true;
+  }
+  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  return (
+    text.includes("lupus") && (text.includes("nephritis") || text.includes("glomerulonephritis"))
+  );
+}
+
+function isPregnancyCondition(c: Condition): boolean {
+  const cs = codings(c.code);
+  if (cs.some((x) => x.code === SNOMED_PREGNANT || x.code === "Z33.1" || x.code === "Z33"))
+    return true;
+  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  return /\bpregnan(t|cy)\b/.test(text) && !/\bnot pregnant\b/.test(text);
+}

@@ -1,0 +1,146 @@
+/**
+ * FHIR R4 resources → typed facts for src/clinical (docs/clinical-rules.md#1-facts to #3-who).
+ * Pure: the clock is passed in. One module per job: versions (one copy of each resource),
+ * observations (labs, units, plausibility), medications (statements and requests → courses),
+ * conditions (the LN diagnosis, pregnancy).
+ */
+import type {
+  Condition,
+  FhirResource,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Patient,
+} from "fhir/r4.js";
+import {
+  DAY_MS,
+  type DataQualityNote,
+  type LabFact,
+  type MedicationStatementFact,
+  type PatientFacts,
+  type PregnancyFact,
+  type Sex,
+} from "../../clinical/facts.js";
+import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js";
+import { readConditions } from "./conditions.js";
+import { mergeCourses, readMedication } from "./medications.js";
+import { readObservation } from "./observations.js";
+import { latestVersions } from "./versions.js";
+
+export { latestVersions } from "./versions.js";
+export { agentOf, mergeCourses } from "./medications.js";
+
+export interface NormaliseOptions {
+  readonly thresholds?: Thresholds;
+  /**
+   * The caller has already reduced the resources to one copy each (`latestVersions`), as the
+   * services' prefetch path does; otherwise normalisePatient does it itself.
+   */
+  readonly unique?: boolean;
+  /**
+   * The hook's `context.patientId`: the patient's reference when no Patient resource came (a
+   * `null` patient prefetch), so a finding or an alert never names "Patient/" alone.
+   */
+  readonly patientId?: string;
+}
+
+/**
+ * Normalises the resources of one patient. `now` bounds plausible dates (≤ now + 1 day).
+ * Resources of other types are ignored; Medication resources resolve medicationReference.
+ */
+export function normalisePatient(
+  input: readonly FhirResource[],
+  now: Date,
+  options: NormaliseOptions = {},
+): PatientFacts {
+  // Every type, not only Observations: a MedicationRequest read twice across a page boundary,
+  // once active and once stopped, must count once, as stopped.
+  const resources = options.unique === true ? input : latestVersions([input]);
+  const thresholds = options.thresholds ?? defaultThresholds;
+  const nowMs = now.getTime();
+  const maxTime = nowMs + DAY_MS;
+  const notes: DataQualityNote[] = [];
+  let patient: Patient | undefined;
+  const medications = new Map<string, Medication>();
+  const observations: Observation[] = [];
+  const anonymousObservations: Observation[] = [];
+  const conditions: Condition[] = [];
+  const medStatements: (MedicationStatement | MedicationRequest)[] = [];
+
+  for (const r of resources) {
+    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- only six types matter here
+    switch (r.resourceType) {
+      case "Patient":
+        patient ??= r;
+        break;
+      case "Medication":
+        if (r.id) medications.set(r.id, r);
+        break;
+      case "Observation": {
+        // One copy per id already (latestVersions); those without an id are read after them.
+        if (r.id) observations.push(r);
+        else anonymousObservations.push(r);
+        break;
+      }
+      case "Condition":
+        conditions.push(r);
+        break;
+      case "MedicationStatement":
+      case "MedicationRequest":
+        medStatements.push(r);
+        break;
+      default:
+        // other resource types are not read by the rules
+        break;
+    }
+  }
+
+  const labs: LabFact[] = [];
+  const pregnancy: PregnancyFact[] = [];
+  for (const o of observations) readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
+  for (const o of anonymousObservations)
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
+  labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+
+  const lnDiagnosis = readConditions(conditions, pregnancy);
+
+  const statements: MedicationStatementFact[] = [];
+  for (const m of medStatements) {
+    const s = readMedication(m, medications, maxTime, notes);
+    if (s) statements.push(s);
+  }
+  const courses = mergeCourses(statements, thresholds.courseMergeGapDays.value);
+
+  const sex: Sex =
+    patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other"
+      ? patient.gender
+      : "unknown";
+  const birthDate = patient?.birthDate;
+  return {
+    patientRef: `Patient/${patient?.id ?? options.patientId ?? ""}`,
+    sex,
+    ...(birthDate ? { birthDate } : {}),
+    ageAt: (time: number | Date) =>
+      ageAt(birthDate, typeof time === "number" ? time : time.getTime()),
+    labs,
+    courses,
+    ...(lnDiagnosis ? { lnDiagnosis } : {}),
+    pregnancy: pregnancy.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : 1)),
+    notes,
+  };
+}
+
+function ageAt(birthDate: string | undefined, time: number): number | undefined {
+  if (!birthDate) return undefined;
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(birthDate);
+  if (!m) return undefined;
+  const by = Number(m[1]);
+  const bm = Number(m[2] ?? "1");
+  const bd = Number(m[3] ?? "1");
+  const d = new Date(time);
+  let age = d.getUTCFullYear() - by;
+  const mo = d.getUTCMonth() + 1;
+  if (mo < bm || (mo === bm && d.getUTCDate() < bd)) age -= 1;
+  return age;
+}

@@ -1,0 +1,195 @@
+/**
+ * MedicationStatements and MedicationRequests → medication facts and courses
+ * (docs/clinical-rules.md#2-medications, #4-prior-courses).
+ */
+import type {
+  CodeableConcept,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+} from "fhir/r4.js";
+import { recognizeAgent, type Agent, type CodingLike } from "../../clinical/codes.js";
+import {
+  DAY_MS,
+  type DataQualityNote,
+  type MedicationCourse,
+  type MedicationStatementFact,
+  type ReasonFact,
+} from "../../clinical/facts.js";
+import { parseFhirTime } from "../time.js";
+import { MIN_TIME, arr, codings } from "./values.js";
+
+const IGNORED_MEDICATION_STATUS = new Set([
+  "entered-in-error",
+  "not-taken",
+  "intended",
+  "cancelled",
+  "draft",
+]);
+
+function reasonOf(cc: CodeableConcept): ReasonFact {
+  const cs = codings(cc);
+  return {
+    codes: cs.map((c) => c.code ?? "").filter((c) => c !== ""),
+    // Shown on cards as the stop reason and matched for side effects and flares: the text and
+    // each distinct coding display, kept apart so a card does not run them into one phrase.
+    text: [...new Set([cc.text ?? "", ...cs.map((c) => c.display ?? "")].map((t) => t.trim()))]
+      .filter((t) => t !== "")
+      .join("; "),
+  };
+}
+
+function medicationConcept(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication>,
+): { codings: readonly CodingLike[]; text: string } | undefined {
+  if (m.medicationCodeableConcept) {
+    return {
+      codings: codings(m.medicationCodeableConcept),
+      text: m.medicationCodeableConcept.text ?? "",
+    };
+  }
+  const ref = m.medicationReference?.reference;
+  if (!ref) return undefined;
+  let med: Medication | undefined;
+  if (ref.startsWith("#")) {
+    const id = ref.slice(1);
+    med = arr(m.contained).find(
+      (c): c is Medication => c.resourceType === "Medication" && c.id === id,
+    );
+  } else {
+    med = medications.get(ref.replace(/^.*Medication\//, ""));
+  }
+  const display = m.medicationReference?.display ?? "";
+  if (!med) return { codings: [], text: display };
+  const ingredientCodings = arr(med.ingredient).flatMap((i) => codings(i.itemCodeableConcept));
+  return {
+    codings: [...codings(med.code), ...ingredientCodings],
+    text: `${med.code?.text ?? ""} ${display}`.trim(),
+  };
+}
+
+/** Recognises the agent of a medication resource, for callers outside the normaliser. */
+export function agentOf(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication> = new Map(),
+): Agent | undefined {
+  const c = medicationConcept(m, medications);
+  return c ? recognizeAgent(c.codings, c.text) : undefined;
+}
+
+export function readMedication(
+  m: MedicationStatement | MedicationRequest,
+  medications: ReadonlyMap<string, Medication>,
+  maxTime: number,
+  notes: DataQualityNote[],
+): MedicationStatementFact | undefined {
+  const ref = `${m.resourceType}/${m.id ?? ""}`;
+  if (IGNORED_MEDICATION_STATUS.has(m.status)) return undefined;
+  const agent = agentOf(m, medications);
+  if (!agent) return undefined; // not a medication the rules read (prednisone, HCQ, ACEi …)
+  let start: number | undefined;
+  let end: number | undefined;
+  if (m.resourceType === "MedicationStatement") {
+    start = parseFhirTime(m.effectivePeriod?.start ?? m.effectiveDateTime ?? m.dateAsserted);
+    end = parseFhirTime(m.effectivePeriod?.end);
+  } else {
+    const vp = m.dispenseRequest?.validityPeriod;
+    start = parseFhirTime(vp?.start ?? m.authoredOn);
+    end = parseFhirTime(vp?.end);
+  }
+  if (start === undefined) {
+    notes.push({ reason: "medication-no-time", ref, message: `${agent}: no start time: not used` });
+    return undefined;
+  }
+  if (start < MIN_TIME || start > maxTime) {
+    notes.push({
+      reason: "absurd-date",
+      ref,
+      message: `${agent}: implausible start date: not used`,
+    });
+    return undefined;
+  }
+  if (end === undefined && (m.status === "completed" || m.status === "stopped")) {
+    // A stopped statement without an end: the last known day on it is its start.
+    end = start;
+  }
+  // docs/clinical-rules.md#4-prior-courses: statusReason says why the status is what it is; reasonCode is the
+  // indication ("lupus nephritis flare") and says why a course ended only on a stopped one.
+  const reasons: ReasonFact[] = arr(m.statusReason).map(reasonOf);
+  if (m.status === "stopped") for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
+  return { agent, ref, start, ...(end !== undefined ? { end } : {}), status: m.status, reasons };
+}
+
+/** §2 courses: one agent; statements that overlap or are ≤ gapDays apart merge. */
+export function mergeCourses(
+  statements: readonly MedicationStatementFact[],
+  gapDays = 30,
+): MedicationCourse[] {
+  const byAgent = new Map<Agent, MedicationStatementFact[]>();
+  for (const s of statements) {
+    const list = byAgent.get(s.agent) ?? [];
+    list.push(s);
+    byAgent.set(s.agent, list);
+  }
+  const courses: MedicationCourse[] = [];
+  for (const [agent, list] of byAgent) {
+    list.sort((a, b) => a.start - b.start || (a.ref < b.ref ? -1 : 1));
+    let cur:
+      | {
+          start: number;
+          end: number | undefined;
+          refs: string[];
+          status: string;
+          reasons: ReasonFact[];
+          last: number;
+        }
+      | undefined;
+    for (const s of list) {
+      const fits =
+        cur !== undefined && (cur.end === undefined || s.start - cur.end <= gapDays * DAY_MS);
+      if (cur && fits) {
+        cur.end =
+          cur.end === undefined || s.end === undefined ? undefined : Math.max(cur.end, s.end);
+        cur.refs.push(s.ref);
+        cur.reasons.push(...s.reasons);
+        if (s.start >= cur.last) {
+          cur.status = s.status;
+          cur.last = s.start;
+        }
+      } else {
+        if (cur) courses.push(toCourse(agent, cur));
+        cur = {
+          start: s.start,
+          end: s.end,
+          refs: [s.ref],
+          status: s.status,
+          reasons: [...s.reasons],
+          last: s.start,
+        };
+      }
+    }
+    if (cur) courses.push(toCourse(agent, cur));
+  }
+  return courses.sort((a, b) => a.start - b.start || (a.agent < b.agent ? -1 : 1));
+}
+
+function toCourse(
+  agent: Agent,
+  c: {
+    start: number;
+    end: number | undefined;
+    refs: string[];
+    status: string;
+    reasons: ReasonFact[];
+  },
+): MedicationCourse {
+  return {
+    agent,
+    start: c.start,
+    ...(c.end !== undefined ? { end: c.end } : {}),
+    refs: c.refs,
+    status: c.status,
+    reasons: c.reasons,
+  };
+}
