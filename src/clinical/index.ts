@@ -4,6 +4,7 @@ export * from "./units.js";
 export * from "./facts.js";
 export * from "./findings.js";
 export * from "./egfr.js";
+export * from "./courses.js";
 export * from "./course-outcome.js";
 export * from "./eligibility.js";
 export * from "./response.js";

@@ -22,14 +22,15 @@ import {
   type PregnancyFact,
   type Sex,
 } from "../../clinical/facts.js";
+import { mergeCourses } from "../../clinical/courses.js";
 import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js";
 import { readConditions } from "./conditions.js";
-import { mergeCourses, readMedication } from "./medications.js";
+import { readMedication } from "./medications.js";
 import { readObservation } from "./observations.js";
 import { latestVersions } from "./versions.js";
 
 export { latestVersions } from "./versions.js";
-export { agentOf, mergeCourses } from "./medications.js";
+export { agentOf } from "./medications.js";
 
 export interface NormaliseOptions {
   readonly thresholds?: Thresholds;
@@ -110,7 +111,7 @@ export function normalisePatient(
     const s = readMedication(m, medications, maxTime, notes);
     if (s) statements.push(s);
   }
-  const courses = mergeCourses(statements, thresholds.courseMergeGapDays.value);
+  const courses = mergeCourses(statements, thresholds);
 
   const sex: Sex =
     patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other"

@@ -1,6 +1,7 @@
 /**
- * MedicationStatements and MedicationRequests → medication facts and courses
- * (docs/clinical-rules.md#2-medications, #4-prior-courses).
+ * MedicationStatements and MedicationRequests → medication facts, one per record
+ * (docs/clinical-rules.md#2-medications, #4-prior-courses); src/clinical/courses.ts merges
+ * them into courses.
  */
 import type {
   CodeableConcept,
@@ -9,13 +10,7 @@ import type {
   MedicationStatement,
 } from "fhir/r4.js";
 import { recognizeAgent, type Agent, type CodingLike } from "../../clinical/codes.js";
-import {
-  DAY_MS,
-  type DataQualityNote,
-  type MedicationCourse,
-  type MedicationStatementFact,
-  type ReasonFact,
-} from "../../clinical/facts.js";
+import type { DataQualityNote, MedicationStatementFact, ReasonFact } from "../../clinical/facts.js";
 import { parseFhirTime } from "../time.js";
 import { MIN_TIME, arr, codings } from "./values.js";
 
@@ -119,77 +114,4 @@ export function readMedication(
   const reasons: ReasonFact[] = arr(m.statusReason).map(reasonOf);
   if (m.status === "stopped") for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
   return { agent, ref, start, ...(end !== undefined ? { end } : {}), status: m.status, reasons };
-}
-
-/** §2 courses: one agent; statements that overlap or are ≤ gapDays apart merge. */
-export function mergeCourses(
-  statements: readonly MedicationStatementFact[],
-  gapDays = 30,
-): MedicationCourse[] {
-  const byAgent = new Map<Agent, MedicationStatementFact[]>();
-  for (const s of statements) {
-    const list = byAgent.get(s.agent) ?? [];
-    list.push(s);
-    byAgent.set(s.agent, list);
-  }
-  const courses: MedicationCourse[] = [];
-  for (const [agent, list] of byAgent) {
-    list.sort((a, b) => a.start - b.start || (a.ref < b.ref ? -1 : 1));
-    let cur:
-      | {
-          start: number;
-          end: number | undefined;
-          refs: string[];
-          status: string;
-          reasons: ReasonFact[];
-          last: number;
-        }
-      | undefined;
-    for (const s of list) {
-      const fits =
-        cur !== undefined && (cur.end === undefined || s.start - cur.end <= gapDays * DAY_MS);
-      if (cur && fits) {
-        cur.end =
-          cur.end === undefined || s.end === undefined ? undefined : Math.max(cur.end, s.end);
-        cur.refs.push(s.ref);
-        cur.reasons.push(...s.reasons);
-        if (s.start >= cur.last) {
-          cur.status = s.status;
-          cur.last = s.start;
-        }
-      } else {
-        if (cur) courses.push(toCourse(agent, cur));
-        cur = {
-          start: s.start,
-          end: s.end,
-          refs: [s.ref],
-          status: s.status,
-          reasons: [...s.reasons],
-          last: s.start,
-        };
-      }
-    }
-    if (cur) courses.push(toCourse(agent, cur));
-  }
-  return courses.sort((a, b) => a.start - b.start || (a.agent < b.agent ? -1 : 1));
-}
-
-function toCourse(
-  agent: Agent,
-  c: {
-    start: number;
-    end: number | undefined;
-    refs: string[];
-    status: string;
-    reasons: ReasonFact[];
-  },
-): MedicationCourse {
-  return {
-    agent,
-    start: c.start,
-    ...(c.end !== undefined ? { end: c.end } : {}),
-    refs: c.refs,
-    status: c.status,
-    reasons: c.reasons,
-  };
 }
