@@ -10,7 +10,7 @@
  */
 import type { Config } from "../src/config.js";
 import { unknownTokens } from "../src/hooks/prefetch.js";
-import type { HookName } from "../src/hooks/schemas.js";
+import type { DiscoveryEntry, DiscoveryResponse } from "../src/hooks/schemas.js";
 import type { CdsService } from "./types.js";
 import type { AlertSink } from "../src/alerts/types.js";
 import { withOverrides } from "../src/clinical/thresholds.js";
@@ -65,17 +65,11 @@ export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsServ
   ];
 }
 
-export interface DiscoveryEntry {
-  readonly hook: HookName;
-  readonly id: string;
-  readonly title: string;
-  readonly description: string;
-  readonly prefetch?: Readonly<Record<string, string>>;
-  readonly usageRequirements?: string;
-}
-
-/** `GET /cds-services` body. Empty fields are left out (CDS Hooks 2.0: no empty values). */
-export function discoveryOf(services: readonly CdsService[]): { services: DiscoveryEntry[] } {
+/**
+ * `GET /cds-services` body, of the shape `discoveryResponseSchema` declares. Empty fields are left
+ * out (CDS Hooks 2.0: no empty values).
+ */
+export function discoveryOf(services: readonly CdsService[]): DiscoveryResponse {
   const entries: DiscoveryEntry[] = [];
   for (const service of services) {
     if (service.listed === false) continue;

@@ -7,9 +7,9 @@ import type { FhirResource } from "fhir/r4.js";
 import type { Config } from "../src/config.js";
 import type { DroppedResources } from "../src/fhir/patient-scope.js";
 import type { Logger } from "../src/log.js";
-import type { Card, HookContexts, HookName } from "../src/hooks/schemas.js";
+import type { Card, HookName, HookRequest } from "../src/hooks/schemas.js";
 
-export type { Card, HookName };
+export type { Card, HookName, HookRequest };
 
 export interface CdsService {
   /** URL segment: POST /cds-services/{id}. */
@@ -36,11 +36,6 @@ export interface CdsService {
   appliesTo?(request: HookRequest): boolean;
   evaluate(input: ServiceInput): Promise<Card[]> | Card[];
 }
-
-/** A hook and its context, discriminated on `hook`. */
-export type HookRequest = {
-  [H in HookName]: { readonly hook: H; readonly context: HookContexts[H] };
-}[HookName];
 
 /**
  * Prefetch data as services see it: typed FHIR resources per key, never the request's JSON.

@@ -9,6 +9,7 @@ import type { OperationOutcome } from "fhir/r4.js";
 import { randomUUID } from "node:crypto";
 import { protocolApp } from "./support/protocol-app.js";
 import { TEST_SERVICE_ID, testService } from "./support/test-service.js";
+import { discoveryResponseSchema } from "../src/hooks/schemas.js";
 
 const PATH = `/cds-services/${TEST_SERVICE_ID}`;
 const HOOK_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea";
@@ -62,14 +63,8 @@ describe("discovery", () => {
   it("lists one entry per service and hook, with id, title, description and prefetch", async () => {
     const res = await request(app).get("/cds-services").expect(200);
     expect(res.headers["content-type"]).toMatch(/application\/json/);
-    const services = (res.body as { services: Record<string, unknown>[] }).services;
+    const { services } = discoveryResponseSchema.parse(res.body);
     expect(services).toHaveLength(4);
-    for (const s of services) {
-      expect(typeof s.hook).toBe("string");
-      expect(typeof s.id).toBe("string");
-      expect(typeof s.title).toBe("string");
-      expect(typeof s.description).toBe("string");
-    }
     expect(services.find((s) => s.id === "patient-only")).not.toHaveProperty("prefetch");
     expect(services.find((s) => s.id === TEST_SERVICE_ID)?.prefetch).toEqual({
       patient: "Patient/{{context.patientId}}",

@@ -3,6 +3,7 @@ import { defaultServices, discoveryOf, registryProblems } from "../../cds-servic
 import { testConfig } from "../config.js";
 import { testService } from "../../test/support/test-service.js";
 import { assertPathStaysPut } from "../fhir/fhir-kit-reader.js";
+import { discoveryResponseSchema } from "./schemas.js";
 import { fillTemplate, isReadTemplate, keyState, tokenValues, unknownTokens } from "./prefetch.js";
 
 describe("prefetch templates", () => {
@@ -115,6 +116,12 @@ describe("the service registry", () => {
       'test-prefetch-echo: required prefetch "y" has no template',
       "test-prefetch-echo: the id is used twice",
     ]);
+  });
+
+  it("discovery of the whole registry has the shape its schema declares", () => {
+    const parsed = discoveryResponseSchema.safeParse(discoveryOf(services));
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data?.services.map((e) => e.id)).toContain("iguratimod-safety");
   });
 
   it("discovery lists one entry per (service, hook)", () => {

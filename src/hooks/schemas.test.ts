@@ -7,6 +7,7 @@ import {
   feedbackRequestSchema,
   orderSelectContextSchema,
   orderSignContextSchema,
+  parseHookContext,
   patientViewContextSchema,
 } from "./schemas.js";
 
@@ -182,6 +183,39 @@ describe("request rules", () => {
       "resource",
       "intent",
     ]);
+  });
+});
+
+describe("parseHookContext: a hook and its context, checked by that hook's schema", () => {
+  const draftOrders = {
+    resourceType: "Bundle",
+    entry: [{ resource: { resourceType: "MedicationRequest", id: "d1", dosageInstruction: {} } }],
+  };
+
+  it("gives the hook with its parsed context, so the request is discriminated on hook", () => {
+    const result = parseHookContext("order-select", {
+      userId: "Practitioner/1",
+      patientId: "p1",
+      selections: ["MedicationRequest/d1"],
+      draftOrders,
+    });
+    expect(result.success).toBe(true);
+    if (!result.success || result.data.hook !== "order-select") throw new Error("not order-select");
+    expect(result.data.context.selections).toEqual(["MedicationRequest/d1"]);
+    // The parsed context, not the input: a single dosageInstruction is wrapped in an array.
+    expect(result.data.context.draftOrders.entry?.[0]?.resource).toMatchObject({
+      dosageInstruction: [{}],
+    });
+  });
+
+  it("checks each hook's own fields: order-select needs selections, order-sign does not", () => {
+    const context = { userId: "Practitioner/1", patientId: "p1", draftOrders };
+    expect(parseHookContext("order-sign", context).success).toBe(true);
+    const select = parseHookContext("order-select", context);
+    expect(select.success).toBe(false);
+    if (select.success) throw new Error("accepted");
+    expect(select.error.issues.map((i) => i.path)).toEqual([["selections"]]);
+    expect(parseHookContext("patient-view", { userId: "Practitioner/1" }).success).toBe(false);
   });
 });
 

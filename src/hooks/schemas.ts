@@ -121,10 +121,22 @@ const draftResourceSchema = z
     return z.NEVER;
   });
 
-export const draftOrdersSchema = z.looseObject({
-  resourceType: z.literal("Bundle", { error: 'must be a Bundle (resourceType "Bundle")' }),
-  entry: z.array(z.looseObject({ resource: draftResourceSchema.optional() })).optional(),
-});
+/**
+ * The one place a checked shape takes its FHIR type: R4's interfaces have no index signature, so
+ * no zod output type is assignable to them, and fields ln-cds does not read are not checked.
+ */
+const asFhirBundle = (checked: unknown): Bundle => checked as Bundle;
+
+/**
+ * `draftOrders`: checked for what ln-cds reads (the Bundle, its MedicationRequests' fields above)
+ * and typed as the R4 Bundle services read; everything else passes through unchecked.
+ */
+export const draftOrdersSchema = z
+  .looseObject({
+    resourceType: z.literal("Bundle", { error: 'must be a Bundle (resourceType "Bundle")' }),
+    entry: z.array(z.looseObject({ resource: draftResourceSchema.optional() })).optional(),
+  })
+  .transform(asFhirBundle);
 
 // ---------------------------------------------------------------- contexts
 
@@ -153,29 +165,47 @@ export const orderSelectContextSchema = orderSignContextSchema.extend({
   selections: z.array(nonEmpty),
 });
 
-/** Context types as services see them: draftOrders typed as an R4 Bundle (checked loosely above). */
-export interface PatientViewContext {
-  readonly userId: string;
-  readonly patientId: string;
-  readonly encounterId?: string;
-}
-export interface OrderSignContext extends PatientViewContext {
-  readonly draftOrders: Bundle;
-}
-export interface OrderSelectContext extends OrderSignContext {
-  readonly selections: readonly string[];
-}
-export interface HookContexts {
-  "patient-view": PatientViewContext;
-  "order-select": OrderSelectContext;
-  "order-sign": OrderSignContext;
-}
-
 export const contextSchemas = {
   "patient-view": patientViewContextSchema,
   "order-select": orderSelectContextSchema,
   "order-sign": orderSignContextSchema,
 } as const satisfies Record<HookName, z.ZodType>;
+
+/** Each hook's context as services see it: what its schema gives (draftOrders as an R4 Bundle). */
+export type PatientViewContext = z.infer<typeof patientViewContextSchema>;
+export type OrderSignContext = z.infer<typeof orderSignContextSchema>;
+export type OrderSelectContext = z.infer<typeof orderSelectContextSchema>;
+export type HookContexts = { [H in HookName]: z.infer<(typeof contextSchemas)[H]> };
+
+/** A hook and its context, discriminated on `hook`. */
+export type HookRequest = {
+  [H in HookName]: { readonly hook: H; readonly context: HookContexts[H] };
+}[HookName];
+
+export type HookRequestResult =
+  | { readonly success: true; readonly data: HookRequest }
+  | { readonly success: false; readonly error: z.ZodError };
+
+/**
+ * The context of a request on `hook`, checked by that hook's schema: the hook and its typed
+ * context together, so the dispatch that follows needs no cast.
+ */
+export function parseHookContext(hook: HookName, context: unknown): HookRequestResult {
+  switch (hook) {
+    case "patient-view": {
+      const parsed = patientViewContextSchema.safeParse(context);
+      return parsed.success ? { success: true, data: { hook, context: parsed.data } } : parsed;
+    }
+    case "order-select": {
+      const parsed = orderSelectContextSchema.safeParse(context);
+      return parsed.success ? { success: true, data: { hook, context: parsed.data } } : parsed;
+    }
+    case "order-sign": {
+      const parsed = orderSignContextSchema.safeParse(context);
+      return parsed.success ? { success: true, data: { hook, context: parsed.data } } : parsed;
+    }
+  }
+}
 
 /** Draft MedicationRequests of an order hook, for services. */
 export function draftMedicationRequests(context: OrderSignContext): MedicationRequest[] {
@@ -250,6 +280,28 @@ export const cdsResponseSchema = z.object({
   systemActions: z.array(actionSchema).optional(),
 });
 export type CdsResponse = z.infer<typeof cdsResponseSchema>;
+
+// ---------------------------------------------------------------- discovery
+
+/**
+ * One entry of `GET /cds-services` (CDS Hooks 2.0 "Discovery"): one per (service, hook). ln-cds
+ * always gives a title; prefetch and usageRequirements are left out when empty (no empty values).
+ */
+export const discoveryEntrySchema = z.object({
+  hook: z.enum(HOOK_NAMES),
+  id: nonEmpty,
+  title: nonEmpty,
+  description: nonEmpty,
+  prefetch: z
+    .record(nonEmpty, nonEmpty)
+    .refine((p) => Object.keys(p).length > 0, "must not be empty")
+    .optional(),
+  usageRequirements: nonEmpty.optional(),
+});
+export type DiscoveryEntry = z.infer<typeof discoveryEntrySchema>;
+
+export const discoveryResponseSchema = z.object({ services: z.array(discoveryEntrySchema) });
+export type DiscoveryResponse = z.infer<typeof discoveryResponseSchema>;
 
 // ---------------------------------------------------------------- feedback
 

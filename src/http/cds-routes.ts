@@ -7,19 +7,17 @@ import { Router, type RequestHandler, type Response } from "express";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { discoveryOf, findService } from "../../cds-services/index.js";
-import type { CdsService, HookRequest, ServiceInput } from "../../cds-services/types.js";
+import type { CdsService, ServiceInput } from "../../cds-services/types.js";
 import { resolvePrefetch, type ReaderFactory } from "../hooks/prefetch.js";
 import {
   cdsRequestSchema,
-  contextSchemas,
   describeIssues,
   draftMedicationRequests,
   feedbackRequestSchema,
   isHookName,
+  parseHookContext,
   patientViewContextWithoutPatientSchema,
   type CdsResponse,
-  type HookContexts,
-  type HookName,
   type OrderSignContext,
 } from "../hooks/schemas.js";
 import { capCards } from "../hooks/card-cap.js";
@@ -135,17 +133,18 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
       sendCards(res, { cards: [] });
       return;
     }
-    const contextResult = contextSchemas[hook].safeParse(request.context);
-    if (!contextResult.success)
-      throw badRequestIssues(describeIssues(contextResult.error, ["context"]));
-    const context = contextResult.data as HookContexts[HookName];
+    const hookRequest = parseHookContext(hook, request.context);
+    if (!hookRequest.success)
+      throw badRequestIssues(describeIssues(hookRequest.error, ["context"]));
+    const { context } = hookRequest.data;
 
     // Real clients fire order-select on an empty draft (docs/cds-contract.md#real-clients): answer
     // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
     // Likewise when the service says the request holds nothing for it (an order of another drug).
     const nothingToJudge =
-      (hook !== "patient-view" && hasNoMedicationDraft(context as OrderSignContext)) ||
-      service.appliesTo?.({ hook, context } as HookRequest) === false;
+      (hookRequest.data.hook !== "patient-view" &&
+        hasNoMedicationDraft(hookRequest.data.context)) ||
+      service.appliesTo?.(hookRequest.data) === false;
     if (nothingToJudge) {
       annotateRequestLog(req, { cards: 0 });
       sendCards(res, { cards: [] });
@@ -173,16 +172,15 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
         ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
       },
     );
-    const input = {
-      hook,
-      context,
+    const input: ServiceInput = {
+      ...hookRequest.data,
       serviceId: service.id,
       hookInstance: request.hookInstance,
       data,
       now: deps.clock(),
       config: deps.config,
       logger: deps.logger,
-    } as ServiceInput;
+    };
     const cards = capCards(await service.evaluate(input));
     const checked = enforceValidResponse(
       { cards },
