@@ -12,7 +12,10 @@ import {
   criticalValueWords,
   DAY_MS,
   formatMg,
+  SNOMED_ORAL_ROUTE,
+  SNOMED_SYSTEM,
   timesWords,
+  UCUM_SYSTEM,
   type BaselineLab,
   type DataQualityNote,
   type DoseCheckFinding,
@@ -249,14 +252,14 @@ function studyRegimenSuggestion(drafts: readonly MedicationRequest[], t: Thresho
                 text: `${formatMg(dose)} mg by mouth ${timesWords(times)}`,
                 timing: { repeat: { frequency: times, period: 1, periodUnit: "d" } },
                 route: {
-                  coding: [{ system: "http://snomed.info/sct", code: "26643006", display: "Oral" }],
+                  coding: [{ system: SNOMED_SYSTEM, ...SNOMED_ORAL_ROUTE }],
                 },
                 doseAndRate: [
                   {
                     doseQuantity: {
                       value: dose,
                       unit: "mg",
-                      system: "http://unitsofmeasure.org",
+                      system: UCUM_SYSTEM,
                       code: "mg",
                     },
                   },

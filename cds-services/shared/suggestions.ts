@@ -6,20 +6,17 @@
 import { randomUUID } from "node:crypto";
 import type { FhirResource, MedicationRequest, ServiceRequest } from "fhir/r4.js";
 import type { Medication } from "fhir/r4.js";
-import { BASELINE_LAB_ORDERS, LOINC_SYSTEM } from "../../src/clinical/index.js";
+import {
+  LOINC_SYSTEM,
+  ORDERABLE_LAB_CODES,
+  SNOMED_LABORATORY_PROCEDURE,
+  SNOMED_SYSTEM,
+  type OrderableLab,
+} from "../../src/clinical/index.js";
 import { agentOf } from "../../src/fhir/normalise/index.js";
 import type { Suggestion } from "../../src/hooks/schemas.js";
 
-export type OrderableLab =
-  | "hemoglobin"
-  | "alt"
-  | "creatinine"
-  | "protein24h"
-  | "albumin"
-  | "urineSediment"
-  | "c3"
-  | "c4"
-  | "antiDsDna";
+export type { OrderableLab } from "../../src/clinical/index.js";
 
 /**
  * LOINC orderables: CBC hemoglobin, ALT, serum creatinine, 24-h urine protein, serum albumin,
@@ -28,31 +25,15 @@ export type OrderableLab =
 export const LAB_ORDERS: Readonly<
   Record<OrderableLab, { loinc: string; display: string; label: string }>
 > = {
-  hemoglobin: { ...BASELINE_LAB_ORDERS.hemoglobin, label: "hemoglobin (CBC)" },
-  alt: { ...BASELINE_LAB_ORDERS.alt, label: "ALT" },
-  creatinine: { ...BASELINE_LAB_ORDERS.creatinine, label: "serum creatinine" },
-  protein24h: {
-    loinc: "2889-4",
-    display: "Protein [Mass/time] in 24 hour Urine",
-    label: "24-hour urine protein",
-  },
-  albumin: {
-    loinc: "1751-7",
-    display: "Albumin [Mass/volume] in Serum or Plasma",
-    label: "serum albumin",
-  },
-  urineSediment: {
-    loinc: "13945-1",
-    display: "Erythrocytes [#/area] in Urine sediment by Microscopy high power field",
-    label: "urine sediment (red cells)",
-  },
-  c3: { loinc: "4485-9", display: "Complement C3 [Mass/volume] in Serum or Plasma", label: "C3" },
-  c4: { loinc: "4498-2", display: "Complement C4 [Mass/volume] in Serum or Plasma", label: "C4" },
-  antiDsDna: {
-    loinc: "5130-0",
-    display: "DNA double strand Ab [Units/volume] in Serum",
-    label: "anti-dsDNA",
-  },
+  hemoglobin: { ...ORDERABLE_LAB_CODES.hemoglobin, label: "hemoglobin (CBC)" },
+  alt: { ...ORDERABLE_LAB_CODES.alt, label: "ALT" },
+  creatinine: { ...ORDERABLE_LAB_CODES.creatinine, label: "serum creatinine" },
+  protein24h: { ...ORDERABLE_LAB_CODES.protein24h, label: "24-hour urine protein" },
+  albumin: { ...ORDERABLE_LAB_CODES.albumin, label: "serum albumin" },
+  urineSediment: { ...ORDERABLE_LAB_CODES.urineSediment, label: "urine sediment (red cells)" },
+  c3: { ...ORDERABLE_LAB_CODES.c3, label: "C3" },
+  c4: { ...ORDERABLE_LAB_CODES.c4, label: "C4" },
+  antiDsDna: { ...ORDERABLE_LAB_CODES.antiDsDna, label: "anti-dsDNA" },
 };
 
 /** The KDIGO 2024 work-up of a renal relapse or of no response (docs/clinical-rules.md#6-response). */
@@ -66,13 +47,7 @@ function serviceRequest(patientRef: string, lab: OrderableLab, reason: string): 
     intent: "proposal",
     category: [
       {
-        coding: [
-          {
-            system: "http://snomed.info/sct",
-            code: "108252007",
-            display: "Laboratory procedure",
-          },
-        ],
+        coding: [{ system: SNOMED_SYSTEM, ...SNOMED_LABORATORY_PROCEDURE }],
       },
     ],
     code: { coding: [{ system: LOINC_SYSTEM, code: order.loinc, display: order.display }] },

@@ -15,6 +15,44 @@ export const LOINC_SYSTEM = "http://loinc.org";
 export const SNOMED_SYSTEM = "http://snomed.info/sct";
 export const RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm";
 export const ATC_SYSTEM = "http://www.whocc.no/atc";
+/** UCUM, the code system of units in FHIR R4 Quantity (https://ucum.org). */
+export const UCUM_SYSTEM = "http://unitsofmeasure.org";
+
+/**
+ * Observation statuses whose value a rule may use (docs/clinical-rules.md#1-facts); FHIR R4
+ * ObservationStatus, https://hl7.org/fhir/R4/valueset-observation-status.html.
+ */
+export const USABLE_OBSERVATION_STATUSES: ReadonlySet<string> = new Set([
+  "final",
+  "amended",
+  "corrected",
+]);
+
+/**
+ * Statuses of a MedicationStatement or MedicationRequest that the rules never read: the record
+ * is an error, was not taken, or is not (yet) an order (docs/clinical-rules.md#2-medications).
+ * FHIR R4 https://hl7.org/fhir/R4/valueset-medication-statement-status.html and
+ * https://hl7.org/fhir/R4/valueset-medicationrequest-status.html.
+ */
+export const UNREAD_MEDICATION_STATUSES: ReadonlySet<string> = new Set([
+  "entered-in-error",
+  "not-taken",
+  "intended",
+  "cancelled",
+  "draft",
+]);
+
+/**
+ * A Condition with one of these verification statuses, or one of these clinical statuses, is
+ * not read (docs/clinical-rules.md#3-who). FHIR R4
+ * https://terminology.hl7.org/CodeSystem-condition-ver-status.html and
+ * https://terminology.hl7.org/CodeSystem-condition-clinical.html.
+ */
+export const UNREAD_CONDITION_VERIFICATION: ReadonlySet<string> = new Set([
+  "entered-in-error",
+  "refuted",
+]);
+export const INACTIVE_CONDITION_CLINICAL: ReadonlySet<string> = new Set(["inactive", "resolved"]);
 
 export interface LabCode {
   readonly kind: LabKind;
@@ -40,9 +78,16 @@ export const CREATININE_MOLECULAR_WEIGHT = 113.12;
 /** docs/clinical-rules.md#1-facts: hemoglobin mmol/L ×16.1145 → g/L, i.e. 16114.5 g/mol (monomer convention). */
 export const HEMOGLOBIN_MOLECULAR_WEIGHT = 16114.5;
 
+/** LOINC 26801-1 Protein [Mass/time] in 12 hour Urine (https://loinc.org/26801-1). */
+export const PROTEIN_12H_URINE_LOINC = "26801-1";
+
+/**
+ * The LOINC codes of each lab fact (docs/clinical-rules.md#1-facts lists them with their
+ * names; each is at https://loinc.org/<code>).
+ */
 export const LAB_CODES: ReadonlyMap<string, LabCode> = new Map<string, LabCode>([
   ["2889-4", { kind: "protein24h" }],
-  ["26801-1", { kind: "protein24h", multiplier: 2 }],
+  [PROTEIN_12H_URINE_LOINC, { kind: "protein24h", multiplier: 2 }],
   ["2890-2", { kind: "upcr" }],
   ["13801-6", { kind: "upcr" }],
   // mg/mmol: mg protein per mmol creatinine; ÷113.12 gives g/g
@@ -74,13 +119,28 @@ export const LAB_CODES: ReadonlyMap<string, LabCode> = new Map<string, LabCode>(
   ["69405-9", { kind: "egfr" }],
 ]);
 
-/** Protein/creatinine as creatinine/protein: the inverse ratio, never read (§1). */
+/**
+ * LOINC 16285-9 Creatinine/Protein [Mass Ratio] in Urine (https://loinc.org/16285-9): the
+ * inverse of the protein/creatinine ratio, never read (docs/clinical-rules.md#1-facts).
+ */
 export const INVERSE_UPCR_LOINC = "16285-9";
+/** LOINC 82810-3 Pregnancy status (https://loinc.org/82810-3). */
 export const PREGNANCY_STATUS_LOINC = "82810-3";
+/** SNOMED CT 77386006 |Pregnancy| (https://browser.ihtsdotools.org/). */
 export const SNOMED_PREGNANT = "77386006";
+/** SNOMED CT 60001007 |Not pregnant| (https://browser.ihtsdotools.org/). */
 export const SNOMED_NOT_PREGNANT = "60001007";
+/**
+ * ICD-10 Z33 Pregnant state (WHO, https://icd.who.int/browse10/2019/en#/Z33) and ICD-10-CM
+ * Z33.1 Pregnant state, incidental (CMS/CDC ICD-10-CM): a pregnancy Condition.
+ */
+export const ICD10_PREGNANT: readonly string[] = ["Z33", "Z33.1"];
 
-/** §4: reasons that decide an otherwise unknown course outcome. */
+/**
+ * docs/clinical-rules.md#4-prior-courses: reasons that decide an otherwise unknown course
+ * outcome. SNOMED CT (https://browser.ihtsdotools.org/) 266721009 |Absent response to treatment|,
+ * 407563006 |Treatment not tolerated|.
+ */
 export const SNOMED_ABSENT_RESPONSE = "266721009";
 export const SNOMED_NOT_TOLERATED = "407563006";
 /** §5: 281647001 |Adverse reaction|, like 407563006, names a stop for an adverse event. */
@@ -114,8 +174,10 @@ export interface AgentCodes {
 }
 
 /**
- * §2 agents table. The RxNorm ingredient codes of voclosporin and belimumab could not be verified
- * here, so none is listed (a wrong code could claim another drug); both are recognised by ATC and by name.
+ * §2 agents table: RxNorm ingredient codes (NLM RxNav, https://mor.nlm.nih.gov/RxNav/) and ATC
+ * codes, current and retired (WHOCC, https://atcddd.fhi.no/atc_ddd_index/). The RxNorm ingredient
+ * codes of voclosporin and belimumab could not be verified here, so none is listed (a wrong code
+ * could claim another drug); both are recognised by ATC and by name.
  */
 export const AGENTS: readonly AgentCodes[] = [
   {
@@ -226,7 +288,12 @@ export function recognizeAgent(codings: readonly CodingLike[], text?: string): A
   return text ? agentByName(text) : undefined;
 }
 
-/** §3: lupus nephritis Condition codes. */
+/**
+ * §3: lupus nephritis Condition codes. ICD-10-CM (CMS/CDC) M32.14 Glomerular disease in systemic
+ * lupus erythematosus; ICD-10 (WHO, https://icd.who.int/browse10/2019/en) N08.5 Glomerular
+ * disorders in systemic connective tissue disorders, read as LN only beside M32.1 Systemic lupus
+ * erythematosus with organ or system involvement.
+ */
 export const LN_CODES = {
   icd10cm: ["M32.14"],
   icd10N085: "N08.5",
@@ -235,3 +302,51 @@ export const LN_CODES = {
   // caught by their display text ("lupus" + "nephritis"/"glomerulonephritis") rather than an unverified code list.
   snomed: ["68815009"],
 } as const;
+
+/**
+ * Labs a card may offer to order (LOINC, https://loinc.org/<code>): the baseline labs of
+ * docs/clinical-rules.md#8-ordering (hemoglobin, ALT, creatinine), the response labs, and the
+ * KDIGO 2024 work-up of a relapse or of no response (urine sediment, C3, C4, anti-dsDNA).
+ */
+export type OrderableLab =
+  | "hemoglobin"
+  | "alt"
+  | "creatinine"
+  | "protein24h"
+  | "albumin"
+  | "urineSediment"
+  | "c3"
+  | "c4"
+  | "antiDsDna";
+
+export const ORDERABLE_LAB_CODES: Readonly<
+  Record<OrderableLab, { readonly loinc: string; readonly display: string }>
+> = {
+  hemoglobin: { loinc: "718-7", display: "Hemoglobin [Mass/volume] in Blood" },
+  alt: {
+    loinc: "1742-6",
+    display: "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma",
+  },
+  creatinine: { loinc: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma" },
+  protein24h: { loinc: "2889-4", display: "Protein [Mass/time] in 24 hour Urine" },
+  albumin: { loinc: "1751-7", display: "Albumin [Mass/volume] in Serum or Plasma" },
+  urineSediment: {
+    loinc: "13945-1",
+    display: "Erythrocytes [#/area] in Urine sediment by Microscopy high power field",
+  },
+  c3: { loinc: "4485-9", display: "Complement C3 [Mass/volume] in Serum or Plasma" },
+  c4: { loinc: "4498-2", display: "Complement C4 [Mass/volume] in Serum or Plasma" },
+  antiDsDna: { loinc: "5130-0", display: "DNA double strand Ab [Units/volume] in Serum" },
+};
+
+// SNOMED CT codes ln-cds writes into suggested resources or reads from a draft order
+// (SNOMED International browser, https://browser.ihtsdotools.org/).
+/** 108252007 |Laboratory procedure|: the category of a suggested lab ServiceRequest. */
+export const SNOMED_LABORATORY_PROCEDURE = {
+  code: "108252007",
+  display: "Laboratory procedure",
+} as const;
+/** 26643006 |Oral route|: the route of the study regimen a card suggests. */
+export const SNOMED_ORAL_ROUTE = { code: "26643006", display: "Oral" } as const;
+/** 732936001 |Tablet (unit of presentation)|: a dose counted in tablets. */
+export const SNOMED_TABLET = "732936001";

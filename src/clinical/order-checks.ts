@@ -3,7 +3,7 @@
  * order-sign: eligibility, warfarin, baseline labs, the latest Hb and ALT, a previous iguratimod
  * course, iguratimod already active, the summed dose, other immunosuppressants, pregnancy.
  */
-import { IMMUNOSUPPRESSANTS, type Agent, type LabKind } from "./codes.js";
+import { IMMUNOSUPPRESSANTS, ORDERABLE_LAB_CODES, type Agent, type LabKind } from "./codes.js";
 import { doseCheck, type DoseCheckFinding, type DraftOrderFacts } from "./dose.js";
 import { refractoryEligibility, type EligibilityFinding } from "./eligibility.js";
 import type { LabFact, MedicationCourse, PatientFacts } from "./facts.js";
@@ -80,12 +80,9 @@ const BASELINE_KINDS: Readonly<Record<BaselineLab, readonly LabKind[]>> = {
 export const BASELINE_LAB_ORDERS: Readonly<
   Record<"hemoglobin" | "alt" | "creatinine", { loinc: string; display: string }>
 > = {
-  hemoglobin: { loinc: "718-7", display: "Hemoglobin [Mass/volume] in Blood" },
-  alt: {
-    loinc: "1742-6",
-    display: "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma",
-  },
-  creatinine: { loinc: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma" },
+  hemoglobin: ORDERABLE_LAB_CODES.hemoglobin,
+  alt: ORDERABLE_LAB_CODES.alt,
+  creatinine: ORDERABLE_LAB_CODES.creatinine,
 };
 
 export interface BaselineLabsMissingFinding extends Finding<"baseline-labs-missing"> {

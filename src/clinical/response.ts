@@ -16,7 +16,7 @@ import {
   type ResponseCode,
 } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
-import { SNOMED_ABSENT_RESPONSE } from "./codes.js";
+import { SNOMED_ABSENT_RESPONSE, SNOMED_ADVERSE_REACTION, SNOMED_NOT_TOLERATED } from "./codes.js";
 import {
   creatinineAtOrBelowUln,
   factNotes,
@@ -76,7 +76,7 @@ export type AssessmentLab = "protein24h" | "creatinine" | "albumin" | "urineSedi
 export type StopReasonKind = "adverse-event" | "flare" | "no-response" | "other" | "none";
 
 /** SNOMED CT 407563006 |Treatment not tolerated|, 281647001 |Adverse reaction|. */
-const ADVERSE_CODES = new Set(["407563006", "281647001"]);
+const ADVERSE_CODES: ReadonlySet<string> = new Set([SNOMED_NOT_TOLERATED, SNOMED_ADVERSE_REACTION]);
 const ADVERSE_TEXT =
   /not tolerated|intoleran|adverse|side[- ]effect|toxicit|an(a)?emia|leukopeni|thrombocytopeni.*drug|hepat|liver|rash|allerg/i;
 const FLARE_TEXT = /flare|relapse|lupus activity|disease activity/i;

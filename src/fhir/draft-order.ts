@@ -13,6 +13,7 @@ import type {
   Quantity,
   Ratio,
 } from "fhir/r4.js";
+import { SNOMED_TABLET } from "../clinical/codes.js";
 import type { DoseAmount, DoseLineFacts, DoseTiming, DraftOrderFacts } from "../clinical/dose.js";
 import { conversionFactor } from "../clinical/units.js";
 import { agentOf } from "./normalise/index.js";
@@ -24,7 +25,6 @@ function arr<T>(x: T | readonly T[] | undefined | null): readonly T[] {
 
 /** Units of presentation that mean "tablets" (UCUM annotations, words, SNOMED CT 732936001). */
 const TABLET_UNIT = /^\{?(tbl|tab|tabs|tablet|tablets|pill|pills)\}?$/i;
-const SNOMED_TABLET = "732936001";
 
 /** "25 MG", "25 mg", "0.025 g" in a product name: the strength of one tablet. */
 const STRENGTH_IN_NAME = /(\d+(?:\.\d+)?)\s*(mg|g|mcg|ug|µg)\b/gi;

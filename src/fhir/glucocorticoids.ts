@@ -8,8 +8,8 @@ import {
   type Glucocorticoid,
   type GlucocorticoidFact,
 } from "../clinical/glucocorticoids.js";
+import { UNREAD_MEDICATION_STATUSES } from "../clinical/codes.js";
 
-const IGNORED_STATUS = new Set(["entered-in-error", "not-taken", "intended", "cancelled", "draft"]);
 const AGENTS = Object.keys(GLUCOCORTICOID_CODES) as Glucocorticoid[];
 
 function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | undefined {
@@ -66,7 +66,7 @@ export function glucocorticoidFacts(
     // A resource without a subject (invalid, but sent) is nobody's: never used.
     const subject = (r as { subject?: { reference?: string } }).subject;
     if (!own(subject?.reference)) continue;
-    if (IGNORED_STATUS.has(r.status)) continue;
+    if (UNREAD_MEDICATION_STATUSES.has(r.status)) continue;
     const agent = agentOf(r);
     if (!agent) continue;
     const period =

@@ -3,7 +3,13 @@
  * #3-who); refuted, entered-in-error, inactive and resolved conditions are not read.
  */
 import type { Condition } from "fhir/r4.js";
-import { LN_CODES, SNOMED_PREGNANT } from "../../clinical/codes.js";
+import {
+  ICD10_PREGNANT,
+  INACTIVE_CONDITION_CLINICAL,
+  LN_CODES,
+  SNOMED_PREGNANT,
+  UNREAD_CONDITION_VERIFICATION,
+} from "../../clinical/codes.js";
 import type { LnDiagnosis, PregnancyFact } from "../../clinical/facts.js";
 import { parseFhirTime } from "../time.js";
 import { codings } from "./values.js";
@@ -46,10 +52,10 @@ export function readConditions(
 }
 
 function conditionActive(c: Condition): boolean {
-  const ver = codings(c.verificationStatus).map((x) => x.code);
-  if (ver.includes("entered-in-error") || ver.includes("refuted")) return false;
-  const clin = codings(c.clinicalStatus).map((x) => x.code);
-  return !(clin.includes("inactive") || clin.includes("resolved"));
+  const listed = (cc: Condition["clinicalStatus"], codes: ReadonlySet<string>) =>
+    codings(cc).some((x) => x.code !== undefined && codes.has(x.code));
+  if (listed(c.verificationStatus, UNREAD_CONDITION_VERIFICATION)) return false;
+  return !listed(c.clinicalStatus, INACTIVE_CONDITION_CLINICAL);
 }
 
 function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
@@ -61,7 +67,7 @@ function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
       return true;
     if (
       code === LN_CODES.icd10N085 &&
-      (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith("M32.1")))
+      (patientHasM321 || cs.some((y) => (y.code ?? "").startsWith(LN_CODES.icd10M321Prefix)))
     )
       return true;
     if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code))
@@ -75,7 +81,7 @@ function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
 
 function isPregnancyCondition(c: Condition): boolean {
   const cs = codings(c.code);
-  if (cs.some((x) => x.code === SNOMED_PREGNANT || x.code === "Z33.1" || x.code === "Z33"))
+  if (cs.some((x) => x.code === SNOMED_PREGNANT || ICD10_PREGNANT.includes(x.code ?? "")))
     return true;
   const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
   return /\bpregnan(t|cy)\b/.test(text) && !/\bnot pregnant\b/.test(text);

@@ -9,18 +9,15 @@ import type {
   MedicationRequest,
   MedicationStatement,
 } from "fhir/r4.js";
-import { recognizeAgent, type Agent, type CodingLike } from "../../clinical/codes.js";
+import {
+  UNREAD_MEDICATION_STATUSES,
+  recognizeAgent,
+  type Agent,
+  type CodingLike,
+} from "../../clinical/codes.js";
 import type { DataQualityNote, MedicationStatementFact, ReasonFact } from "../../clinical/facts.js";
 import { parseFhirTime } from "../time.js";
 import { MIN_TIME, arr, codings } from "./values.js";
-
-const IGNORED_MEDICATION_STATUS = new Set([
-  "entered-in-error",
-  "not-taken",
-  "intended",
-  "cancelled",
-  "draft",
-]);
 
 function reasonOf(cc: CodeableConcept): ReasonFact {
   const cs = codings(cc);
@@ -80,7 +77,7 @@ export function readMedication(
   notes: DataQualityNote[],
 ): MedicationStatementFact | undefined {
   const ref = `${m.resourceType}/${m.id ?? ""}`;
-  if (IGNORED_MEDICATION_STATUS.has(m.status)) return undefined;
+  if (UNREAD_MEDICATION_STATUSES.has(m.status)) return undefined;
   const agent = agentOf(m, medications);
   if (!agent) return undefined; // not a medication the rules read (prednisone, HCQ, ACEi …)
   let start: number | undefined;

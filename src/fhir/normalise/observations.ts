@@ -8,8 +8,10 @@ import {
   INVERSE_UPCR_LOINC,
   LAB_CODES,
   PREGNANCY_STATUS_LOINC,
+  PROTEIN_12H_URINE_LOINC,
   SNOMED_NOT_PREGNANT,
   SNOMED_PREGNANT,
+  USABLE_OBSERVATION_STATUSES,
   type LabCode,
 } from "../../clinical/codes.js";
 import type {
@@ -23,7 +25,6 @@ import { conversionFactor, roundClinical } from "../../clinical/units.js";
 import { parseFhirTime } from "../time.js";
 import { MIN_TIME, arr, codings } from "./values.js";
 
-const USABLE_OBSERVATION_STATUS = new Set(["final", "amended", "corrected"]);
 const MAX_VALUE = 1e12;
 
 function observationTime(o: Observation): number | undefined {
@@ -70,7 +71,7 @@ export function readObservation(
     }
     return;
   }
-  if (!USABLE_OBSERVATION_STATUS.has(o.status)) {
+  if (!USABLE_OBSERVATION_STATUSES.has(o.status)) {
     notes.push({
       reason: "status-not-final",
       ref,
@@ -151,7 +152,7 @@ export function readObservation(
   } else if (
     factor !== undefined &&
     lab.multiplier &&
-    code === "26801-1" &&
+    code === PROTEIN_12H_URINE_LOINC &&
     conversionFactor(unit, "g") !== undefined
   ) {
     factor *= lab.multiplier;
