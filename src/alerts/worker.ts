@@ -12,6 +12,7 @@
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { createFailureLog } from "../failure-log.js";
 import { safeRequest } from "../net/outbound.js";
 import { backoffDelayMs, signBody } from "./alert.js";
 import type { AlertStore } from "./store.js";
@@ -66,6 +67,12 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const maxAgeMs = config.WEBHOOK_MAX_AGE_HOURS * 3_600_000;
   const leaseMs = config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS;
 
+  // The database away fails every poll: the first failure, then one line per interval.
+  const roundFailures = createFailureLog(logger, {
+    event: "delivery-worker-failed",
+    failure: "delivery worker round failed",
+    recovery: "delivery worker rounds work again",
+  });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<number> | undefined;
@@ -186,10 +193,16 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function schedule(delayMs: number): void {
     if (stopped) return;
     timer = setTimeout(() => {
-      current = runOnce().catch((err: unknown) => {
-        logger.error({ err: (err as Error).message }, "delivery worker round failed");
-        return 0;
-      });
+      current = runOnce().then(
+        (n) => {
+          roundFailures.succeeded();
+          return n;
+        },
+        (err: unknown) => {
+          roundFailures.failed(err);
+          return 0;
+        },
+      );
       void current.then((n) => {
         current = undefined;
         // A full batch means more may be due: go again at once.

@@ -4,6 +4,7 @@
  * The database gets READY_TIMEOUT_MS to answer: a probe never hangs on a database that is away.
  */
 import { Router } from "express";
+import { createFailureLog } from "../failure-log.js";
 import type { Logger } from "../log.js";
 import { sendError, serviceUnavailable } from "./errors.js";
 
@@ -37,15 +38,22 @@ function pingWithin(store: Pingable): Promise<unknown> {
 
 export function healthRoutes(store: Pingable, logger: Logger): Router {
   const router = Router();
+  // A load balancer probes every few seconds: the first failure, then one line per interval.
+  const failures = createFailureLog(logger, {
+    event: "readiness-failed",
+    failure: "readiness: the database did not answer",
+    recovery: "readiness: the database answers again",
+  });
   router.get("/healthz", (_req, res) => {
     res.set("Cache-Control", "no-store").status(200).json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
     try {
       await pingWithin(store);
+      failures.succeeded();
       res.set("Cache-Control", "no-store").status(200).json({ status: "ready" });
     } catch (err) {
-      logger.error({ err }, "readiness: the database did not answer");
+      failures.failed(err);
       sendError(
         res.set("Cache-Control", "no-store"),
         serviceUnavailable("the database is not available"),
