@@ -179,6 +179,10 @@ const settings = {
     z.coerce.number().int().min(0).max(10_000).default(200),
     "Longest wait for a SQLite write lock held by another process; the whole service waits with it.",
   ],
+  ALERT_SPOOL_PATH: [
+    z.string().min(1).optional(),
+    "Local file where safety alerts wait while the database cannot take them (one per process). Unset: `alert-spool.jsonl` beside SQLITE_PATH.",
+  ],
   CLINICAL_THRESHOLDS: [
     jsonOf(z.partialRecord(z.enum(THRESHOLD_NAMES), z.number().nonnegative())).default({}),
     "JSON `{name: value}` replacing clinical thresholds of `src/clinical/thresholds.ts` (same units). Unknown names are refused.",

@@ -199,9 +199,9 @@ describe.each(alertStoreKinds)("safety alerts on %s", (kind) => {
   it("a store failure is logged, never thrown, and raise says it failed", async () => {
     const { store, config } = await setup(1);
     const sink = createAlertSink({ store, config, logger });
-    await expect(sink.raise(patient4.slice(0, 1), "patient-view")).resolves.toBe(true);
+    await expect(sink.raise(patient4.slice(0, 1), "patient-view")).resolves.toBe("recorded");
     await store.close();
-    await expect(sink.raise(patient4, "patient-view")).resolves.toBe(false);
+    await expect(sink.raise(patient4, "patient-view")).resolves.toBe("failed");
     expect(sink.raisedCount()).toBe(1); // the one before the failure
   });
 

@@ -104,7 +104,7 @@ describe("iguratimod-safety alerts when the EHR has no Patient resource to give"
     const sink: AlertSink = {
       raise: (alerts) => {
         raised.push(...alerts);
-        return Promise.resolve(true);
+        return Promise.resolve("recorded" as const);
       },
     };
     const service = iguratimodSafetyService({ alertSink: sink });

@@ -4,8 +4,9 @@
  *
  * Every anaemia or liver finding at warning or critical since day 0 is also a safety-team alert
  * (contract "Safety-team alerts"). The alerts are recorded before the cards are returned, so
- * before the HTTP response. The sink never throws: when the write fails it logs an error, and the
- * clinician still gets the cards, each finding whose alert was lost saying so on its card.
+ * before the HTTP response. The sink never throws: when the write fails the alert waits in the
+ * local spool (or, failing that, is lost), and the clinician still gets the cards, each finding
+ * whose alert is not in the store saying which on its card.
  */
 import {
   anemiaFinding,
@@ -39,11 +40,12 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     async evaluate(input) {
       const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
-      const notNotified = new Set<string>();
+      const notRecorded = new Map<string, "queued" | "failed">();
       if (deps.alertSink) {
         const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
-        if (alerts.length > 0 && !(await deps.alertSink.raise(alerts, "patient-view")))
-          for (const a of alerts) notNotified.add(a.rule);
+        const outcome =
+          alerts.length > 0 ? await deps.alertSink.raise(alerts, "patient-view") : "recorded";
+        if (outcome !== "recorded") for (const a of alerts) notRecorded.set(a.rule, outcome);
       }
       const findings = [
         anemiaFinding(facts, input.now, thresholds),
@@ -53,7 +55,7 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
       const patientRef = `Patient/${input.context.patientId}`;
       const ctx = { resources, patientRef, thresholds, prefetchNotes };
       return findings.flatMap((f) =>
-        f ? [safetyCard(f, { ...ctx, alertNotRecorded: notNotified.has(f.code) })] : [],
+        f ? [safetyCard(f, { ...ctx, alertNotRecorded: notRecorded.get(f.code) })] : [],
       );
     },
   };

@@ -2,14 +2,23 @@
  * Raising safety alerts: the alert row and one outbox row per configured webhook, in one
  * transaction (docs/cds-contract.md#alerts). `ON CONFLICT DO NOTHING` on the deterministic id means the same
  * patient/rule/Observation is never raised twice, and outbox rows are written only for a new
- * alert. Never throws: a patient-view must still answer with its cards if the store fails, and
- * says on them that the safety team was not notified.
+ * alert.
+ *
+ * `raise` never throws: a patient-view must still answer with its cards if the store fails.
+ * When the write fails (PostgreSQL away, another process holding the SQLite lock), the alerts go
+ * to the local spool (spool.ts), fsynced, and `raise` answers "queued": `flushQueued` records
+ * them once the store takes writes again (the runtime retries it, and a successful write starts
+ * it at once), with their first `detectedAt`, and a restart reads the spool again. Only when the
+ * spool cannot be written either (or there is none) does `raise` answer "failed", and the card
+ * says that the safety team was not notified.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { createFailureLog } from "../failure-log.js";
 import { alertId, alertPayload } from "./alert.js";
+import type { AlertSpool, SpooledBatch } from "./spool.js";
 import type { AlertStore } from "./store.js";
-import type { AlertSink, AlertSource, SafetyAlertInput } from "./types.js";
+import type { AlertRaiseOutcome, AlertSink, AlertSource, SafetyAlertInput } from "./types.js";
 import { deliveryId } from "./webhooks.js";
 
 export interface AlertSinkDeps {
@@ -17,6 +26,8 @@ export interface AlertSinkDeps {
   config: Pick<Config, "SAFETY_WEBHOOKS">;
   logger: Logger;
   clock?: () => Date;
+  /** Where alerts wait while the store fails; without one such alerts are "failed". */
+  spool?: AlertSpool;
 }
 
 export interface AlertSinkWithStats extends AlertSink {
@@ -26,20 +37,32 @@ export interface AlertSinkWithStats extends AlertSink {
    * Same write as `raise`, but a failure is thrown: the monitor advances its watermark only
    * once the batch's alerts are committed. Resolves with the number of new alerts.
    */
-  record(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<number>;
+  record(
+    alerts: readonly SafetyAlertInput[],
+    source: AlertSource,
+    detectedAt?: Date,
+  ): Promise<number>;
+  /**
+   * Records the spooled alerts (none without a spool); rejects, keeping them, while the store
+   * still fails. Resolves with the number of batches taken from the spool.
+   */
+  flushQueued(): Promise<number>;
 }
 
 export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
   const clock = deps.clock ?? (() => new Date());
   let raised = 0;
-  async function record(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<number> {
+  async function record(
+    alerts: readonly SafetyAlertInput[],
+    source: AlertSource,
+    detectedAt: Date = clock(),
+  ): Promise<number> {
     if (alerts.length === 0) return 0;
-    const now = clock();
-    const nowIso = now.toISOString();
+    const nowIso = clock().toISOString();
     const fresh = await deps.store.db.transaction().execute(async (trx) => {
       let count = 0;
       for (const alert of alerts) {
-        const payload = alertPayload(alert, source, now);
+        const payload = alertPayload(alert, source, detectedAt);
         const inserted = await trx
           .insertInto("safety_alert")
           .values({
@@ -83,20 +106,89 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
     if (fresh > 0) deps.logger.info({ source, raised: fresh }, "safety alerts raised");
     return fresh;
   }
+  const spool = deps.spool;
+  const retries = createFailureLog(deps.logger, {
+    event: "alert-spool-flush-failed",
+    failure: "queued safety alerts could not be recorded yet; retrying",
+    recovery: "the store takes queued safety alerts again",
+  });
+
+  async function flushQueued(): Promise<number> {
+    if (spool === undefined) return 0;
+    let alertsRecorded = 0;
+    const batches = await spool.drain(async (batch: SpooledBatch) => {
+      alertsRecorded += await record(batch.alerts, batch.source, new Date(batch.detectedAt));
+    });
+    if (batches > 0) {
+      deps.logger.info(
+        { event: "alert-spool-recorded", batches, raised: alertsRecorded },
+        "queued safety alerts recorded",
+      );
+    }
+    return batches;
+  }
+
+  /** After a write that worked: the store is back, so what waits in the spool goes in now. */
+  function flushInBackground(): void {
+    if (spool === undefined || !spool.pending()) return;
+    flushQueued().then(
+      () => {
+        retries.succeeded();
+      },
+      (err: unknown) => {
+        retries.failed(err);
+      },
+    );
+  }
+
   return {
     raisedCount: () => raised,
     record,
-    async raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<boolean> {
+    async flushQueued() {
       try {
-        await record(alerts, source);
-        return true;
+        const n = await flushQueued();
+        retries.succeeded();
+        return n;
       } catch (err) {
-        // Log ids only (no values, no patient data): the ids are hashes.
+        retries.failed(err);
+        throw err;
+      }
+    },
+    async raise(
+      alerts: readonly SafetyAlertInput[],
+      source: AlertSource,
+    ): Promise<AlertRaiseOutcome> {
+      if (alerts.length === 0) return "recorded";
+      const detectedAt = clock();
+      // Log ids only (no values, no patient data): the ids are hashes.
+      const alertIds = alerts.map(alertId);
+      try {
+        await record(alerts, source, detectedAt);
+        flushInBackground();
+        return "recorded";
+      } catch (err) {
+        const storeError = (err as Error).message;
+        if (spool !== undefined) {
+          try {
+            await spool.append({ alerts, source, detectedAt: detectedAt.toISOString() });
+            deps.logger.warn(
+              { event: "alerts-queued", source, alertIds, err: storeError, spool: spool.path },
+              "safety alerts queued in the local spool: the store failed; they are recorded when it is back",
+            );
+            return "queued";
+          } catch (spoolErr) {
+            deps.logger.error(
+              { source, alertIds, err: storeError, spoolErr: (spoolErr as Error).message },
+              "safety alerts could not be recorded, nor queued in the local spool",
+            );
+            return "failed";
+          }
+        }
         deps.logger.error(
-          { source, alertIds: alerts.map(alertId), err: (err as Error).message },
+          { source, alertIds, err: storeError },
           "safety alerts could not be recorded",
         );
-        return false;
+        return "failed";
       }
     },
   };

@@ -32,10 +32,17 @@ export interface SafetyAlertInput {
 /** Where an alert came from: a clinician's patient-view or the background monitor. */
 export type AlertSource = "patient-view" | "monitor";
 
+/**
+ * What became of raised alerts: "recorded" in the store (delivery follows); "queued" in the
+ * local spool because the store failed, recorded and delivered once it is back; "failed": neither,
+ * so the safety team will not hear of them from ln-cds (docs/cds-contract.md#alerts).
+ */
+export type AlertRaiseOutcome = "recorded" | "queued" | "failed";
+
 export interface AlertSink {
   /**
-   * Records alerts (and their outbox rows) once. Never throws: a failure is logged as an error and
-   * the promise resolves false, so the caller can tell the clinician the safety team was not told.
+   * Records alerts (and their outbox rows) once. Never throws: the caller tells the clinician
+   * when the outcome is not "recorded" (the alert waits, or was lost).
    */
-  raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<boolean>;
+  raise(alerts: readonly SafetyAlertInput[], source: AlertSource): Promise<AlertRaiseOutcome>;
 }

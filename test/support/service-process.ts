@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 
@@ -49,13 +50,20 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <file> serve` on a free port; resolves once it logs that it listens (LOG_LEVEL info or lower). */
+/**
+ * Starts `node <file> serve` on a free port; resolves once it logs that it listens (LOG_LEVEL info
+ * or lower). Unless `env` names an ALERT_SPOOL_PATH, the process gets one of its own in a fresh
+ * directory (removed at `stop`), so that no two test processes share a spool through ./data.
+ */
 export function startService(
   file: string,
   env: Record<string, string | undefined>,
 ): Promise<ServiceProcess> {
+  const spoolDir =
+    env.ALERT_SPOOL_PATH === undefined ? mkdtempSync(join(tmpdir(), "ln-cds-spool-")) : undefined;
+  const spool = spoolDir !== undefined ? { ALERT_SPOOL_PATH: join(spoolDir, "spool.jsonl") } : {};
   const child = spawn(process.execPath, [file, "serve"], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "production", ...env },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "production", ...spool, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
@@ -94,6 +102,7 @@ export function startService(
           stop: async () => {
             if (exit === undefined) child.kill("SIGTERM");
             await exitedPromise;
+            if (spoolDir !== undefined) rmSync(spoolDir, { recursive: true, force: true });
           },
         });
       } else if (exit !== undefined) {

@@ -1,0 +1,181 @@
+/**
+ * The alert spool: safety alerts that the store could not take, kept in a local append-only file
+ * until the store takes them (docs/cds-contract.md#alerts).
+ *
+ * Why a file, and not the monitor: the monitor is off unless MONITOR_INTERVAL is set, it reads
+ * its own FHIR server (a patient-view may have come with prefetch that no server of the monitor
+ * holds), and its watermark follows `meta.lastUpdated`, not what a patient-view saw, so an
+ * Observation older than its watermark is never read again. Nothing else would bring back an
+ * alert whose write failed during a database outage.
+ *
+ * Each batch is one JSON line, written with `O_APPEND` and fsynced (and the directory after it),
+ * before the patient-view answers "queued": a crash after that loses nothing, because the spool
+ * is read again at start. Draining moves the file aside (`<path>.draining`) under the same lock
+ * as the appends, so a batch queued meanwhile lands in a new file and is never removed unread;
+ * the moved file is recorded batch by batch and removed only once every batch is committed. A
+ * crash or a new failure in between leaves it in place to be recorded again: alert ids are
+ * deterministic and the insert is `ON CONFLICT DO NOTHING`, so a batch recorded twice is stored
+ * once. A line torn by a crash during its write was never answered as queued; it is skipped with
+ * a warning.
+ *
+ * One process per spool file: replicas each have their own (a local path, not a shared volume).
+ */
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import type { AlertSource, SafetyAlertInput } from "./types.js";
+
+export interface SpooledBatch {
+  readonly alerts: readonly SafetyAlertInput[];
+  readonly source: AlertSource;
+  /** When the alerts were detected (ISO 8601): the payload's `detectedAt` once recorded. */
+  readonly detectedAt: string;
+}
+
+export interface AlertSpool {
+  readonly path: string;
+  /** Appends the batch and fsyncs it; rejects when it could not be made durable. */
+  append(batch: SpooledBatch): Promise<void>;
+  /**
+   * Records every queued batch with `record`, oldest first, and removes them once all are
+   * committed; rejects (keeping them) when a record fails. Resolves with the batches recorded.
+   * Calls made while a drain runs share it.
+   */
+  drain(record: (batch: SpooledBatch) => Promise<void>): Promise<number>;
+  /** Whether batches may be waiting (false after a complete drain with no append since). */
+  pending(): boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+}
+
+/** Makes a created, renamed or removed directory entry durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isBatch(value: unknown): value is SpooledBatch {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    Array.isArray(v.alerts) &&
+    (v.source === "patient-view" || v.source === "monitor") &&
+    typeof v.detectedAt === "string"
+  );
+}
+
+export function openAlertSpool(path: string, logger: Logger): AlertSpool {
+  const dir = dirname(path);
+  const draining = `${path}.draining`;
+  // Unknown at start (a previous process may have left batches): look once.
+  let dirty = true;
+  let lock: Promise<unknown> = Promise.resolve();
+  let current: Promise<number> | undefined;
+
+  /** Appends and the move aside run one at a time. */
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn, fn);
+    lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async function recordFile(
+    file: string,
+    record: (batch: SpooledBatch) => Promise<void>,
+  ): Promise<number> {
+    const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "");
+    let recorded = 0;
+    for (const line of lines) {
+      let batch: unknown;
+      try {
+        batch = JSON.parse(line);
+      } catch {
+        batch = undefined;
+      }
+      if (!isBatch(batch)) {
+        logger.warn(
+          { event: "alert-spool-torn-line", spool: path },
+          "alert spool: a line that is not a whole batch was skipped (a write cut short)",
+        );
+        continue;
+      }
+      await record(batch);
+      recorded += 1;
+    }
+    await unlink(file);
+    await syncDirectory(dir);
+    return recorded;
+  }
+
+  async function drainOnce(record: (batch: SpooledBatch) => Promise<void>): Promise<number> {
+    dirty = false;
+    try {
+      let recorded = 0;
+      // Left by an earlier drain that failed or was cut short by a crash.
+      if (await exists(draining)) recorded += await recordFile(draining, record);
+      const moved = await locked(async () => {
+        if (!(await exists(path))) return false;
+        await rename(path, draining);
+        await syncDirectory(dir);
+        return true;
+      });
+      if (moved) recorded += await recordFile(draining, record);
+      return recorded;
+    } catch (err) {
+      dirty = true;
+      throw err;
+    }
+  }
+
+  return {
+    path,
+    append(batch) {
+      const line = `${JSON.stringify(batch)}\n`;
+      return locked(async () => {
+        await mkdir(dir, { recursive: true });
+        const handle = await open(path, "a", 0o600);
+        try {
+          // A write cut short (disk full) leaves a line without its newline: start on a new one,
+          // so the torn line is skipped alone and this batch stays readable.
+          const { size } = await handle.stat();
+          let prefix = "";
+          if (size > 0) {
+            const last = Buffer.alloc(1);
+            const reader = await open(path, "r");
+            try {
+              await reader.read(last, 0, 1, size - 1);
+            } finally {
+              await reader.close();
+            }
+            if (last.toString("utf8") !== "\n") prefix = "\n";
+          }
+          await handle.writeFile(prefix + line, "utf8");
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await syncDirectory(dir);
+        dirty = true;
+      });
+    },
+    drain(record) {
+      current ??= drainOnce(record).finally(() => {
+        current = undefined;
+      });
+      return current;
+    },
+    pending: () => dirty,
+  };
+}
