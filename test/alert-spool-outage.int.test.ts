@@ -151,6 +151,8 @@ describe("alerts raised while PostgreSQL is away", () => {
     const queued = await anaemiaDetail(first.url, "spool-crash");
     expect(queued).toContain(QUEUED);
     expect(queued).not.toContain(LOST);
+    // The log line reaches the pipe a moment after the answer.
+    await until(() => logLines(first).some((l) => l.event === "alerts-queued"), 5000);
     expect(logLines(first).filter((l) => l.event === "alerts-queued")).toHaveLength(1);
     first.child.kill("SIGKILL");
     await first.stop();
@@ -220,6 +222,15 @@ describe("alerts raised while PostgreSQL is away", () => {
     expect(second.exited()).toBeUndefined();
 
     // The outage in the log: a few lines, not one per probe or poll.
+    await until(
+      () =>
+        logLines(second).filter((l) =>
+          ["readiness-failed-recovered", "delivery-worker-failed-recovered"].includes(
+            l.event ?? "",
+          ),
+        ).length === 2,
+      5000,
+    );
     const lines = logLines(second);
     const count = (event: string) => lines.filter((l) => l.event === event).length;
     console.log(
