@@ -8,6 +8,7 @@
 import type { Observation } from "fhir/r4.js";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
+import { lab } from "../fixtures/build.js";
 import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
 import { defaultServices } from "../cds-services/index.js";
 import { testConfig } from "../src/config.js";
@@ -16,16 +17,10 @@ import { protocolApp } from "./support/protocol-app.js";
 
 const NOW = new Date();
 
-function hb(id: string, value: unknown, when: string): Observation {
-  return {
-    resourceType: "Observation",
-    id,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code: "718-7", display: "Hemoglobin" }] },
-    subject: { reference: "Patient/kang-04" },
-    effectiveDateTime: when,
-    valueQuantity: { value, unit: "g/L", system: "http://unitsofmeasure.org", code: "g/L" },
-  } as unknown as Observation;
+/** A hemoglobin result of patient 4; a string value is sent as it is (not valid R4). */
+function hb(id: string, value: number | string, when: string): Observation {
+  const spec = { id, loinc: "718-7", display: "Hemoglobin", value, unit: "g/L", at: when };
+  return lab({ ...spec, patientId: "kang-04" });
 }
 
 const yesterday = new Date(NOW.getTime() - 86_400_000).toISOString();

@@ -7,6 +7,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import type { OperationOutcome } from "fhir/r4.js";
 import { randomUUID } from "node:crypto";
+import { draftIguratimodOrder } from "../fixtures/build.js";
 import { protocolApp } from "./support/protocol-app.js";
 import { TEST_SERVICE_ID, testService } from "./support/test-service.js";
 import { discoveryResponseSchema } from "../src/hooks/schemas.js";
@@ -91,13 +92,7 @@ describe("bad requests answer 400 with an OperationOutcome naming the problem", 
     subject: "cds",
   };
   const ctx = { userId: "Practitioner/u1", patientId: "p1" };
-  const med = {
-    resourceType: "MedicationRequest",
-    id: "d1",
-    status: "draft",
-    intent: "order",
-    medicationCodeableConcept: { text: "iguratimod" },
-  };
+  const med = { ...draftIguratimodOrder("p1", undefined, { id: "d1" }) };
 
   const cases: [string, unknown, string][] = [
     ["a body that is not JSON", '{"hook":', "JSON"],
@@ -284,9 +279,7 @@ describe("other refusals", () => {
   it("400 for a hook the id does not serve (order-sign to a patient-view service)", async () => {
     const res = await request(app)
       .post("/cds-services/patient-only")
-      .send(
-        orderSign({ resourceType: "MedicationRequest", medicationCodeableConcept: { text: "x" } }),
-      )
+      .send(orderSign({ ...draftIguratimodOrder("p1") }))
       .expect(400);
     expect(expectOutcome(res.body).issue[0]?.diagnostics).toContain("does not serve the hook");
   });
@@ -381,13 +374,9 @@ describe("real clients are served", () => {
 
   it("accepts an order-sign draft with category and reasonCode as single objects (not quite R4)", async () => {
     const draft = {
-      resourceType: "MedicationRequest",
-      id: "d1",
-      status: "draft",
-      intent: "order",
+      ...draftIguratimodOrder("p1", undefined, { id: "d1" }),
       category: { text: "outpatient" },
       reasonCode: { text: "lupus nephritis" },
-      medicationCodeableConcept: { text: "iguratimod 25 mg tablet" },
       dosageInstruction: { text: "25 mg twice daily" },
     };
     const res = await request(app).post(PATH).send(orderSign(draft)).expect(200);

@@ -23,6 +23,7 @@ import {
   patientPrefetch,
   studyPatientResources,
 } from "../fixtures/index.js";
+import { lab, medicationStatement } from "../fixtures/build.js";
 import { defaultServices } from "../cds-services/index.js";
 import { startMonitor } from "../src/alerts/monitor.js";
 import { createAlertSink } from "../src/alerts/sink.js";
@@ -292,14 +293,12 @@ describe("a medicationReference to a Medication on the FHIR server", () => {
 
   it("that cannot be had is reported on the card as unreadable, not skipped", async () => {
     const resources = studyPatientResources(PATIENT, NOW);
-    const gone: MedicationStatement = {
-      resourceType: "MedicationStatement",
+    const gone = medicationStatement({
       id: "kang-04-unknown-drug",
-      status: "active",
-      medicationReference: { reference: "Medication/not-on-the-server" },
-      subject: { reference: `Patient/${PATIENT}` },
-      effectivePeriod: { start: "2026-01-01T00:00:00Z" },
-    };
+      patientId: PATIENT,
+      medicationReference: "Medication/not-on-the-server",
+      start: "2026-01-01T00:00:00Z",
+    });
     const res = await request(app)
       .post("/cds-services/iguratimod-safety")
       .send({
@@ -354,19 +353,12 @@ describe("an id that would change a FHIR URL's path", () => {
 
 describe("values no lab could mean", () => {
   const yesterday = new Date(NOW.getTime() - 86_400_000).toISOString();
-  const lab = (id: string, code: string, value: number, unit: string): FhirResource => ({
-    resourceType: "Observation",
-    id,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code }] },
-    subject: { reference: `Patient/${PATIENT}` },
-    effectiveDateTime: yesterday,
-    valueQuantity: { value, unit, system: "http://unitsofmeasure.org", code: unit },
-  });
+  const result = (id: string, loinc: string, value: number, unit: string): FhirResource =>
+    lab({ id, loinc, value, unit, at: yesterday, patientId: PATIENT });
   const absurd = [
-    lab("kang-04-hb-zero", "718-7", 0, "g/L"),
-    lab("kang-04-hb-denormal", "718-7", 1e-320, "g/L"),
-    lab("kang-04-alt-huge", "1742-6", 20_000, "U/L"),
+    result("kang-04-hb-zero", "718-7", 0, "g/L"),
+    result("kang-04-hb-denormal", "718-7", 1e-320, "g/L"),
+    result("kang-04-alt-huge", "1742-6", 20_000, "U/L"),
   ];
 
   it("Hb 0 or 1e-320 g/L and ALT 20,000 U/L are named in the notes, never graded, never alerted", async () => {

@@ -1,6 +1,6 @@
 import type { FhirResource, MedicationRequest, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
-import { lab } from "../../fixtures/build.js";
+import { lab, medicationRequest } from "../../fixtures/build.js";
 import { defaultThresholds } from "../../src/clinical/index.js";
 import type { ResolvedPrefetch } from "../types.js";
 import { allResources, patientDataOf } from "./prefetch.js";
@@ -38,15 +38,10 @@ describe("allResources: one copy of each resource, in its latest version", () =>
   });
 
   it("a MedicationRequest updated to stopped replaces its active copy (lastUpdated decides)", () => {
-    const base: MedicationRequest = {
-      resourceType: "MedicationRequest",
-      id: "mr-1",
-      status: "active",
-      intent: "order",
-      subject: { reference: "Patient/p1" },
-      medicationCodeableConcept: { text: "iguratimod 25 mg" },
-      meta: { lastUpdated: "2026-01-01T00:00:00Z" },
-    };
+    const base = medicationRequest(
+      { id: "mr-1", patientId: "p1", start: "2025-12-01" },
+      { meta: { lastUpdated: "2026-01-01T00:00:00Z" } },
+    );
     const stopped: MedicationRequest = {
       ...base,
       status: "stopped",

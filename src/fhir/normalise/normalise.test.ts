@@ -1,35 +1,28 @@
 import fc from "fast-check";
-import type { FhirResource, MedicationRequest, MedicationStatement, Observation } from "fhir/r4.js";
+import type {
+  FhirResource,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+} from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { lab, medicationRequest, medicationStatement } from "../../../fixtures/build.js";
 import { LAB_CODES } from "../../clinical/codes.js";
 import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 let n = 0;
+/** A result of patient p on 10 January 2025 (fixtures/build.ts), numbered o1, o2, … */
 function obs(
   code: string,
-  value: number | undefined,
+  value: number | string | undefined,
   unit: string | undefined,
   extra: Partial<Observation> = {},
 ): Observation {
   n += 1;
-  return {
-    resourceType: "Observation",
-    id: `o${n}`,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code }] },
-    subject: { reference: "Patient/p" },
-    effectiveDateTime: "2025-01-10T08:00:00Z",
-    ...(value !== undefined
-      ? {
-          valueQuantity: {
-            value,
-            ...(unit ? { unit, code: unit, system: "http://unitsofmeasure.org" } : {}),
-          },
-        }
-      : {}),
-    ...extra,
-  };
+  const at = "2025-01-10T08:00:00Z";
+  return lab({ loinc: code, value, unit, at, patientId: "p", id: `o${n}` }, extra);
 }
 const patient: FhirResource = {
   resourceType: "Patient",
@@ -118,10 +111,7 @@ describe("normalisePatient: labs", () => {
       obs("718-7", 1e12, "g/L"),
       obs("718-7", 100, "g/L", { effectiveDateTime: "1850-01-01" }),
       obs("718-7", 100, "g/L", { effectiveDateTime: "2025-06-03T00:00:00Z" }),
-      {
-        ...obs("718-7", 1, "g/L"),
-        valueQuantity: { value: "12" as unknown as number, unit: "g/L" },
-      },
+      obs("718-7", "12", "g/L"),
     ]);
     expect(f.labs).toHaveLength(0);
     expect(f.notes).toHaveLength(5);
@@ -188,6 +178,7 @@ describe("normalisePatient: labs", () => {
   });
 });
 
+/** A statement or a recorded order of patient p, coded by name (fixtures/build.ts). */
 function med(
   type: "MedicationStatement" | "MedicationRequest",
   id: string,
@@ -196,28 +187,10 @@ function med(
   end?: string,
   extra: Record<string, unknown> = {},
 ): MedicationStatement | MedicationRequest {
-  const concept = { text: name };
-  if (type === "MedicationStatement") {
-    return {
-      resourceType: "MedicationStatement",
-      id,
-      status: end ? "completed" : "active",
-      subject: { reference: "Patient/p" },
-      medicationCodeableConcept: concept,
-      effectivePeriod: { start, ...(end ? { end } : {}) },
-      ...extra,
-    } as MedicationStatement;
-  }
-  return {
-    resourceType: "MedicationRequest",
-    id,
-    status: end ? "completed" : "active",
-    intent: "order",
-    subject: { reference: "Patient/p" },
-    medicationCodeableConcept: concept,
-    dispenseRequest: { validityPeriod: { start, ...(end ? { end } : {}) } },
-    ...extra,
-  } as MedicationRequest;
+  const spec = { id, patientId: "p", medication: name, start, ...(end ? { end } : {}) };
+  return type === "MedicationStatement"
+    ? medicationStatement(spec, extra as Partial<MedicationStatement>)
+    : medicationRequest(spec, extra as Partial<MedicationRequest>);
 }
 
 describe("normalisePatient: medications and courses", () => {
@@ -361,17 +334,21 @@ describe("normalisePatient: medications and courses", () => {
   });
 
   it("resolves medicationReference to a contained or supplied Medication", () => {
-    const contained = {
-      ...med("MedicationStatement", "c", "", "2024-01-01"),
-      medicationCodeableConcept: undefined,
-      medicationReference: { reference: "#m1" },
-      contained: [{ resourceType: "Medication", id: "m1", code: { text: "Warfarin 5 mg" } }],
-    } as unknown as MedicationStatement;
-    const supplied = {
-      ...med("MedicationStatement", "s", "", "2024-01-01"),
-      medicationCodeableConcept: undefined,
-      medicationReference: { reference: "Medication/m2" },
-    } as unknown as MedicationStatement;
+    const m1: Medication = {
+      resourceType: "Medication",
+      id: "m1",
+      code: { text: "Warfarin 5 mg" },
+    };
+    const contained = medicationStatement(
+      { id: "c", patientId: "p", medicationReference: "#m1", start: "2024-01-01" },
+      { contained: [m1] },
+    );
+    const supplied = medicationStatement({
+      id: "s",
+      patientId: "p",
+      medicationReference: "Medication/m2",
+      start: "2024-01-01",
+    });
     const f = facts([
       contained,
       supplied,

@@ -1,6 +1,7 @@
 /** Plausibility bounds per fact (docs/clinical-rules.md#1-facts): outside them a value is noted, never used. */
 import type { FhirResource, Observation } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { lab } from "../../../fixtures/build.js";
 import { defaultThresholds, withOverrides } from "../../clinical/thresholds.js";
 import { normalisePatient } from "./index.js";
 
@@ -8,15 +9,7 @@ const NOW = new Date("2025-06-01T00:00:00Z");
 const patient: FhirResource = { resourceType: "Patient", id: "p", gender: "female" };
 
 function obs(id: string, code: string, value: number, unit: string): Observation {
-  return {
-    resourceType: "Observation",
-    id,
-    status: "final",
-    code: { coding: [{ system: "http://loinc.org", code }] },
-    subject: { reference: "Patient/p" },
-    effectiveDateTime: "2025-01-10T08:00:00Z",
-    valueQuantity: { value, unit, code: unit, system: "http://unitsofmeasure.org" },
-  };
+  return lab({ id, loinc: code, value, unit, at: "2025-01-10T08:00:00Z", patientId: "p" });
 }
 
 // [LOINC, unit, implausible values, plausible edge values]
