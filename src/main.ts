@@ -125,7 +125,7 @@ async function startService(
     services,
     clock: () => new Date(),
     ...(cdsAuth ? { cdsAuth } : {}),
-    operatorRoutes: alertsRouter({ store: alertStore(store), config }),
+    operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
     ...(pages ? { pages } : {}),
     // The demo, on loopback: browser pages of any origin may call (docs/cds-contract.md#real-clients).
     ...(demo !== undefined ? { corsAnyOrigin: true } : {}),

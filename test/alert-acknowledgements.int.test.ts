@@ -42,7 +42,7 @@ afterEach(async () => {
 
 function appOn(store: OpenedAlertStore, now = new Date("2026-01-11T09:30:00Z")) {
   const app = express();
-  app.use(alertsRouter({ store, config, clock: () => now }));
+  app.use(alertsRouter({ store, config, logger, clock: () => now }));
   app.use(errorMiddleware(logger));
   return app;
 }

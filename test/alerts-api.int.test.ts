@@ -44,7 +44,7 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     const store = await openAlertStore(kind);
     open.push(store);
     const app = express();
-    app.use(alertsRouter({ store, config }));
+    app.use(alertsRouter({ store, config, logger }));
     app.use(errorMiddleware(logger));
     return { store, app };
   }

@@ -196,7 +196,7 @@ describe.each(storeKinds)("a resolved event on $name", (kind) => {
       saveFeedback: () => Promise.reject(new Error("no feedback here")),
       services: defaultServices(config, { alertSink: alerting.sink }),
       clock: () => NOW,
-      operatorRoutes: alertsRouter({ store: alertStore(store), config }),
+      operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
     });
     const local = new MiniEhr(app, fhir.url);
     const res = await local.call(

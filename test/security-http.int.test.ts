@@ -18,10 +18,10 @@ import { TEST_SERVICE_ID } from "./support/test-service.js";
 const OPERATOR_TOKEN = "operator-token-for-tests-0123456789";
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
-function operatorApp(hash: string | undefined) {
+function operatorApp(hash: string | undefined, logger = captureLogs().logger) {
   const app = express();
   const cfg = testConfig(hash === undefined ? {} : { OPERATOR_TOKEN_SHA256: hash });
-  app.get("/alerts", requireOperator(cfg), (_req, res) => {
+  app.get("/alerts", requireOperator(cfg, logger), (_req, res) => {
     res.json({ alerts: [] });
   });
   return app;
@@ -60,6 +60,39 @@ describe("operator token", () => {
       expect(res.body.issue[0].code).toBe("login");
       expect(JSON.stringify(res.body)).not.toContain(OPERATOR_TOKEN);
     }
+  });
+
+  it("logs refusals per reason, at most once a second with a count, never the token", async () => {
+    const { logger, logs } = captureLogs();
+    const app = operatorApp(sha256(OPERATOR_TOKEN), logger);
+    const wrong = `${OPERATOR_TOKEN}-wrong`;
+    for (let i = 0; i < 30; i += 1) {
+      expect(
+        (await request(app).get("/alerts").set("Authorization", `Bearer ${wrong}`)).status,
+      ).toBe(401);
+    }
+    for (let i = 0; i < 5; i += 1) expect((await request(app).get("/alerts")).status).toBe(401);
+    const refusals = () =>
+      logs.lines
+        .map((l) => JSON.parse(l) as { event?: string; reason?: string; count?: number })
+        .filter((l) => l.event === "operator-auth-refused");
+    // The first of each reason at once; the rest counted into one line per second.
+    expect(
+      refusals()
+        .slice(0, 1)
+        .map((l) => [l.reason, l.count]),
+    ).toEqual([["wrong-token", 1]]);
+    expect(refusals().filter((l) => l.reason === "no-token")[0]?.count).toBe(1);
+    await new Promise((r) => setTimeout(r, 1200));
+    const total = (reason: string) =>
+      refusals()
+        .filter((l) => l.reason === reason)
+        .reduce((n, l) => n + (l.count ?? 0), 0);
+    expect([total("wrong-token"), total("no-token")]).toEqual([30, 5]);
+    // 35 refusals in a few lines (one a second per reason, plus the first of each).
+    expect(refusals().length).toBeLessThanOrEqual(6);
+    expect(logs.text()).not.toContain(wrong);
+    expect(logs.text()).not.toContain(OPERATOR_TOKEN);
   });
 
   it("keeps the operator API closed when no token hash is configured", async () => {

@@ -6,6 +6,7 @@ import express, { type Router } from "express";
 import type { AlertStore } from "../alerts/store.js";
 import type { DeliveryStatus } from "../alerts/schema.js";
 import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
 import { badRequest, notFound } from "./errors.js";
 import { jsonBody } from "./json-body.js";
 import { acknowledgeAlert, acknowledgementsOf } from "../alerts/acknowledgements.js";
@@ -14,6 +15,8 @@ import { requireOperator } from "./operator-auth.js";
 export interface AlertsRouterDeps {
   store: AlertStore;
   config: Pick<Config, "OPERATOR_TOKEN_SHA256">;
+  /** Where refused operator tokens are counted (never the token). */
+  logger: Logger;
   clock?: () => Date;
 }
 
@@ -94,7 +97,7 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
   const { db } = deps.store;
   const clock = deps.clock ?? (() => new Date());
   const router = express.Router();
-  router.use("/alerts", requireOperator(deps.config));
+  router.use("/alerts", requireOperator(deps.config, deps.logger));
 
   router.get("/alerts", async (req, res) => {
     const status = single(req.query.status, "status");

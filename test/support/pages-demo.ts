@@ -75,7 +75,7 @@ export async function startPagesDemo(opts: {
       saveFeedback: (records) => saveFeedback(store, records),
       services: defaultServices(config, { alertSink: alerting.sink }),
       clock: () => new Date(),
-      operatorRoutes: alertsRouter({ store: alertStore(store), config }),
+      operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
       pages: pagesRouter({
         webRoot: opts.webRoot,
         connectOrigins: config.FHIR_SERVER_ALLOWLIST,
