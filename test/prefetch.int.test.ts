@@ -14,6 +14,7 @@ import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bundle, Observation } from "fhir/r4.js";
+import { lab } from "../fixtures/build.js";
 import { protocolApp } from "./support/protocol-app.js";
 import { TEST_SERVICE_ID, type EchoExtension } from "./support/test-service.js";
 
@@ -29,14 +30,10 @@ interface FhirLikeServer {
   close(): Promise<void>;
 }
 
+/** The i-th 24-hour urine protein result of patient p1. */
 function observation(i: number): Observation {
-  return {
-    resourceType: "Observation",
-    id: `o${i}`,
-    status: "final",
-    code: { text: "protein" },
-    subject: { reference: "Patient/p1" },
-  };
+  const spec = { id: `o${i}`, loinc: "2889-4", value: 1, unit: "g/(24.h)", at: "2026-01-01" };
+  return lab({ ...spec, patientId: "p1" });
 }
 
 async function startFhirLikeServer(): Promise<FhirLikeServer> {

@@ -1,5 +1,6 @@
 import type { Medication, MedicationRequest } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
+import { draftIguratimodOrder } from "../../fixtures/build.js";
 import { doseCheck } from "../clinical/dose.js";
 import { readDraftOrder } from "./draft-order.js";
 
@@ -25,14 +26,11 @@ const sandboxDraft = {
 
 describe("readDraftOrder", () => {
   it("reads iguratimod 25 mg twice daily, tolerating single objects for arrays", () => {
+    // R4 wants arrays for these three; some EHRs send single objects.
     const draft = {
-      resourceType: "MedicationRequest",
-      id: "d",
-      status: "draft",
-      intent: "order",
+      ...draftIguratimodOrder("p", undefined, { id: "d" }),
       category: { text: "outpatient" },
       reasonCode: { text: "LN" },
-      medicationCodeableConcept: { text: "Iguratimod 25 mg tablet" },
       dosageInstruction: {
         doseAndRate: { doseQuantity: { value: 25, unit: "mg", code: "mg" } },
         timing: { repeat: { frequency: 2, period: 1, periodUnit: "d" } },
