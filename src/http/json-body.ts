@@ -36,8 +36,13 @@ export const MAX_JSON_DEPTH = 100;
  * V8's iterative JSON.parse reads safely) cannot exhaust the stack. Walking the parsed objects
  * costs far less than scanning every byte of a large prefetch, and recursion less than a stack of
  * pending values.
+ *
+ * `protoKeys` is false when the text cannot hold a `__proto__` key: such a key is written either
+ * as the nine plain characters or with a `\u` escape in it (no short escape such as `\n` makes
+ * any of its letters), so text with neither holds none, and the walk looks for none. Nearly every
+ * body is such text; the look-up per object was a tenth of the walk.
  */
-function checkParsed(value: object, depth: number, maxDepth: number): void {
+function checkParsed(value: object, depth: number, maxDepth: number, protoKeys: boolean): void {
   if (depth > maxDepth) {
     throw badRequest(
       `the request body nests deeper than ${maxDepth} levels`,
@@ -47,14 +52,18 @@ function checkParsed(value: object, depth: number, maxDepth: number): void {
   }
   if (Array.isArray(value)) {
     for (const item of value as unknown[]) {
-      if (typeof item === "object" && item !== null) checkParsed(item, depth + 1, maxDepth);
+      if (typeof item === "object" && item !== null)
+        checkParsed(item, depth + 1, maxDepth, protoKeys);
     }
     return;
   }
-  if (Object.hasOwn(value, "__proto__")) delete (value as Record<string, unknown>).__proto__;
+  if (protoKeys && Object.hasOwn(value, "__proto__")) {
+    delete (value as Record<string, unknown>).__proto__;
+  }
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    if (typeof item === "object" && item !== null) checkParsed(item, depth + 1, maxDepth);
+    if (typeof item === "object" && item !== null)
+      checkParsed(item, depth + 1, maxDepth, protoKeys);
   }
 }
 
@@ -78,7 +87,9 @@ export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH)
   } catch {
     throw badRequest("the request body is not valid JSON", undefined, "structure");
   }
-  if (typeof parsed === "object" && parsed !== null) checkParsed(parsed, 1, maxDepth);
+  if (typeof parsed === "object" && parsed !== null) {
+    checkParsed(parsed, 1, maxDepth, text.includes("__proto__") || text.includes("\\u"));
+  }
   return parsed;
 }
 
