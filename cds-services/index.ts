@@ -12,7 +12,6 @@ import type { Config } from "../src/config.js";
 import { unknownTokens } from "../src/hooks/prefetch.js";
 import type { DiscoveryEntry, DiscoveryResponse } from "../src/hooks/schemas.js";
 import type { CdsService } from "./types.js";
-import type { AlertSink } from "../src/alerts/types.js";
 import { withOverrides } from "../src/clinical/thresholds.js";
 import { iguratimodSafetyService } from "./iguratimod-safety/service.js";
 import { iguratimodResponseService } from "./iguratimod-response/service.js";
@@ -26,18 +25,13 @@ import {
 
 import { withCourseAppLink } from "./shared/cards.js";
 
-export type { CdsService, ResolvedPrefetch, ServiceInput } from "./types.js";
-
-export interface ServiceDeps {
-  /** Safety-team alerts raised by iguratimod-safety; the CLI passes the running sink. */
-  readonly alertSink?: AlertSink;
-}
+export type { CdsService, Evaluation, ResolvedPrefetch, ServiceInput } from "./types.js";
 
 /**
  * The clinical services of ln-cds (docs/cds-contract.md#services), in discovery order: three on
  * patient-view, the order check under one id per order hook, and its old id as an unlisted alias.
  */
-export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsService[] {
+export function defaultServices(config: Config): CdsService[] {
   const thresholds = withOverrides(config.CLINICAL_THRESHOLDS);
   // Every patient-view card links to the course app (src/web/app), served by this service.
   const appUrl = `${config.publicBaseUrl}/app/`;
@@ -47,13 +41,7 @@ export function defaultServices(config: Config, deps: ServiceDeps = {}): CdsServ
       appUrl,
     ),
     withCourseAppLink(iguratimodResponseService({ thresholds }), appUrl),
-    withCourseAppLink(
-      iguratimodSafetyService({
-        thresholds,
-        ...(deps.alertSink ? { alertSink: deps.alertSink } : {}),
-      }),
-      appUrl,
-    ),
+    withCourseAppLink(iguratimodSafetyService({ thresholds }), appUrl),
     iguratimodOrderCheckService({ thresholds, id: ORDER_SELECT_ID, hooks: ["order-select"] }),
     iguratimodOrderCheckService({ thresholds, id: ORDER_SIGN_ID, hooks: ["order-sign"] }),
     iguratimodOrderCheckService({

@@ -7,6 +7,7 @@ import type { FhirResource } from "fhir/r4.js";
 import type { Config } from "../src/config.js";
 import type { DroppedResources } from "../src/fhir/patient-scope.js";
 import type { Logger } from "../src/log.js";
+import type { SafetyAlertInput } from "../src/alerts/types.js";
 import type { Card, HookName, HookRequest } from "../src/hooks/schemas.js";
 
 export type { Card, HookName, HookRequest };
@@ -34,7 +35,22 @@ export interface CdsService {
    * request and no 412 for, say, an order of another drug. Without it, every request is judged.
    */
   appliesTo?(request: HookRequest): boolean;
-  evaluate(input: ServiceInput): Promise<Card[]> | Card[];
+  /**
+   * Pure: the request's data in, the cards and alerts out, no I/O (the runtime, src/hooks/runtime.ts,
+   * reads the data before and records the alerts after).
+   */
+  evaluate(input: ServiceInput): Evaluation;
+}
+
+/** What a service makes of one request. */
+export interface Evaluation {
+  readonly cards: Card[];
+  /**
+   * Safety-team alerts the findings raise (docs/cds-contract.md#alerts), recorded by the runtime
+   * before the answer leaves. An alert belongs to the card whose `source.topic.code` is its
+   * `rule`: when it cannot be recorded, that card says the safety team was not notified.
+   */
+  readonly alerts?: readonly SafetyAlertInput[];
 }
 
 /**

@@ -10,9 +10,11 @@ import express, { type RequestHandler } from "express";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
 import type { CdsService } from "../cds-services/types.js";
+import type { AlertSink } from "./alerts/types.js";
 import type { ReaderFactory } from "./hooks/prefetch.js";
+import { HookRuntime, type SaveFeedback } from "./hooks/runtime.js";
 import { accessLog } from "./http/access-log.js";
-import { cdsRoutes, type SaveFeedback } from "./http/cds-routes.js";
+import { cdsRoutes } from "./http/cds-routes.js";
 import { cors } from "./http/cors.js";
 import { errorMiddleware, notFound } from "./http/errors.js";
 import { healthRoutes, type Pingable } from "./http/health.js";
@@ -29,6 +31,11 @@ export interface AppDeps {
   readonly saveFeedback: SaveFeedback;
   readonly services: readonly CdsService[];
   readonly clock: () => Date;
+  /**
+   * Records the safety-team alerts services raise, before each answer leaves; the CLI passes the
+   * running sink. Without one (most tests) alerts are not recorded.
+   */
+  readonly alertSink?: AlertSink;
   /**
    * CDS Hooks JWT check for discovery, invocation and feedback.
    * Required when CDS_AUTH=on: createApp refuses to build an app that would serve unauthenticated.
@@ -78,17 +85,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(createAddressRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE, logger }));
   if (deps.operatorRoutes) app.use(deps.operatorRoutes);
   if (deps.pages) app.use(deps.pages);
-  app.use(
-    cdsRoutes({
-      config,
-      logger,
-      services: deps.services,
-      clock: deps.clock,
-      saveFeedback: deps.saveFeedback,
-      auth,
-      ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
-    }),
-  );
+  const runtime = new HookRuntime({
+    config,
+    logger,
+    services: deps.services,
+    clock: deps.clock,
+    saveFeedback: deps.saveFeedback,
+    ...(deps.alertSink !== undefined ? { alertSink: deps.alertSink } : {}),
+    ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
+  });
+  app.use(cdsRoutes({ runtime, bodyLimitBytes: config.BODY_LIMIT_BYTES, auth }));
   app.use((req, _res, next) => {
     next(notFound(`no such endpoint (${req.method})`));
   });

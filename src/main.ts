@@ -100,7 +100,7 @@ async function startService(
   const store = await openStore(config, { logger });
   // Safety-team alerts: delivery worker always; monitor when MONITOR_INTERVAL is set (docs/cds-contract.md#alerts).
   const alerting = startAlerting({ store, config, logger });
-  const services = defaultServices(config, { alertSink: alerting.sink });
+  const services = defaultServices(config);
   const problems = registryProblems(services);
   if (problems.length > 0) throw new Error(`service registry: ${problems.join("; ")}`);
 
@@ -124,6 +124,7 @@ async function startService(
     saveFeedback: (records) => saveFeedback(store, records),
     services,
     clock: () => new Date(),
+    alertSink: alerting.sink,
     ...(cdsAuth ? { cdsAuth } : {}),
     operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
     ...(pages ? { pages } : {}),

@@ -10,7 +10,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testConfig } from "../src/config.js";
 import { createCdsAuthCore } from "../src/http/auth/index.js";
-import type { FeedbackRecord } from "../src/http/cds-routes.js";
+import type { FeedbackRecord } from "../src/store/feedback.js";
 import { createLogger } from "../src/log.js";
 import { openStore, type Store } from "../src/store/index.js";
 import { rememberJti } from "../src/store/jti.js";

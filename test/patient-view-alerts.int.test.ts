@@ -51,7 +51,8 @@ async function setup(open: () => Promise<Store>, receiver: Receiver) {
   cleanup.push(() => store.close());
   cleanup.push(() => alerting.stop());
   const { app } = protocolApp({
-    services: defaultServices(config, { alertSink: alerting.sink }),
+    services: defaultServices(config),
+    alertSink: alerting.sink,
     clock: () => NOW,
   });
   const db = store.db as unknown as Kysely<{
@@ -115,7 +116,8 @@ describe("when the alert store fails", () => {
     const sink = createAlertSink({ store: alertStore(store), config, logger: sinkLogger });
     await store.close(); // the database is gone: every write fails
     const { app } = protocolApp({
-      services: defaultServices(config, { alertSink: sink }),
+      services: defaultServices(config),
+      alertSink: sink,
       clock: () => NOW,
     });
     const res = await request(app).post("/cds-services/iguratimod-safety").send(patient4Request());

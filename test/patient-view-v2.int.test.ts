@@ -194,7 +194,8 @@ describe.each(storeKinds)("a resolved event on $name", (kind) => {
       logger,
       store,
       saveFeedback: () => Promise.reject(new Error("no feedback here")),
-      services: defaultServices(config, { alertSink: alerting.sink }),
+      services: defaultServices(config),
+      alertSink: alerting.sink,
       clock: () => NOW,
       operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
     });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/store/index.js";
 import { saveFeedback } from "../src/store/feedback.js";
 import { purgeExpiredJti, rememberJti } from "../src/store/jti.js";
-import type { FeedbackRecord } from "../src/http/cds-routes.js";
+import type { FeedbackRecord } from "../src/store/feedback.js";
 import {
   freshPostgresDatabase,
   freshSqlitePath,

@@ -142,7 +142,8 @@ beforeAll(async () => {
   });
   ({ app } = protocolApp({
     env,
-    services: defaultServices(testConfig(env), { alertSink: sink }),
+    services: defaultServices(testConfig(env)),
+    alertSink: sink,
     clock: () => NOW,
   }));
   ehr = new MiniEhr(app, fhirBase);

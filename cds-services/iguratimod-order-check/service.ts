@@ -89,7 +89,7 @@ export function iguratimodOrderCheckService(
     evaluate(input) {
       const { drafts, iguratimod } = iguratimodDraftsOf(input);
       const first = iguratimod[0];
-      if (!first) return [];
+      if (!first) return { cards: [] };
       // The drafts are what is being decided, not history: keep them out of the patient's facts.
       const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
       const { facts, prefetchNotes } = patientDataOf(input, thresholds, exclude);
@@ -112,7 +112,7 @@ export function iguratimodOrderCheckService(
             now: input.now,
           }),
         );
-      return cards;
+      return { cards };
     },
   };
 }

@@ -21,7 +21,7 @@ import { iguratimodResponseService } from "./service.js";
 const REF = new Date("2026-01-15T00:00:00Z");
 const bundles = studyPatientBundles(REF);
 
-async function cardAtDay(patientId: string, day: number) {
+function cardAtDay(patientId: string, day: number) {
   const b = patientBundle(bundles, patientId);
   const now = new Date(iguratimodDay0(b) + day * DAY_MS);
   const resources = resourcesOf(chartAsOf(b, now.getTime()));
@@ -36,7 +36,7 @@ async function cardAtDay(patientId: string, day: number) {
     config,
     logger: createLogger("silent"),
   } as ServiceInput;
-  const cards = await iguratimodResponseService().evaluate(input);
+  const { cards } = iguratimodResponseService().evaluate(input);
   expect(cards).toHaveLength(1);
   return cards[0];
 }
@@ -45,8 +45,8 @@ const lnCds = (card: Awaited<ReturnType<typeof cardAtDay>>) =>
   card?.extension?.["ln-cds"] as { finding: string; criteria?: Record<string, string> } | undefined;
 
 describe("iguratimod-response at week 24", () => {
-  it("patient 3: partial response, with baseline → week-24 proteinuria and the change in the summary", async () => {
-    const card = await cardAtDay("kang-03", 175);
+  it("patient 3: partial response, with baseline → week-24 proteinuria and the change in the summary", () => {
+    const card = cardAtDay("kang-03", 175);
     expect(card?.indicator).toBe("info");
     expect(card?.summary).toMatch(
       /^Week-24 partial response to iguratimod: proteinuria [\d.]+ → [\d.]+ g\/24h \(−\d+ %\)$/,
@@ -60,21 +60,21 @@ describe("iguratimod-response at week 24", () => {
     );
   });
 
-  it("patient 2: complete response", async () => {
-    const card = await cardAtDay("kang-02", 175);
+  it("patient 2: complete response", () => {
+    const card = cardAtDay("kang-02", 175);
     expect(card?.summary).toMatch(/^Week-24 complete response to iguratimod: proteinuria /);
     expect(lnCds(card)?.criteria).toMatchObject({ kang2020: "CR" });
   });
 
-  it("patient 3 at week 8: an interim card with weeks on drug and the change so far", async () => {
-    const card = await cardAtDay("kang-03", 60);
+  it("patient 3 at week 8: an interim card with weeks on drug and the change so far", () => {
+    const card = cardAtDay("kang-03", 60);
     expect(lnCds(card)?.finding).toBe("response-interim");
     expect(card?.summary).toMatch(/^Iguratimod week 8: proteinuria [\d.]+ → [\d.]+ (g\/24h|g\/g)/);
   });
 });
 
 describe("iguratimod-response with site thresholds", () => {
-  it("CLINICAL_THRESHOLDS courseMergeGapDays reaches the normaliser: a 40-day pause splits or joins the course", async () => {
+  it("CLINICAL_THRESHOLDS courseMergeGapDays reaches the normaliser: a 40-day pause splits or joins the course", () => {
     const now = new Date("2026-01-15T12:00:00Z");
     const ago = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString();
     const statement = (id: string, start: number, end?: number) =>
@@ -89,7 +89,7 @@ describe("iguratimod-response with site thresholds", () => {
       statement("igu-1", 130, 90),
       statement("igu-2", 50),
     ];
-    const summaryWith = async (env: Record<string, string>) => {
+    const summaryWith = (env: Record<string, string>) => {
       const config = testConfig(env);
       const service = defaultServices(config).find((x) => x.id === "iguratimod-response");
       const input = {
@@ -102,12 +102,12 @@ describe("iguratimod-response with site thresholds", () => {
         config,
         logger: createLogger("silent"),
       } as ServiceInput;
-      return ((await service?.evaluate(input)) ?? [])[0]?.summary;
+      return service?.evaluate(input).cards[0]?.summary;
     };
     // Default gap 30 days: the course restarted 50 days ago (week 7).
-    expect(await summaryWith({})).toBe("Iguratimod week 7");
+    expect(summaryWith({})).toBe("Iguratimod week 7");
     // A site gap of 60 days joins both statements into one course started 130 days ago.
-    expect(await summaryWith({ CLINICAL_THRESHOLDS: '{"courseMergeGapDays": 60}' })).toBe(
+    expect(summaryWith({ CLINICAL_THRESHOLDS: '{"courseMergeGapDays": 60}' })).toBe(
       "Iguratimod week 18",
     );
   });

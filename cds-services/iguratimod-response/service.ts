@@ -26,13 +26,15 @@ export function iguratimodResponseService(
     evaluate(input) {
       const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
       const finding = week24Response(facts, input.now, thresholds);
-      if (!finding) return [];
+      if (!finding) return { cards: [] };
       const patientRef = `Patient/${input.context.patientId}`;
       const gc = glucocorticoidFacts(resources, input.context.patientId);
       const day0 = steroidDoseAt(gc, Date.parse(finding.day0));
       const now = steroidDoseAt(gc, input.now.getTime());
       const steroids = { ...(day0 ? { day0 } : {}), ...(now ? { now } : {}) };
-      return [responseCard(finding, { patientRef, thresholds, prefetchNotes, steroids })];
+      return {
+        cards: [responseCard(finding, { patientRef, thresholds, prefetchNotes, steroids })],
+      };
     },
   };
 }

@@ -60,17 +60,6 @@ const DISPLAY = {
   "monitoring-overdue": "Iguratimod safety monitoring overdue",
 } as const;
 
-/** docs/cds-contract.md#alerts: what the card says when the alert is not in the store. */
-const ALERT_NOT_RECORDED = {
-  queued:
-    "**Safety team not yet notified.** ln-cds could not reach its database, so the safety-team " +
-    "alert for this finding is queued on this server and will be sent once the database is back. " +
-    "If it cannot wait, inform the safety team directly.",
-  failed:
-    "**Safety team not notified.** ln-cds could not record the safety-team alert for this finding " +
-    "(its database failed), so no alert will be sent for it. Please inform the safety team directly.",
-} as const;
-
 export function safetyCard(
   finding: SafetyFinding | MonitoringFinding,
   ctx: {
@@ -78,11 +67,6 @@ export function safetyCard(
     readonly patientRef: string;
     readonly thresholds: Thresholds;
     readonly prefetchNotes: readonly DataQualityNote[];
-    /**
-     * The finding's safety-team alert is not in the store: "queued" in the local spool until the
-     * database is back, or "failed" (no webhook will carry it).
-     */
-    readonly alertNotRecorded?: "queued" | "failed" | undefined;
   },
 ): Card {
   const suggestions =
@@ -99,9 +83,6 @@ export function safetyCard(
     sourceUrl: finding.code === "monitoring-overdue" ? STUDY_URL : CTCAE_URL,
     criteria: RULES[finding.code](ctx.thresholds),
     lead: leadOf(finding),
-    ...(ctx.alertNotRecorded !== undefined
-      ? { sections: [ALERT_NOT_RECORDED[ctx.alertNotRecorded]] }
-      : {}),
     extraNotes: ctx.prefetchNotes,
     suggestions,
     overrides: "safety",

@@ -7,7 +7,6 @@ import { testConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { defaultServices } from "../index.js";
 import type { ServiceInput } from "../types.js";
-import type { AlertSink, SafetyAlertInput } from "../../src/alerts/types.js";
 import { iguratimodSafetyService } from "./service.js";
 
 const NOW = new Date("2026-01-15T12:00:00Z");
@@ -19,7 +18,7 @@ function patient4(): FhirResource[] {
   return (bundle?.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
 }
 
-async function safetyCards(env: Record<string, string>, rs: FhirResource[] = patient4()) {
+function safetyCards(env: Record<string, string>, rs: FhirResource[] = patient4()) {
   const config = testConfig(env);
   const service = defaultServices(config).find((s) => s.id === "iguratimod-safety");
   const input = {
@@ -36,16 +35,16 @@ async function safetyCards(env: Record<string, string>, rs: FhirResource[] = pat
     config,
     logger: createLogger("silent"),
   } as ServiceInput;
-  return (await service?.evaluate(input)) ?? [];
+  return service?.evaluate(input).cards ?? [];
 }
 
 describe("iguratimod-safety with site thresholds (CLINICAL_THRESHOLDS)", () => {
-  it("judges patient 4's Hb 32 g/L as grade 3 by default and grade 2 when the site sets grade 3 below 30 g/L", async () => {
-    const byDefault = await safetyCards({});
+  it("judges patient 4's Hb 32 g/L as grade 3 by default and grade 2 when the site sets grade 3 below 30 g/L", () => {
+    const byDefault = safetyCards({});
     expect(byDefault.map((c) => [c.indicator, c.extension?.["ln-cds"]])).toEqual([
       ["critical", expect.objectContaining({ finding: "anemia", grade: 3 })],
     ]);
-    const site = await safetyCards({ CLINICAL_THRESHOLDS: '{"anemiaGrade3Below": 30}' });
+    const site = safetyCards({ CLINICAL_THRESHOLDS: '{"anemiaGrade3Below": 30}' });
     expect(site.map((c) => [c.indicator, c.extension?.["ln-cds"]])).toEqual([
       ["warning", expect.objectContaining({ finding: "anemia", grade: 2 })],
     ]);
@@ -76,8 +75,8 @@ function raisedBaselineAlt(latestAlt: number): FhirResource[] {
 }
 
 describe("iguratimod-safety: ALT against a baseline above ULN", () => {
-  it("grades ALT at exactly 1.5 × the baseline as grade 1 (info) and shows the rule; just below it, no card", async () => {
-    const cards = await safetyCards({}, raisedBaselineAlt(69)); // 1.5 × 46
+  it("grades ALT at exactly 1.5 × the baseline as grade 1 (info) and shows the rule; just below it, no card", () => {
+    const cards = safetyCards({}, raisedBaselineAlt(69)); // 1.5 × 46
     expect(cards).toHaveLength(1);
     const card = cards[0];
     expect(card?.indicator).toBe("info");
@@ -94,22 +93,15 @@ describe("iguratimod-safety: ALT against a baseline above ULN", () => {
     expect(card?.detail).toContain("| 69 U/L |");
     expect(card?.detail).toContain("grade 1 from 1.5× baseline");
 
-    expect(await safetyCards({}, raisedBaselineAlt(68.9))).toEqual([]);
+    expect(safetyCards({}, raisedBaselineAlt(68.9))).toEqual([]);
   });
 });
 
 describe("iguratimod-safety alerts when the EHR has no Patient resource to give", () => {
-  it("name the patient of the hook's context, not an empty reference", async () => {
-    const raised: SafetyAlertInput[] = [];
-    const sink: AlertSink = {
-      raise: (alerts) => {
-        raised.push(...alerts);
-        return Promise.resolve("recorded" as const);
-      },
-    };
-    const service = iguratimodSafetyService({ alertSink: sink });
+  it("name the patient of the hook's context, not an empty reference", () => {
+    const service = iguratimodSafetyService();
     const withoutPatient = patient4().filter((r) => r.resourceType !== "Patient");
-    const cards = await service.evaluate({
+    const { cards, alerts } = service.evaluate({
       hook: "patient-view",
       context: { userId: "Practitioner/u", patientId: "kang-04" },
       serviceId: "iguratimod-safety",
@@ -129,6 +121,9 @@ describe("iguratimod-safety alerts when the EHR has no Patient resource to give"
       logger: createLogger("silent"),
     });
     expect(cards.map((c) => c.indicator)).toEqual(["critical"]);
-    expect(raised.map((a) => a.patient)).toEqual(["Patient/kang-04", "Patient/kang-04"]);
+    expect(alerts?.map((a) => a.patient)).toEqual(["Patient/kang-04", "Patient/kang-04"]);
+    // Each alert names the finding of its card (the runtime's "not notified" note goes there).
+    expect(alerts?.map((a) => a.rule)).toEqual(["anemia", "anemia"]);
+    expect(cards[0]?.source.topic?.code).toBe("anemia");
   });
 });

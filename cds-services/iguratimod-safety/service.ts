@@ -3,10 +3,9 @@
  * iguratimod or within 30 days of stopping (docs/clinical-rules.md#7-safety). Nothing to say → no cards.
  *
  * Every anaemia or liver finding at warning or critical since day 0 is also a safety-team alert
- * (contract "Safety-team alerts"). The alerts are recorded before the cards are returned, so
- * before the HTTP response. The sink never throws: when the write fails the alert waits in the
- * local spool (or, failing that, is lost), and the clinician still gets the cards, each finding
- * whose alert is not in the store saying which on its card.
+ * (docs/cds-contract.md#alerts). evaluate only says which: the runtime (src/hooks/runtime.ts)
+ * records them before the answer leaves, and when it cannot, the finding's card says that the
+ * safety team was not notified.
  */
 import {
   anemiaFinding,
@@ -17,14 +16,11 @@ import {
   type Thresholds,
 } from "../../src/clinical/index.js";
 import { alertInputsFromEvents } from "../../src/alerts/from-events.js";
-import type { AlertSink } from "../../src/alerts/types.js";
 import type { CdsService } from "../types.js";
 import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { safetyCard } from "./cards.js";
 
 export interface SafetyServiceDeps {
-  /** Where safety-team alerts go; without one (unit tests, tools) no alert is raised. */
-  readonly alertSink?: AlertSink;
   readonly thresholds?: Thresholds;
 }
 
@@ -38,15 +34,9 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
       "Hemoglobin and ALT on iguratimod graded by CTCAE v5.0 (anaemia, liver injury) and overdue monthly monitoring; warning and critical findings also alert the safety team.",
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
-    async evaluate(input) {
+    evaluate(input) {
       const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
-      const notRecorded = new Map<string, "queued" | "failed">();
-      if (deps.alertSink) {
-        const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
-        const outcome =
-          alerts.length > 0 ? await deps.alertSink.raise(alerts, "patient-view") : "recorded";
-        if (outcome !== "recorded") for (const a of alerts) notRecorded.set(a.rule, outcome);
-      }
+      const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
       const findings = [
         anemiaFinding(facts, input.now, thresholds),
         liverFinding(facts, input.now, thresholds),
@@ -54,9 +44,8 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
       ];
       const patientRef = `Patient/${input.context.patientId}`;
       const ctx = { resources, patientRef, thresholds, prefetchNotes };
-      return findings.flatMap((f) =>
-        f ? [safetyCard(f, { ...ctx, alertNotRecorded: notRecorded.get(f.code) })] : [],
-      );
+      const cards = findings.flatMap((f) => (f ? [safetyCard(f, ctx)] : []));
+      return alerts.length > 0 ? { cards, alerts } : { cards };
     },
   };
 }

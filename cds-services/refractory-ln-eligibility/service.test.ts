@@ -33,7 +33,7 @@ const isProteinuria = (r: FhirResource) =>
     return kind === "protein24h" || kind === "upcr";
   });
 
-async function eligibilityCards(
+function eligibilityCards(
   env: Record<string, string>,
   patientId: string,
   chart: { resources: FhirResource[]; day0: Date },
@@ -60,7 +60,7 @@ async function eligibilityCards(
     config,
     logger: createLogger("silent"),
   } as ServiceInput;
-  const cards = (await service?.evaluate(input)) ?? [];
+  const cards = service?.evaluate(input).cards ?? [];
   return cards.map((c) => ({
     finding: (c.extension?.["ln-cds"] as { finding: string } | undefined)?.finding,
     indicator: c.indicator,
@@ -72,30 +72,30 @@ async function eligibilityCards(
 describe("refractory-ln-eligibility: calm by default, every verdict with ELIGIBILITY_SHOW_ALL=true", () => {
   const all = { ELIGIBILITY_SHOW_ALL: "true" };
 
-  it("an eligible patient (study patient 2) gets the info card either way", async () => {
+  it("an eligible patient (study patient 2) gets the info card either way", () => {
     const chart = beforeIguratimod("kang-02");
     for (const env of [{}, all]) {
-      expect(
-        (await eligibilityCards(env, "kang-02", chart)).map((c) => [c.finding, c.indicator]),
-      ).toEqual([["refractory-ln-eligible", "info"]]);
+      expect(eligibilityCards(env, "kang-02", chart).map((c) => [c.finding, c.indicator])).toEqual([
+        ["refractory-ln-eligible", "info"],
+      ]);
     }
   });
 
-  it("a not-eligible patient (study patient 11, one prior agent) is silent unless all verdicts are asked for", async () => {
+  it("a not-eligible patient (study patient 11, one prior agent) is silent unless all verdicts are asked for", () => {
     const chart = beforeIguratimod("kang-11");
-    expect(await eligibilityCards({}, "kang-11", chart)).toEqual([]);
-    const shown = await eligibilityCards(all, "kang-11", chart);
+    expect(eligibilityCards({}, "kang-11", chart)).toEqual([]);
+    const shown = eligibilityCards(all, "kang-11", chart);
     expect(shown.map((c) => [c.finding, c.indicator])).toEqual([
       ["refractory-ln-not-eligible", "info"],
     ]);
     expect(shown[0]?.summary).toMatch(/^Not refractory LN by kang2020: no /);
   });
 
-  it("without proteinuria in the last 90 days the verdict is undecided: silent by default, else an info card offering the 24-h urine protein", async () => {
+  it("without proteinuria in the last 90 days the verdict is undecided: silent by default, else an info card offering the 24-h urine protein", () => {
     const full = beforeIguratimod("kang-02");
     const chart = { ...full, resources: full.resources.filter((r) => !isProteinuria(r)) };
-    expect(await eligibilityCards({}, "kang-02", chart)).toEqual([]);
-    const shown = await eligibilityCards(all, "kang-02", chart);
+    expect(eligibilityCards({}, "kang-02", chart)).toEqual([]);
+    const shown = eligibilityCards(all, "kang-02", chart);
     expect(shown.map((c) => [c.finding, c.indicator])).toEqual([
       ["refractory-ln-insufficient-data", "info"],
     ]);

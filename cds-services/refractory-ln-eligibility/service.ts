@@ -28,15 +28,22 @@ export function refractoryLnEligibilityService(
     requiredPrefetch: keys,
     evaluate(input) {
       const { facts, prefetchNotes } = patientDataOf(input, thresholds);
-      if (!facts.lnDiagnosis) return [];
+      if (!facts.lnDiagnosis) return { cards: [] };
       const finding = refractoryEligibility(facts, input.now, thresholds);
-      if (!finding) return [];
+      if (!finding) return { cards: [] };
       const showAll = deps.showAll ?? input.config.ELIGIBILITY_SHOW_ALL;
-      if (finding.verdict !== "eligible" && !showAll) return [];
+      if (finding.verdict !== "eligible" && !showAll) return { cards: [] };
       const patientRef = `Patient/${input.context.patientId}`;
-      return [
-        eligibilityCard(finding, { patientRef, thresholds, prefetchNotes, overrides: "response" }),
-      ];
+      return {
+        cards: [
+          eligibilityCard(finding, {
+            patientRef,
+            thresholds,
+            prefetchNotes,
+            overrides: "response",
+          }),
+        ],
+      };
     },
   };
 }

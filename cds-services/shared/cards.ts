@@ -219,9 +219,9 @@ export const COURSE_APP_LABEL = "Iguratimod course (SMART app)";
 export function withCourseAppLink(service: CdsService, appUrl: string): CdsService {
   return {
     ...service,
-    async evaluate(input) {
-      const cards = await service.evaluate(input);
-      return cards.map((card) => {
+    evaluate(input) {
+      const evaluation = service.evaluate(input);
+      const cards = evaluation.cards.map((card) => {
         const finding = card.source.topic?.code;
         if (finding === undefined) return card;
         const link = {
@@ -232,6 +232,7 @@ export function withCourseAppLink(service: CdsService, appUrl: string): CdsServi
         };
         return { ...card, links: [...(card.links ?? []), link] };
       });
+      return evaluation.alerts === undefined ? { cards } : { cards, alerts: evaluation.alerts };
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * Safety-alert seam shared by the iguratimod-safety CDS service (patient-view) and the
- * background monitor: both raise through the same sink so an alert is recorded once
- * (contract: "Safety-team alerts").
+ * Safety-alert seam shared by the CDS Hooks runtime (the alerts of iguratimod-safety's
+ * patient-view evaluations, src/hooks/runtime.ts) and the background monitor: both raise through
+ * the same sink so an alert is recorded once (docs/cds-contract.md#alerts).
  */
 
 /** A measured quantity as it appeared on the triggering Observation (value in the rule's unit). */

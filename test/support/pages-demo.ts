@@ -73,7 +73,8 @@ export async function startPagesDemo(opts: {
       logger,
       store,
       saveFeedback: (records) => saveFeedback(store, records),
-      services: defaultServices(config, { alertSink: alerting.sink }),
+      services: defaultServices(config),
+      alertSink: alerting.sink,
       clock: () => new Date(),
       operatorRoutes: alertsRouter({ store: alertStore(store), config, logger }),
       pages: pagesRouter({

@@ -32,6 +32,8 @@ export interface ProtocolAppOptions {
   readonly saveFeedback?: AppDeps["saveFeedback"];
   readonly cdsAuth?: RequestHandler;
   readonly clock?: () => Date;
+  /** Where the runtime records the alerts services raise (none: not recorded). */
+  readonly alertSink?: AppDeps["alertSink"];
   /** Build the app as the demo does: CORS for any origin. */
   readonly corsAnyOrigin?: boolean;
 }
@@ -49,6 +51,7 @@ export function protocolApp(options: ProtocolAppOptions = {}) {
     services: options.services ?? [testService()],
     clock: options.clock ?? (() => new Date("2026-01-15T10:00:00Z")),
     ...(options.cdsAuth ? { cdsAuth: options.cdsAuth } : {}),
+    ...(options.alertSink ? { alertSink: options.alertSink } : {}),
     ...(options.corsAnyOrigin === true ? { corsAnyOrigin: true } : {}),
   });
   return { app, logs, config };

@@ -57,7 +57,7 @@ export function testService(options: TestServiceOptions = {}): CdsService {
     },
     requiredPrefetch: options.requiredPrefetch ?? ["patient"],
     evaluate(input) {
-      return options.cards ? options.cards(input) : [echoCard(input)];
+      return { cards: options.cards ? options.cards(input) : [echoCard(input)] };
     },
   };
 }

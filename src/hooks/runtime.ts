@@ -1,0 +1,271 @@
+/**
+ * The CDS Hooks runtime: one call from its parsed JSON body to its answer, knowing nothing of HTTP
+ * (src/http adapts it to express).
+ *
+ *   parse        the request schema, the hook the service serves, the hook's context
+ *   resolve      prefetch: what came in the request, the rest read from the FHIR server (I/O)
+ *   evaluate     the service, pure: data → { cards, alerts }
+ *   record       the alerts, through the alert sink, before the answer leaves; a card whose
+ *                finding's alert could not be recorded says so
+ *   validate     at most MAX_CARDS cards, each checked against CDS Hooks 2.0
+ *
+ * Every refusal is an OperationOutcomeError (src/outcomes.ts), thrown before any data is read.
+ */
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { AlertRaiseOutcome, AlertSink, SafetyAlertInput } from "../alerts/types.js";
+import type { CdsService, ServiceInput } from "../../cds-services/types.js";
+import type { FeedbackRecord } from "../store/feedback.js";
+import { badRequest, badRequestIssues } from "../outcomes.js";
+import { capCards } from "./card-cap.js";
+import { resolvePrefetch, type ReaderFactory } from "./prefetch.js";
+import {
+  cdsRequestSchema,
+  describeIssues,
+  draftMedicationRequests,
+  feedbackRequestSchema,
+  isHookName,
+  parseHookContext,
+  patientViewContextWithoutPatientSchema,
+  type Card,
+  type CdsRequest,
+  type CdsResponse,
+  type HookRequest,
+  type OrderSignContext,
+} from "./schemas.js";
+import { enforceValidResponse } from "./validate-response.js";
+
+export type { FeedbackRecord };
+
+/** Stores feedback idempotently on (card, outcome, outcomeTimestamp). */
+export type SaveFeedback = (records: readonly FeedbackRecord[]) => Promise<unknown>;
+
+export interface HookRuntimeDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly services: readonly CdsService[];
+  readonly clock: () => Date;
+  readonly saveFeedback: SaveFeedback;
+  /**
+   * Where the alerts of an evaluation are recorded (docs/cds-contract.md#alerts). Without one
+   * (tests, tools) they are not recorded and no card says otherwise.
+   */
+  readonly alertSink?: AlertSink;
+  /** How prefetch reads a FHIR server (default fhir-kit-client); tests pass a reader of their own. */
+  readonly readerFactory?: ReaderFactory;
+}
+
+/**
+ * A request that passed every check: the service, its request, and the hook with its typed
+ * context, or `undefined` when the request gives the service nothing to judge (then the answer
+ * is no cards, and no data is read).
+ */
+export interface HookCall {
+  readonly service: CdsService;
+  readonly request: CdsRequest;
+  readonly hookRequest: HookRequest | undefined;
+}
+
+/**
+ * Said first on a card when the alert of its finding is not in the store
+ * (docs/cds-contract.md#alerts): "queued" in the local spool until the database is back, or
+ * "failed", so no webhook will carry it.
+ */
+export const ALERT_NOT_RECORDED = {
+  queued:
+    "**Safety team not yet notified.** ln-cds could not reach its database, so the safety-team " +
+    "alert for this finding is queued on this server and will be sent once the database is back. " +
+    "If it cannot wait, inform the safety team directly.",
+  failed:
+    "**Safety team not notified.** ln-cds could not record the safety-team alert for this finding " +
+    "(its database failed), so no alert will be sent for it. Please inform the safety team directly.",
+} as const satisfies Record<Exclude<AlertRaiseOutcome, "recorded">, string>;
+
+/**
+ * The cards with the note of `outcome` first in the detail of each card whose finding
+ * (`source.topic.code`) is the rule of one of `alerts`; other cards are returned as they are.
+ */
+export function withAlertNotRecorded(
+  cards: readonly Card[],
+  alerts: readonly SafetyAlertInput[],
+  outcome: Exclude<AlertRaiseOutcome, "recorded">,
+): Card[] {
+  const note = ALERT_NOT_RECORDED[outcome];
+  const rules = new Set<string>(alerts.map((a) => a.rule));
+  return cards.map((card) => {
+    const finding = card.source.topic?.code;
+    if (finding === undefined || !rules.has(finding)) return card;
+    return { ...card, detail: card.detail === undefined ? note : `${note}\n\n${card.detail}` };
+  });
+}
+
+/** The body must be a JSON object before any field can be named. */
+function requireObjectBody(body: unknown, what: string): void {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest(`the request body must be a JSON object (${what})`);
+  }
+}
+
+/** An order hook whose drafts hold no medication order with a medication: nothing to check. */
+function hasNoMedicationDraft(context: OrderSignContext): boolean {
+  return !draftMedicationRequests(context).some(
+    (mr) => mr.medicationCodeableConcept !== undefined || mr.medicationReference !== undefined,
+  );
+}
+
+export class HookRuntime {
+  private readonly byId: ReadonlyMap<string, CdsService>;
+  private readonly mode: "test" | "production";
+
+  /** The registry, in discovery order. */
+  readonly services: readonly CdsService[];
+
+  constructor(private readonly deps: HookRuntimeDeps) {
+    this.services = deps.services;
+    this.byId = new Map(deps.services.map((s) => [s.id, s]));
+    this.mode = deps.config.NODE_ENV === "test" ? "test" : "production";
+  }
+
+  /** The service of `POST /cds-services/{id}`, when there is one. */
+  service(id: string): CdsService | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * Checks a request body for `service`: the CDS Hooks request, the hook (one the service serves)
+   * and the hook's context. Reads no data; throws an OperationOutcomeError (400) naming what is
+   * wrong.
+   */
+  parse(service: CdsService, body: unknown): HookCall {
+    requireObjectBody(body, "a CDS Hooks request with hook, hookInstance and context");
+    const parsed = cdsRequestSchema.safeParse(body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const request = parsed.data;
+    const hook = request.hook;
+    if (!isHookName(hook) || !service.hooks.includes(hook)) {
+      throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
+    }
+    // The spec's example of a request extension is a patient-view call whose context holds the
+    // user only. Accepted (docs/cds-contract.md#real-clients): with no patient there is nothing
+    // to judge, so no cards; the rest of the context is still checked, and the log says why.
+    if (hook === "patient-view" && request.context.patientId === undefined) {
+      const rest = patientViewContextWithoutPatientSchema.safeParse(request.context);
+      if (!rest.success) throw badRequestIssues(describeIssues(rest.error, ["context"]));
+      this.deps.logger.warn(
+        { serviceId: service.id, hookInstance: request.hookInstance },
+        "patient-view with no patientId in its context: nothing to judge, no cards",
+      );
+      return { service, request, hookRequest: undefined };
+    }
+    const hookRequest = parseHookContext(hook, request.context);
+    if (!hookRequest.success)
+      throw badRequestIssues(describeIssues(hookRequest.error, ["context"]));
+    // Real clients fire order-select on an empty draft (docs/cds-contract.md#real-clients): answer
+    // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
+    // Likewise when the service says the request holds nothing for it (an order of another drug).
+    const nothingToJudge =
+      (hookRequest.data.hook !== "patient-view" &&
+        hasNoMedicationDraft(hookRequest.data.context)) ||
+      service.appliesTo?.(hookRequest.data) === false;
+    return { service, request, hookRequest: nothingToJudge ? undefined : hookRequest.data };
+  }
+
+  /**
+   * The answer to a parsed call: prefetch resolved (412 when required data cannot be had), the
+   * service's evaluation, its alerts recorded, its cards capped and checked. `signalOf` gives the
+   * signal that ends the call's FHIR reads early (asked for only when something is read).
+   */
+  async answer(call: HookCall, signalOf?: () => AbortSignal | undefined): Promise<CdsResponse> {
+    const { service, request, hookRequest } = call;
+    if (hookRequest === undefined) return { cards: [] };
+    const { config, logger } = this.deps;
+    const data = await resolvePrefetch(
+      {
+        serviceId: service.id,
+        prefetch: service.prefetch,
+        requiredPrefetch: service.requiredPrefetch,
+      },
+      {
+        ...(request.fhirServer !== undefined ? { fhirServer: request.fhirServer } : {}),
+        ...(request.fhirAuthorization !== undefined
+          ? { accessToken: request.fhirAuthorization.access_token }
+          : {}),
+        ...(request.prefetch !== undefined ? { prefetch: request.prefetch } : {}),
+        context: hookRequest.context,
+      },
+      {
+        config,
+        logger,
+        ...(signalOf !== undefined ? { signalOf } : {}),
+        ...(this.deps.readerFactory !== undefined
+          ? { readerFactory: this.deps.readerFactory }
+          : {}),
+      },
+    );
+    const input: ServiceInput = {
+      ...hookRequest,
+      serviceId: service.id,
+      hookInstance: request.hookInstance,
+      data,
+      now: this.deps.clock(),
+      config,
+      logger,
+    };
+    const evaluation = service.evaluate(input);
+    let cards = evaluation.cards;
+    const alerts = evaluation.alerts;
+    // Recorded before the answer leaves (docs/cds-contract.md#alerts). The sink never throws: an
+    // alert it could not store is queued or lost (logged there), and the finding's card says so.
+    if (alerts !== undefined && alerts.length > 0 && this.deps.alertSink !== undefined) {
+      const outcome = await this.deps.alertSink.raise(alerts, "patient-view");
+      if (outcome !== "recorded") cards = withAlertNotRecorded(cards, alerts, outcome);
+    }
+    return enforceValidResponse(
+      { cards: capCards(cards) },
+      { mode: this.mode, logger, serviceId: service.id },
+    );
+  }
+
+  /** Parses a call and answers it: the whole pipeline, for callers that log nothing between. */
+  async invoke(
+    service: CdsService,
+    body: unknown,
+    signalOf?: () => AbortSignal | undefined,
+  ): Promise<CdsResponse> {
+    return this.answer(this.parse(service, body), signalOf);
+  }
+
+  /**
+   * Card feedback for `service` (docs/cds-contract.md#feedback): checked, then stored once per
+   * (card, outcome, outcomeTimestamp). Throws an OperationOutcomeError (400) for a bad body.
+   */
+  async feedback(service: CdsService, body: unknown): Promise<void> {
+    requireObjectBody(body, "a CDS Hooks feedback request");
+    const parsed = feedbackRequestSchema.safeParse(body);
+    if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
+    const receivedAt = this.deps.clock();
+    const records: FeedbackRecord[] = parsed.data.feedback.map((fb) => {
+      const reason = fb.overrideReason?.reason;
+      const comment = fb.overrideReason?.userComment;
+      return {
+        serviceId: service.id,
+        card: fb.card,
+        outcome: fb.outcome,
+        outcomeTimestamp: fb.outcomeTimestamp,
+        acceptedSuggestions: (fb.acceptedSuggestions ?? []).map((s) => s.id),
+        ...(reason !== undefined
+          ? {
+              overrideReason: {
+                code: reason.code,
+                ...(reason.system !== undefined ? { system: reason.system } : {}),
+                ...(reason.display !== undefined ? { display: reason.display } : {}),
+              },
+            }
+          : {}),
+        ...(comment !== undefined && comment !== "" ? { userComment: comment } : {}),
+        receivedAt,
+      };
+    });
+    await this.deps.saveFeedback(records);
+  }
+}
