@@ -16,6 +16,7 @@ import {
   liverFinding,
   monitoringOverdue,
   refractoryEligibility,
+  UCUM_SYSTEM,
   week24Response,
   type DataQualityNote,
   type Finding,
@@ -179,7 +180,7 @@ export function courseView(
             doseQuantity: {
               value: t.iguratimodStudyDoseMg.value,
               unit: "mg",
-              system: "http://unitsofmeasure.org",
+              system: UCUM_SYSTEM,
               code: "mg",
             },
           },
