@@ -50,4 +50,56 @@ describe("values at the precision a lab reports them (docs/clinical-rules.md#9-c
     expect(significantDigits(38.9851)).toBe(6);
     expect(significantDigits(0)).toBe(1);
   });
+
+  it("counts as the four regular expressions it replaced did, on generated values", () => {
+    // The former reading, kept here as the reference.
+    const byRegex = (value: number): number => {
+      if (!Number.isFinite(value) || value === 0) return 1;
+      const text = Math.abs(value)
+        .toPrecision(15)
+        .replace(/\.?0+$/, "")
+        .replace(/e.*$/, "");
+      const digits = text.replace(".", "").replace(/^0+/, "");
+      const trimmed = text.includes(".") ? digits : digits.replace(/0+$/, "");
+      return Math.max(1, trimmed.length);
+    };
+    const values = [
+      1,
+      10,
+      100,
+      1200,
+      1e14,
+      123456789012300,
+      1e15,
+      1.5e20,
+      1e21,
+      1e-6,
+      1.2e-7,
+      0.001,
+      0.1 + 0.2,
+      1 / 3,
+      -0.5,
+      -1200,
+      100.5,
+      99.99,
+      5e-324,
+      Number.MAX_VALUE,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
+    // A fixed sequence (a linear congruential generator): every magnitude, few and many digits.
+    let seed = 12345;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const magnitude = 10 ** Math.floor(next() * 40 - 20);
+      const decimals = Math.floor(next() * 8);
+      const raw = next() * 1000 * magnitude;
+      values.push(raw, Number(raw.toFixed(decimals)), Math.round(raw) * 10 ** decimals);
+    }
+    for (const v of values) expect([v, significantDigits(v)]).toEqual([v, byRegex(v)]);
+  });
 });
