@@ -11,6 +11,7 @@ import { defineConfig } from "vitest/config";
 export const INTEGRATION = [
   // PostgreSQL (and SQLite beside it)
   "test/alert-acknowledgements.int.test.ts",
+  "test/alert-write-stall.int.test.ts",
   "test/alerts-api.int.test.ts",
   "test/alerts.int.test.ts",
   "test/auth-replicas.int.test.ts",

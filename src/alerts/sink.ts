@@ -28,6 +28,8 @@ export interface AlertSinkDeps {
   clock?: () => Date;
   /** Where alerts wait while the store fails; without one such alerts are "failed". */
   spool?: AlertSpool;
+  /** Default ALERT_WRITE_WAIT_MS; only with a spool (without one there is nowhere else to go). */
+  writeWaitMs?: number;
 }
 
 export interface AlertSinkWithStats extends AlertSink {
@@ -49,7 +51,35 @@ export interface AlertSinkWithStats extends AlertSink {
   flushQueued(): Promise<number>;
 }
 
+/**
+ * How long a patient-view waits for its alert write before queueing the alerts in the spool: a
+ * database that stopped answering (a network partition, a frozen server) must not hold the
+ * clinician's answer until the request times out without cards. The write goes on; if it commits
+ * later, recording the spooled copy is a no-op (same id).
+ */
+export const ALERT_WRITE_WAIT_MS = 2000;
+
+class WriteTimeout extends Error {
+  override name = "WriteTimeout";
+}
+
+/** `work`, or a WriteTimeout after `ms`; the timer is cleared either way, `work` never unheard. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new WriteTimeout(`the store did not answer within ${String(ms)} ms`));
+    }, ms);
+  });
+  // A late failure of the write is already covered by the spooled copy.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
+  const writeWaitMs = deps.writeWaitMs ?? ALERT_WRITE_WAIT_MS;
   const clock = deps.clock ?? (() => new Date());
   let raised = 0;
   async function record(
@@ -163,7 +193,9 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSinkWithStats {
       // Log ids only (no values, no patient data): the ids are hashes.
       const alertIds = alerts.map(alertId);
       try {
-        await record(alerts, source, detectedAt);
+        await (spool === undefined
+          ? record(alerts, source, detectedAt)
+          : within(record(alerts, source, detectedAt), writeWaitMs));
         flushInBackground();
         return "recorded";
       } catch (err) {
