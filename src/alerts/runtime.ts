@@ -75,6 +75,19 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const store = alertStore(options.store);
   const path = spoolPath(config);
   const spool = path === undefined ? undefined : openAlertSpool(path, logger);
+  if (spool === undefined) {
+    logger.warn(
+      { event: "alert-spool-off" },
+      "no alert spool (in-memory SQLite, no ALERT_SPOOL_PATH): alerts raised while the database fails are lost",
+    );
+  } else {
+    void spool.check().catch((err: unknown) => {
+      logger.error(
+        { event: "alert-spool-unwritable", spool: spool.path, err: (err as Error).message },
+        "the alert spool cannot be written: alerts raised while the database fails would be lost",
+      );
+    });
+  }
   const sink = createAlertSink({ store, config, logger, ...(spool ? { spool } : {}) });
   const retry = spool === undefined ? undefined : retryQueued(sink, spool);
   const worker = startDeliveryWorker({ store, config, logger });

@@ -1,4 +1,11 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -107,5 +114,16 @@ describe("alert spool", () => {
       }),
     ).toBe(2);
     expect(seen).toEqual(["Patient/p1", "Patient/p2"]);
+  });
+
+  it("a spool that cannot be written says so at the check and at each append", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ln-cds-spool-test-"));
+    dirs.push(dir);
+    const notADirectory = join(dir, "file");
+    writeFileSync(notADirectory, "");
+    const spool = openAlertSpool(join(notADirectory, "alert-spool.jsonl"), logger);
+    await expect(spool.check()).rejects.toThrow();
+    await expect(spool.append(batch(1))).rejects.toThrow();
+    await expect(openAlertSpool(spoolFile(), logger).check()).resolves.toBeUndefined();
   });
 });

@@ -20,7 +20,8 @@
  *
  * One process per spool file: replicas each have their own (a local path, not a shared volume).
  */
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { AlertSource, SafetyAlertInput } from "./types.js";
@@ -44,6 +45,8 @@ export interface AlertSpool {
   drain(record: (batch: SpooledBatch) => Promise<void>): Promise<number>;
   /** Whether batches may be waiting (false after a complete drain with no append since). */
   pending(): boolean;
+  /** Rejects when the spool's directory cannot be made or written (checked at start). */
+  check(): Promise<void>;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -177,5 +180,9 @@ export function openAlertSpool(path: string, logger: Logger): AlertSpool {
       return current;
     },
     pending: () => dirty,
+    async check() {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+    },
   };
 }
