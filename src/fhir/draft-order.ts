@@ -17,11 +17,7 @@ import { SNOMED_TABLET } from "../clinical/codes.js";
 import type { DoseAmount, DoseLineFacts, DoseTiming, DraftOrderFacts } from "../clinical/dose.js";
 import { conversionFactor } from "../clinical/units.js";
 import { agentOf } from "./normalise/index.js";
-
-function arr<T>(x: T | readonly T[] | undefined | null): readonly T[] {
-  if (x === undefined || x === null) return [];
-  return Array.isArray(x) ? (x as readonly T[]) : [x as T];
-}
+import { arr } from "./normalise/values.js";
 
 /** Units of presentation that mean "tablets" (UCUM annotations, words, SNOMED CT 732936001). */
 const TABLET_UNIT = /^\{?(tbl|tab|tabs|tablet|tablets|pill|pills)\}?$/i;
