@@ -274,7 +274,7 @@ async function monitorOnly(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
   const store = await openStore(config, { logger });
-  const alerting = startAlerting({ store, config, logger, monitor: "on" });
+  const alerting = startAlerting({ store, config, logger, monitor: "on", spool: false });
   logger.info({ intervalSeconds: config.MONITOR_INTERVAL ?? 60 }, "ln-cds monitor running");
   onShutdown(logger, async () => {
     await alerting.stop();

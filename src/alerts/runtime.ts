@@ -31,6 +31,12 @@ export interface AlertingOptions {
   logger: Logger;
   /** "auto": only when MONITOR_INTERVAL is set; "on": always (`ln-cds monitor`); "off": never. */
   monitor?: "auto" | "on" | "off";
+  /**
+   * Default true. `ln-cds monitor` has none: its monitor records through the store and retries a
+   * failed round itself, and a second process draining the service's spool file could take a
+   * batch appended while it moves the file aside.
+   */
+  spool?: boolean;
 }
 
 /** How often alerts waiting in the spool are offered to the store again. */
@@ -73,14 +79,14 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const { config, logger } = options;
   checkWebhooks(config);
   const store = alertStore(options.store);
-  const path = spoolPath(config);
+  const path = options.spool === false ? undefined : spoolPath(config);
   const spool = path === undefined ? undefined : openAlertSpool(path, logger);
-  if (spool === undefined) {
+  if (spool === undefined && options.spool !== false) {
     logger.warn(
       { event: "alert-spool-off" },
       "no alert spool (in-memory SQLite, no ALERT_SPOOL_PATH): alerts raised while the database fails are lost",
     );
-  } else {
+  } else if (spool !== undefined) {
     void spool.check().catch((err: unknown) => {
       logger.error(
         { event: "alert-spool-unwritable", spool: spool.path, err: (err as Error).message },
