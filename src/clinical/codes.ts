@@ -350,3 +350,20 @@ export const SNOMED_LABORATORY_PROCEDURE = {
 export const SNOMED_ORAL_ROUTE = { code: "26643006", display: "Oral" } as const;
 /** 732936001 |Tablet (unit of presentation)|: a dose counted in tablets. */
 export const SNOMED_TABLET = "732936001";
+
+/** The glucocorticoids whose dose is shown as prednisone-equivalent (docs/clinical-rules.md#9-cards). */
+export type Glucocorticoid =
+  | "prednisone"
+  | "prednisolone"
+  | "methylprednisolone"
+  | "dexamethasone"
+  | "hydrocortisone";
+
+/** RxNorm ingredient code of each glucocorticoid (NLM RxNav, https://mor.nlm.nih.gov/RxNav/). */
+export const GLUCOCORTICOID_CODES: Readonly<Record<Glucocorticoid, readonly string[]>> = {
+  prednisone: ["8640"],
+  prednisolone: ["8638"],
+  methylprednisolone: ["6902"],
+  dexamethasone: ["3264"],
+  hydrocortisone: ["5492"],
+};

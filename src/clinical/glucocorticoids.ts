@@ -3,14 +3,10 @@
  * cards show it at day 0 and now, because a response on a high steroid dose is read differently.
  * Not an immunosuppressant for counting (docs/clinical-rules.md#2-medications).
  */
+import { GLUCOCORTICOID_CODES, type Glucocorticoid } from "./codes.js";
 import { DAY_MS } from "./facts.js";
 
-export type Glucocorticoid =
-  | "prednisone"
-  | "prednisolone"
-  | "methylprednisolone"
-  | "dexamethasone"
-  | "hydrocortisone";
+export { GLUCOCORTICOID_CODES, type Glucocorticoid };
 
 /**
  * mg of prednisone per mg of the agent: the usual anti-inflammatory equivalence (5 mg prednisone
@@ -23,15 +19,6 @@ export const PREDNISONE_EQUIVALENT: Readonly<Record<Glucocorticoid, number>> = {
   methylprednisolone: 5 / 4,
   dexamethasone: 5 / 0.75,
   hydrocortisone: 5 / 20,
-};
-
-/** RxNorm ingredient codes and names of each agent. */
-export const GLUCOCORTICOID_CODES: Readonly<Record<Glucocorticoid, readonly string[]>> = {
-  prednisone: ["8640"],
-  prednisolone: ["8638"],
-  methylprednisolone: ["6902"],
-  dexamethasone: ["3264"],
-  hydrocortisone: ["5492"],
 };
 
 export interface GlucocorticoidFact {

@@ -6,6 +6,7 @@
  * to the order-select and order-sign services.
  */
 import { byId, clear, h, status } from "../shared/dom.js";
+import { UCUM_SYSTEM } from "../../clinical/codes.js";
 import {
   callService,
   discover,
@@ -229,7 +230,7 @@ function draftOrders(patientId: string): { bundle: unknown; ids: string[] } {
                   doseQuantity: {
                     value: dose,
                     unit: "mg",
-                    system: "http://unitsofmeasure.org",
+                    system: UCUM_SYSTEM,
                     code: "mg",
                   },
                 },
