@@ -65,7 +65,14 @@ export const fhirAuthorizationSchema = z.looseObject({
 });
 export type FhirAuthorization = z.infer<typeof fhirAuthorizationSchema>;
 
-const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
+/**
+ * Any JSON object, checked as one and passed on as it is: a z.record would copy every key of it
+ * (a request's prefetch, a card's extension) only to give the same values back.
+ */
+const jsonObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+  { error: "must be a JSON object" },
+);
 
 export const cdsRequestSchema = z
   .looseObject({
@@ -260,10 +267,26 @@ export type Link = z.infer<typeof linkSchema>;
 export const overrideReasonSchema = codingSchema.extend({ display: nonEmpty });
 export type OverrideReason = z.infer<typeof overrideReasonSchema>;
 
+const SUMMARY_MAX_CHARACTERS = 139;
+
+/** Characters as a reader counts them (code points, so an emoji or a CJK character is one). */
+export function characterCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
+}
+
 export const cardSchema = z.object({
   /** Optional in CDS Hooks 2.0, always sent by ln-cds so feedback can name the card. */
   uuid: z.uuid(),
-  summary: z.string().min(1).max(139),
+  /** CDS Hooks 2.0: "< 140 characters", counted as a reader counts them (code points). */
+  summary: z
+    .string()
+    .min(1, "summary is required")
+    .refine((summary) => characterCount(summary) <= SUMMARY_MAX_CHARACTERS, {
+      error: (issue) =>
+        `summary must be under 140 characters (has ${String(characterCount(String(issue.input)))})`,
+    }),
   detail: nonEmpty.optional(),
   indicator: z.enum(["info", "warning", "critical"]),
   source: sourceSchema,

@@ -170,6 +170,33 @@ describe("CDS Hooks 2.0 response invariants", () => {
     expect(v.map((x) => x.path)).toEqual(["$.cards[0].extension.ln-cds.evidence"]);
   });
 
+  it("runs the card's zod schema: a link's url must be an http(s) URL, a suggestion needs a label", () => {
+    const card = goodCard();
+    card.links = [{ label: "Study", url: "doi:10.1177/0961203320941874", type: "absolute" }];
+    expect(responseViolations({ cards: [card] }).map((x) => [x.rule, x.path])).toEqual([
+      ["shape", "$.cards[0].links[0].url"],
+    ]);
+    const unlabelled = goodCard();
+    unlabelled.suggestions = [{ uuid: UUID_B }];
+    expect(responseViolations({ cards: [unlabelled] }).map((x) => [x.rule, x.path])).toEqual([
+      ["shape", "$.cards[0].suggestions[0].label"],
+    ]);
+  });
+
+  it("checks systemActions by the action schema and the delete rule", () => {
+    const v = responseViolations({
+      cards: [],
+      systemActions: [
+        { type: "remove", description: "x" },
+        { type: "delete", description: "Stop" },
+      ],
+    });
+    expect(v.map((x) => [x.rule, x.path])).toEqual([
+      ["action-type", "$.systemActions[0].type"],
+      ["delete-resource-id", "$.systemActions[1].resourceId"],
+    ]);
+  });
+
   it("every card has a uuid", () => {
     const card = goodCard();
     delete card.uuid;
@@ -263,6 +290,22 @@ describe("enforcing the invariants", () => {
       droppedSuggestions: number;
     };
     expect(line).toMatchObject({ droppedCards: 0, droppedSuggestions: 2 });
+  });
+
+  it("in production a suggestion the schema refuses is dropped and its card stays", () => {
+    const card = goodCard();
+    const broken = {
+      label: "Stop iguratimod",
+      uuid: "0b4f7a3c-6b8e-4c1d-9a2e-5f6d7c8b9a01",
+      actions: [{ type: "update", description: "Stop", resource: "MedicationRequest/1" }],
+    };
+    card.suggestions = [...(card.suggestions as unknown[]), broken];
+    const out = enforceValidResponse(
+      { cards: [card] as unknown as Card[] },
+      { mode: "production", logger, serviceId: "s" },
+    );
+    expect(out.cards.map((c) => c.uuid)).toEqual([UUID_A]);
+    expect(out.cards[0]?.suggestions?.map((x) => x.label)).toEqual(["Order urine protein"]);
   });
 
   it("in production a card at fault itself is dropped even when its suggestions are fine", () => {

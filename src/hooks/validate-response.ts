@@ -1,13 +1,18 @@
 /**
  * Every CDS Hooks 2.0 invariant of a service response, checked in one place before it is sent
- * (docs/cds-contract.md#cards). Each violation names its rule and the JSON path of the offending value.
+ * (docs/cds-contract.md#cards): the card's shape by its zod schema (`cardSchema`, the one
+ * declaration of a card), then the rules that join fields (suggestions need a selectionBehavior;
+ * a delete action names its resourceId and carries no resource; appContext only on smart links)
+ * and "no empty values" anywhere. Each violation names its rule and the JSON path of the
+ * offending value.
  *
  * In tests a violation throws, so a service that builds a bad card fails its test; in production
  * the invalid suggestion, or the invalid card, is left out and logged as an error, and the rest of
  * the response still goes out.
  */
+import type { z } from "zod";
 import type { Logger } from "../log.js";
-import type { Card, CdsResponse } from "./schemas.js";
+import { actionSchema, cardSchema, type Card, type CdsResponse } from "./schemas.js";
 
 export type ResponseRule =
   | "summary-length"
@@ -31,27 +36,13 @@ export interface Violation {
   readonly message: string;
 }
 
-const INDICATORS = new Set(["info", "warning", "critical"]);
-const ACTION_TYPES = new Set(["create", "update", "delete"]);
-const LINK_TYPES = new Set(["absolute", "smart"]);
-/** CDS Hooks 2.0: "summary ... SHALL be < 140 characters". */
-const SUMMARY_MAX = 139;
-
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const isNonEmptyString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
-/** Characters as a reader counts them (code points, so an emoji or a CJK character is one). */
-function characterCount(text: string): number {
-  let n = 0;
-  for (const _ of text) n += 1;
-  return n;
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (v: unknown): boolean => typeof v === "string" && UUID.test(v);
 
-const joinPath = (root: string, segments: readonly (string | number)[]): string =>
-  root + segments.map((s) => (typeof s === "number" ? `[${String(s)}]` : `.${s}`)).join("");
+const joinPath = (root: string, segments: readonly PropertyKey[]): string =>
+  root + segments.map((s) => (typeof s === "number" ? `[${String(s)}]` : `.${String(s)}`)).join("");
 
 /**
  * CDS Hooks 2.0: no null, "", [] or {} anywhere (an absent field is simply left out). The path
@@ -106,40 +97,64 @@ function emptyValues(
   }
 }
 
-function checkAction(action: unknown, path: string, out: Violation[]): void {
-  if (!isObject(action)) {
-    out.push({ rule: "shape", path, message: "an action must be an object" });
-    return;
+/** The rule a schema issue breaks, from where it is: the last named field and what holds it. */
+function ruleOf(issuePath: readonly PropertyKey[]): ResponseRule {
+  const named = issuePath.filter((p): p is string => typeof p === "string");
+  const field = named.at(-1) ?? "";
+  const holder = named.at(-2);
+  switch (field) {
+    case "uuid":
+      return "uuid";
+    case "summary":
+      return "summary-length";
+    case "indicator":
+      return "indicator";
+    case "selectionBehavior":
+      return "selection-behavior";
+    case "source":
+      return "source-label";
+    case "label":
+      return holder === "source" ? "source-label" : "shape";
+    case "description":
+      return holder === "actions" ? "action-description" : "shape";
+    case "type":
+      return holder === "links" ? "link-type" : holder === "actions" ? "action-type" : "shape";
+    case "display":
+      return holder === "overrideReasons" ? "override-reason-display" : "shape";
+    default:
+      return "shape";
   }
-  if (!isNonEmptyString(action.description)) {
+}
+
+/** The schema's issues as violations; `holder` names what holds the value checked (an action). */
+function schemaViolations(
+  error: z.ZodError,
+  root: string,
+  out: Violation[],
+  holder?: string,
+): void {
+  for (const issue of error.issues) {
+    const where = holder === undefined ? issue.path : [holder, 0, ...issue.path];
+    out.push({ rule: ruleOf(where), path: joinPath(root, issue.path), message: issue.message });
+  }
+}
+
+/** The rules of an action that join its fields: a delete names resourceId and carries no resource. */
+function actionRules(action: unknown, path: string, out: Violation[]): void {
+  if (!isObject(action) || action.type !== "delete") return;
+  if (!isNonEmptyString(action.resourceId)) {
     out.push({
-      rule: "action-description",
-      path: `${path}.description`,
-      message: "every action needs a description",
+      rule: "delete-resource-id",
+      path: `${path}.resourceId`,
+      message: "a delete action names the resource with resourceId",
     });
   }
-  if (typeof action.type !== "string" || !ACTION_TYPES.has(action.type)) {
+  if (action.resource !== undefined) {
     out.push({
-      rule: "action-type",
-      path: `${path}.type`,
-      message: "type must be create, update or delete",
+      rule: "delete-resource-id",
+      path: `${path}.resource`,
+      message: "a delete action uses resourceId, not resource",
     });
-  }
-  if (action.type === "delete") {
-    if (!isNonEmptyString(action.resourceId)) {
-      out.push({
-        rule: "delete-resource-id",
-        path: `${path}.resourceId`,
-        message: "a delete action names the resource with resourceId",
-      });
-    }
-    if (action.resource !== undefined) {
-      out.push({
-        rule: "delete-resource-id",
-        path: `${path}.resource`,
-        message: "a delete action uses resourceId, not resource",
-      });
-    }
   }
 }
 
@@ -148,106 +163,36 @@ export function cardViolations(card: unknown, path = "$.cards[0]"): Violation[] 
   const out: Violation[] = [];
   if (!isObject(card)) return [{ rule: "shape", path, message: "a card must be an object" }];
 
-  if (!isUuid(card.uuid))
-    out.push({ rule: "uuid", path: `${path}.uuid`, message: "every card needs a uuid" });
-  if (typeof card.summary !== "string" || card.summary.length === 0) {
-    out.push({ rule: "summary-length", path: `${path}.summary`, message: "summary is required" });
-  } else if (characterCount(card.summary) > SUMMARY_MAX) {
-    out.push({
-      rule: "summary-length",
-      path: `${path}.summary`,
-      message: `summary must be under 140 characters (has ${characterCount(card.summary)})`,
-    });
-  }
-  if (typeof card.indicator !== "string" || !INDICATORS.has(card.indicator)) {
-    out.push({
-      rule: "indicator",
-      path: `${path}.indicator`,
-      message: "indicator must be info, warning or critical",
-    });
-  }
-  if (!isObject(card.source) || !isNonEmptyString(card.source.label)) {
-    out.push({
-      rule: "source-label",
-      path: `${path}.source.label`,
-      message: "source.label is required",
-    });
-  }
+  const parsed = cardSchema.safeParse(card);
+  if (!parsed.success) schemaViolations(parsed.error, path, out);
 
-  if (card.suggestions !== undefined) {
-    if (!Array.isArray(card.suggestions)) {
-      out.push({
-        rule: "shape",
-        path: `${path}.suggestions`,
-        message: "suggestions must be an array",
-      });
-    } else {
-      if (card.suggestions.length > 0 && card.selectionBehavior === undefined) {
-        out.push({
-          rule: "selection-behavior",
-          path: `${path}.selectionBehavior`,
-          message: "selectionBehavior is required when there are suggestions",
-        });
-      }
-      card.suggestions.forEach((s: unknown, i) => {
-        const sp = `${path}.suggestions[${i}]`;
-        if (!isObject(s)) {
-          out.push({ rule: "shape", path: sp, message: "a suggestion must be an object" });
-          return;
-        }
-        if (!isUuid(s.uuid))
-          out.push({ rule: "uuid", path: `${sp}.uuid`, message: "every suggestion needs a uuid" });
-        if (Array.isArray(s.actions)) {
-          s.actions.forEach((a: unknown, j) => {
-            checkAction(a, `${sp}.actions[${j}]`, out);
-          });
-        }
-      });
-    }
-  }
+  // The rules that join fields, on whatever of the card has the shape to be read.
   if (
-    card.selectionBehavior !== undefined &&
-    card.selectionBehavior !== "at-most-one" &&
-    card.selectionBehavior !== "any"
+    Array.isArray(card.suggestions) &&
+    card.suggestions.length > 0 &&
+    card.selectionBehavior === undefined
   ) {
     out.push({
       rule: "selection-behavior",
       path: `${path}.selectionBehavior`,
-      message: "selectionBehavior must be at-most-one or any",
+      message: "selectionBehavior is required when there are suggestions",
     });
   }
-
+  if (Array.isArray(card.suggestions)) {
+    card.suggestions.forEach((s: unknown, i) => {
+      if (!isObject(s) || !Array.isArray(s.actions)) return;
+      s.actions.forEach((a: unknown, j) => {
+        actionRules(a, `${path}.suggestions[${i}].actions[${j}]`, out);
+      });
+    });
+  }
   if (Array.isArray(card.links)) {
     card.links.forEach((l: unknown, i) => {
-      const lp = `${path}.links[${i}]`;
-      if (!isObject(l)) {
-        out.push({ rule: "shape", path: lp, message: "a link must be an object" });
-        return;
-      }
-      if (typeof l.type !== "string" || !LINK_TYPES.has(l.type)) {
-        out.push({
-          rule: "link-type",
-          path: `${lp}.type`,
-          message: "link type must be absolute or smart",
-        });
-      }
-      if (l.appContext !== undefined && l.type !== "smart") {
+      if (isObject(l) && l.appContext !== undefined && l.type !== "smart") {
         out.push({
           rule: "app-context-smart-only",
-          path: `${lp}.appContext`,
+          path: `${path}.links[${i}].appContext`,
           message: "appContext is only allowed on smart links",
-        });
-      }
-    });
-  }
-
-  if (Array.isArray(card.overrideReasons)) {
-    card.overrideReasons.forEach((r: unknown, i) => {
-      if (!isObject(r) || !isNonEmptyString(r.display)) {
-        out.push({
-          rule: "override-reason-display",
-          path: `${path}.overrideReasons[${i}].display`,
-          message: "every override reason needs a display",
         });
       }
     });
@@ -275,7 +220,10 @@ export function responseViolations(response: unknown): Violation[] {
       });
     } else {
       response.systemActions.forEach((a: unknown, i) => {
-        checkAction(a, `$.systemActions[${i}]`, out);
+        const at = `$.systemActions[${i}]`;
+        const parsed = actionSchema.safeParse(a);
+        if (!parsed.success) schemaViolations(parsed.error, at, out, "actions");
+        actionRules(a, at, out);
       });
       emptyValues(response.systemActions, "$.systemActions", out);
     }
