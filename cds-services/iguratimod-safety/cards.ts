@@ -60,6 +60,17 @@ const DISPLAY = {
   "monitoring-overdue": "Iguratimod safety monitoring overdue",
 } as const;
 
+/** A value measured after the stop is not "on iguratimod" (docs/clinical-rules.md#7-safety). */
+const DISPLAY_AFTER_STOP = {
+  anemia: "Anaemia after iguratimod",
+  "liver-injury": "Liver injury after iguratimod",
+} as const;
+
+function displayOf(finding: SafetyFinding | MonitoringFinding): string {
+  if (finding.code === "monitoring-overdue") return DISPLAY[finding.code];
+  return finding.afterStop ? DISPLAY_AFTER_STOP[finding.code] : DISPLAY[finding.code];
+}
+
 export function safetyCard(
   finding: SafetyFinding | MonitoringFinding,
   ctx: {
@@ -75,11 +86,11 @@ export function safetyCard(
       : finding.indicator === "critical"
         ? stopIguratimodSuggestions(
             ctx.resources,
-            `${DISPLAY[finding.code]}, CTCAE v5.0 grade ${finding.grade}`,
+            `${displayOf(finding)}, CTCAE v5.0 grade ${finding.grade}`,
           )
         : [];
   return findingCard(finding, {
-    display: DISPLAY[finding.code],
+    display: displayOf(finding),
     sourceUrl: finding.code === "monitoring-overdue" ? STUDY_URL : CTCAE_URL,
     criteria: RULES[finding.code](ctx.thresholds),
     lead: leadOf(finding),

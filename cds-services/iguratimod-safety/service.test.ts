@@ -127,3 +127,29 @@ describe("iguratimod-safety alerts when the EHR has no Patient resource to give"
     expect(cards[0]?.source.topic?.code).toBe("anemia");
   });
 });
+
+describe("iguratimod-safety after the stop", () => {
+  it("names a value measured after the stop 'after iguratimod', in the summary and the topic", () => {
+    const at = (daysAgo: number) => new Date(NOW.getTime() - daysAgo * DAY_MS).toISOString();
+    const hb = (id: string, daysAgo: number, value: number) =>
+      labObservation({
+        id,
+        patientId: "p-stop",
+        loinc: "718-7",
+        display: "Hemoglobin",
+        effectiveDateTime: at(daysAgo),
+        value,
+        unit: "g/L",
+      });
+    const stoppedTenDaysAgo: FhirResource[] = [
+      { resourceType: "Patient", id: "p-stop", gender: "female", birthDate: "1985-05-01" },
+      medicationStatement({ id: "p-stop-igu", patientId: "p-stop", start: at(90), end: at(10) }),
+      hb("hb-base", 92, 125),
+      hb("hb-after", 2, 75),
+    ];
+    const cards = safetyCards({}, stoppedTenDaysAgo);
+    const anaemia = cards.find((c) => c.source.topic?.code === "anemia");
+    expect(anaemia?.summary).toMatch(/^Anaemia after iguratimod \(stopped /);
+    expect(anaemia?.source.topic?.display).toBe("Anaemia after iguratimod");
+  });
+});

@@ -71,6 +71,8 @@ export interface SafetyFinding extends Finding<"anemia" | "liver-injury"> {
   readonly baseline?: { readonly value: number; readonly unit: string };
   /** ISO instant of the judged Observation. */
   readonly effective: string;
+  /** The judged value was measured after the course stopped (the 30 days still watched). */
+  readonly afterStop: boolean;
 }
 
 function baselineOf(
@@ -121,6 +123,7 @@ function safetyFinding(
     value: { value: lab.value, unit: lab.unit },
     ...(base ? { baseline: { value: base.value, unit: base.unit } } : {}),
     effective: iso(lab.time),
+    afterStop: measuredAfterStop(lab, w),
     decidingValues: dv,
     evidence: uniqueRefs([lab.ref, ...(base ? [base.ref] : []), ...w.courseRefs]),
     notes: factNotes(facts, [lab.kind]),
@@ -128,12 +131,16 @@ function safetyFinding(
   };
 }
 
+function measuredAfterStop(lab: LabFact, w: SafetyWindow): boolean {
+  return w.end !== undefined && lab.time > w.end;
+}
+
 /**
  * "on iguratimod", or, for a value measured after the stop (the 30 days still watched), "after
  * iguratimod (stopped <date>)": no card says "on iguratimod" about a time after the stop.
  */
 function whileOn(lab: LabFact, w: SafetyWindow): string {
-  return w.end !== undefined && lab.time > w.end
+  return w.end !== undefined && measuredAfterStop(lab, w)
     ? `after iguratimod (stopped ${iso(w.end).slice(0, 10)})`
     : "on iguratimod";
 }
