@@ -431,6 +431,23 @@ describe("real clients are served", () => {
     expect(text).not.toContain("Zhangsan-Unique");
     expect(text).not.toContain("1990-01-01");
   });
+
+  it("names the hook and hookInstance in the log of a call refused for its context", async () => {
+    logs.lines.length = 0;
+    await request(app)
+      .post(PATH)
+      .send({ ...patientView(), context: { userId: "nobody", patientId: "p1" } })
+      .expect(400);
+    const requestLine = logs.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === "request");
+    expect(requestLine).toMatchObject({
+      serviceId: TEST_SERVICE_ID,
+      hook: "patient-view",
+      hookInstance: HOOK_INSTANCE,
+      status: 400,
+    });
+  });
 });
 
 describe("response checks run on every service response", () => {

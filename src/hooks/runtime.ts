@@ -132,15 +132,21 @@ export class HookRuntime {
   }
 
   /**
-   * Checks a request body for `service`: the CDS Hooks request, the hook (one the service serves)
-   * and the hook's context. Reads no data; throws an OperationOutcomeError (400) naming what is
-   * wrong.
+   * Checks a request body against the CDS Hooks request schema. Reads no data; throws an
+   * OperationOutcomeError (400) naming what is wrong.
    */
-  parse(service: CdsService, body: unknown): HookCall {
+  parseRequest(body: unknown): CdsRequest {
     requireObjectBody(body, "a CDS Hooks request with hook, hookInstance and context");
     const parsed = cdsRequestSchema.safeParse(body);
     if (!parsed.success) throw badRequestIssues(describeIssues(parsed.error));
-    const request = parsed.data;
+    return parsed.data;
+  }
+
+  /**
+   * The call of `request` on `service`: the hook must be one the service serves, and its context
+   * is checked by the hook's schema. Reads no data; throws an OperationOutcomeError (400).
+   */
+  callFor(service: CdsService, request: CdsRequest): HookCall {
     const hook = request.hook;
     if (!isHookName(hook) || !service.hooks.includes(hook)) {
       throw badRequest(`the service "${service.id}" does not serve the hook "${hook}"`, "hook");
@@ -226,13 +232,13 @@ export class HookRuntime {
     );
   }
 
-  /** Parses a call and answers it: the whole pipeline, for callers that log nothing between. */
+  /** The whole pipeline, from a body to its answer, for callers that log nothing between. */
   async invoke(
     service: CdsService,
     body: unknown,
     signalOf?: () => AbortSignal | undefined,
   ): Promise<CdsResponse> {
-    return this.answer(this.parse(service, body), signalOf);
+    return this.answer(this.callFor(service, this.parseRequest(body)), signalOf);
   }
 
   /**

@@ -74,8 +74,10 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
   const beforeHandler = [...deps.auth, knownService, requireJson, body];
 
   router.post("/cds-services/:id", ...beforeHandler, async (req: Request, res: Response) => {
-    const call = runtime.parse(serviceAt(req), req.body);
-    annotateRequestLog(req, { hook: call.request.hook, hookInstance: call.request.hookInstance });
+    const request = runtime.parseRequest(req.body);
+    // Named in the log as soon as they are known, so a call refused for its context says which.
+    annotateRequestLog(req, { hook: request.hook, hookInstance: request.hookInstance });
+    const call = runtime.callFor(serviceAt(req), request);
     const answer = await runtime.answer(call, () => requestSignalOf(req));
     annotateRequestLog(req, { cards: answer.cards.length });
     sendCards(res, answer);
