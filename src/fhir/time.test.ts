@@ -84,6 +84,25 @@ describe("parseFhirTime reads exactly what Date.parse reads", () => {
     );
   });
 
+  it("every day of every year from 1000 to 9999, the days past a month's end included", () => {
+    const wrong: string[] = [];
+    for (let year = 1000; year <= 9999; year++) {
+      for (let month = 1; month <= 12; month++) {
+        for (const day of [1, 28, 29, 30, 31]) {
+          const s = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+          if (parseFhirTime(s) !== byDateParse(s)) wrong.push(s);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(parseFhirTime("1000-01-01T00:00:00.000-23:59")).toBe(
+      byDateParse("1000-01-01T00:00:00.000-23:59"),
+    );
+    expect(parseFhirTime("9999-12-31T23:59:59.999-23:59")).toBe(
+      byDateParse("9999-12-31T23:59:59.999-23:59"),
+    );
+  });
+
   it("property: arbitrary strings agree with Date.parse", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 30 }), (s) => {
