@@ -149,22 +149,24 @@ export function withOverrides(
   return out as Thresholds;
 }
 
+/** The thresholds bounding each fact kind (made once: the look-up runs for every lab). */
+const PLAUSIBLE_BOUNDS: Readonly<Record<LabKind, readonly [ThresholdName, ThresholdName]>> = {
+  hemoglobin: ["plausibleHemoglobinMin", "plausibleHemoglobinMax"],
+  alt: ["plausibleAltMin", "plausibleAltMax"],
+  creatinine: ["plausibleCreatinineMin", "plausibleCreatinineMax"],
+  protein24h: ["plausibleProtein24hMin", "plausibleProtein24hMax"],
+  upcr: ["plausibleUpcrMin", "plausibleUpcrMax"],
+  albumin: ["plausibleAlbuminMin", "plausibleAlbuminMax"],
+  urineRbc: ["plausibleUrineRbcMin", "plausibleUrineRbcMax"],
+  rbcCasts: ["plausibleRbcCastsMin", "plausibleRbcCastsMax"],
+  egfr: ["plausibleEgfrMin", "plausibleEgfrMax"],
+};
+
 /** The plausibility bounds of one fact kind, in its canonical unit (docs/clinical-rules.md#1-facts). */
 export function plausibleRange(
   kind: LabKind,
   t: Thresholds = defaultThresholds,
 ): { readonly min: Threshold; readonly max: Threshold } {
-  const bounds: Readonly<Record<LabKind, readonly [ThresholdName, ThresholdName]>> = {
-    hemoglobin: ["plausibleHemoglobinMin", "plausibleHemoglobinMax"],
-    alt: ["plausibleAltMin", "plausibleAltMax"],
-    creatinine: ["plausibleCreatinineMin", "plausibleCreatinineMax"],
-    protein24h: ["plausibleProtein24hMin", "plausibleProtein24hMax"],
-    upcr: ["plausibleUpcrMin", "plausibleUpcrMax"],
-    albumin: ["plausibleAlbuminMin", "plausibleAlbuminMax"],
-    urineRbc: ["plausibleUrineRbcMin", "plausibleUrineRbcMax"],
-    rbcCasts: ["plausibleRbcCastsMin", "plausibleRbcCastsMax"],
-    egfr: ["plausibleEgfrMin", "plausibleEgfrMax"],
-  };
-  const [min, max] = bounds[kind];
+  const [min, max] = PLAUSIBLE_BOUNDS[kind];
   return { min: t[min], max: t[max] };
 }
