@@ -27,6 +27,7 @@ import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js
 import { readConditions } from "./conditions.js";
 import { readMedication } from "./medications.js";
 import { readObservation } from "./observations.js";
+import { sortByTimeThenRef } from "./order.js";
 import { latestVersions } from "./versions.js";
 
 export { latestVersions } from "./versions.js";
@@ -102,7 +103,7 @@ export function normalisePatient(
   for (const o of observations) readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
   for (const o of anonymousObservations)
     readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
-  labs.sort((a, b) => a.time - b.time || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  sortByTimeThenRef(labs);
 
   const lnDiagnosis = readConditions(conditions, pregnancy);
 
