@@ -40,7 +40,10 @@ export function accessLog(logger: Logger): RequestHandler {
         durationMs: Math.round(durationMs * 10) / 10,
         ...fields.get(req),
       };
-      if (status >= 500) logger.error(line, "request");
+      // A 503 of /readyz is the probe's answer while the database is away, not a fault of the
+      // request: its cause is logged by the probe, once per interval (src/http/health.ts), so a
+      // load balancer probing every second does not add an error line per probe.
+      if (status >= 500 && !(status === 503 && route === "/readyz")) logger.error(line, "request");
       else logger.info(line, "request");
     });
     next();
