@@ -213,4 +213,73 @@ describe("the CDS Hooks runtime, without HTTP", () => {
     expect(emptyDraft).toEqual({ cards: [] });
     expect(events).toEqual([]);
   });
+
+  it("refuses draft orders whose subject names another patient, reading nothing", async () => {
+    const events: string[] = [];
+    const runtime = runtimeWith(events);
+    const orderSign = runtime.service("iguratimod-order-sign");
+    const orderSelect = runtime.service("iguratimod-order-select");
+    if (orderSign === undefined || orderSelect === undefined) throw new Error("no services");
+    const draft = (id: string, who: Record<string, unknown>) => ({
+      resource: {
+        resourceType: "MedicationRequest",
+        id,
+        status: "draft",
+        intent: "order",
+        medicationCodeableConcept: { text: "iguratimod 25 mg tablet" },
+        ...who,
+      },
+    });
+    const orderCall = (hook: string, entry: unknown[]) => ({
+      ...patientView,
+      hook,
+      context: {
+        ...patientView.context,
+        ...(hook === "order-select" ? { selections: ["MedicationRequest/d0"] } : {}),
+        draftOrders: { resourceType: "Bundle", type: "collection", entry },
+      },
+    });
+
+    const entries = [
+      draft("d0", { subject: { reference: "Patient/kang-04" } }),
+      draft("d1", { subject: { reference: "https://ehr.example/fhir/Patient/kang-02" } }),
+      draft("d2", {}),
+      draft("d3", { patient: { reference: "Patient/kang-03/_history/2" } }),
+    ];
+    for (const [service, hook] of [
+      [orderSign, "order-sign"],
+      [orderSelect, "order-select"],
+    ] as const) {
+      const refused = await refusal(() => runtime.invoke(service, orderCall(hook, entries)));
+      expect(refused.status).toBe(400);
+      expect(refused.outcome.issue.map((i) => [i.code, i.expression])).toEqual([
+        ["invalid", ["context.draftOrders.entry[1].resource.subject"]],
+        ["invalid", ["context.draftOrders.entry[3].resource.patient"]],
+      ]);
+      expect(refused.outcome.issue[0]?.diagnostics).toContain("another patient");
+    }
+    // Even a draft with nothing to judge (no medication) is refused when it names another patient.
+    const bare = {
+      resource: {
+        resourceType: "MedicationRequest",
+        status: "draft",
+        subject: { reference: "Patient/kang-02" },
+      },
+    };
+    expect(
+      (await refusal(() => runtime.invoke(orderSign, orderCall("order-sign", [bare])))).status,
+    ).toBe(400);
+    expect(events).toEqual([]);
+
+    // This patient's drafts, relative, absolute or with no subject at all, are judged as before.
+    const own = await runtime.invoke(
+      orderSign,
+      orderCall("order-sign", [
+        entries[0],
+        entries[2],
+        draft("d4", { subject: { reference: "http://fhir.test/r4/Patient/kang-04" } }),
+      ]),
+    );
+    expect(own.cards.length).toBeGreaterThan(0);
+  });
 });

@@ -16,6 +16,7 @@ import type { Logger } from "../log.js";
 import type { AlertRaiseOutcome, AlertSink, SafetyAlertInput } from "../alerts/types.js";
 import type { CdsService, ServiceInput } from "../../cds-services/types.js";
 import type { FeedbackRecord } from "../store/feedback.js";
+import { patientIdOf } from "../fhir/patient-scope.js";
 import { badRequest, badRequestIssues } from "../outcomes.js";
 import { capCards } from "./card-cap.js";
 import { resolvePrefetch, type ReaderFactory } from "./prefetch.js";
@@ -113,6 +114,37 @@ function hasNoMedicationDraft(context: OrderSignContext): boolean {
   );
 }
 
+/**
+ * The draft orders that name another patient than the context's (docs/cds-contract.md#whose-data):
+ * one issue per entry whose `subject` (else `patient`) reference is a Patient other than
+ * `patientId`. A draft that names no Patient (no subject, a Group, a contained reference) is
+ * accepted: real clients send drafts without a subject.
+ */
+function draftsOfAnotherPatient(
+  context: OrderSignContext,
+): { message: string; expression: string }[] {
+  const issues: { message: string; expression: string }[] = [];
+  (context.draftOrders.entry ?? []).forEach((entry, i) => {
+    const r = entry.resource as
+      | { subject?: { reference?: unknown }; patient?: { reference?: unknown } }
+      | undefined;
+    if (r === undefined) return;
+    const field = r.subject !== undefined ? "subject" : "patient";
+    const reference = r[field]?.reference;
+    if (typeof reference !== "string") return;
+    const named = patientIdOf(reference);
+    if (named === undefined || named === context.patientId) return;
+    const expression = `context.draftOrders.entry[${String(i)}].resource.${field}`;
+    issues.push({
+      expression,
+      message:
+        `${expression}: the draft order is for another patient than context.patientId ` +
+        `("${context.patientId}"); ln-cds judges one patient's orders per call`,
+    });
+  });
+  return issues;
+}
+
 export class HookRuntime {
   private readonly byId: ReadonlyMap<string, CdsService>;
   private readonly mode: "test" | "production";
@@ -166,6 +198,12 @@ export class HookRuntime {
     const hookRequest = parseHookContext(hook, request.context);
     if (!hookRequest.success)
       throw badRequestIssues(describeIssues(hookRequest.error, ["context"]));
+    // Whose data: a draft of another patient makes the request contradict itself; no card is
+    // made from it (docs/cds-contract.md#whose-data).
+    if (hookRequest.data.hook !== "patient-view") {
+      const foreign = draftsOfAnotherPatient(hookRequest.data.context);
+      if (foreign.length > 0) throw badRequestIssues(foreign);
+    }
     // Real clients fire order-select on an empty draft (docs/cds-contract.md#real-clients): answer
     // no cards rather than fetch data (and perhaps 412) for an order that names no medication.
     // Likewise when the service says the request holds nothing for it (an order of another drug).
