@@ -1,11 +1,27 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CREATININE_MOLECULAR_WEIGHT } from "./codes.js";
-import { convertUnit, roundClinical } from "./units.js";
+import {
+  MAX_CACHED_FACTORS,
+  cachedFactorCount,
+  conversionFactor,
+  convertUnit,
+  roundClinical,
+} from "./units.js";
 
 describe("convertUnit (UCUM)", () => {
   it("converts creatinine mg/dL to umol/L with the molecular weight 113.12", () => {
     expect(convertUnit(1, "mg/dL", "umol/L", CREATININE_MOLECULAR_WEIGHT)).toBeCloseTo(88.4, 1);
+  });
+
+  it("remembers a bounded number of factors, however many units requests bring", () => {
+    for (let i = 0; i < MAX_CACHED_FACTORS + 500; i++) {
+      expect(conversionFactor(`x${String(i)}`, "g/L")).toBeUndefined();
+    }
+    expect(cachedFactorCount()).toBeLessThanOrEqual(MAX_CACHED_FACTORS);
+    // Past the bound, factors are still right, only not remembered.
+    expect(conversionFactor("mg/dL", "g/L")).toBe(0.01);
+    expect(conversionFactor("kg/L", "g/L")).toBe(1000);
   });
 
   it("returns undefined for an unknown or incompatible unit", () => {

@@ -14,6 +14,19 @@ function converter(): Utils {
 /** from → (to, or to + molecular weight) → factor; null when UCUM cannot convert. */
 const factorCache = new Map<string, Map<string, number | null>>();
 
+/**
+ * Factors remembered at most. The `from` units come from requests: a client sending a new unit
+ * string with every lab would otherwise grow the cache for as long as the process runs. Real
+ * charts use a few dozen units; past the bound a new pair is worked out each time, uncached.
+ */
+export const MAX_CACHED_FACTORS = 2000;
+let cachedFactors = 0;
+
+/** How many factors are remembered (for tests of the bound). */
+export function cachedFactorCount(): number {
+  return cachedFactors;
+}
+
 /** Factor that multiplies a value in `from` to give `to`, or undefined when UCUM cannot convert. */
 export function conversionFactor(
   from: string,
@@ -24,12 +37,8 @@ export function conversionFactor(
   // Nested maps: this runs for every lab value and range limit, and building a string key per
   // call cost more than the look-up.
   const key = molecularWeight ? `${to}\u0000${String(molecularWeight)}` : to;
-  let byTarget = factorCache.get(from);
-  if (byTarget === undefined) {
-    byTarget = new Map();
-    factorCache.set(from, byTarget);
-  }
-  const cached = byTarget.get(key);
+  const byTarget = factorCache.get(from);
+  const cached = byTarget?.get(key);
   if (cached !== undefined) return cached ?? undefined;
   let factor: number | null = null;
   try {
@@ -50,7 +59,11 @@ export function conversionFactor(
   } catch {
     factor = null;
   }
-  byTarget.set(key, factor);
+  if (cachedFactors < MAX_CACHED_FACTORS) {
+    if (byTarget === undefined) factorCache.set(from, new Map([[key, factor]]));
+    else byTarget.set(key, factor);
+    cachedFactors += 1;
+  }
   return factor ?? undefined;
 }
 
