@@ -24,6 +24,9 @@ const OUTSIDE: readonly RegExp[] = [
   /(?<!docs\/)\bcds-contract\b/i,
   /\bclinical rules\s*(§|\(?v(ersion)?\s*\d)/i,
   /\b(rules|contract)\s*§\s*\d/i,
+  // A bare section number ("§5") names a section of no document the reader can find; only a
+  // standard's own sections (RFC 7519 §4.1.3) are fine.
+  /(?<!\bRFC \d+ )§\s*\d/,
   /\barchitecture\.md\b/i,
   /\bissues?\s+#?\d+/i,
   /\/work\/shared\b|\.\.\/(shared\/)?(spec|reference)\//,
@@ -67,6 +70,8 @@ describe("documents outside the repository", () => {
       "/work/shared/reference/cds-hooks-2.0-examples/",
       "../shared/spec/clinical-rules.md",
       "clinical rules version 2",
+      "/** §5 Refractory-LN eligibility (kang2020). */",
+      "(safety §7, response §6)",
     ];
     for (const line of named) expect(namings(line, OUTSIDE), line).toEqual([line]);
     const fine = [
@@ -74,6 +79,7 @@ describe("documents outside the repository", () => {
       "docs/cds-contract.md#cards",
       'import { cell } from "../shared/cards.js";',
       "the clinical rules read typed facts",
+      "an audience array (RFC 7519 §4.1.3)",
     ];
     for (const line of fine) expect(namings(line, OUTSIDE), line).toEqual([]);
   });

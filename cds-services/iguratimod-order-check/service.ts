@@ -39,7 +39,7 @@ function draftsOf(input: HookRequest): { drafts: MedicationRequest[]; meds: Medi
 }
 
 /**
- * The drafts that order iguratimod, read as §8 reads them: `looked` are the ones this hook looks
+ * The drafts that order iguratimod, read as docs/clinical-rules.md#8-ordering reads them: `looked` are the ones this hook looks
  * at (order-select: the selected ones), `iguratimod` every iguratimod draft in `draftOrders`, since
  * the daily dose is summed over all of them; `drafts` are all MedicationRequest drafts.
  */

@@ -137,7 +137,7 @@ export function eligibilityCard(
     readonly patientRef: string;
     readonly thresholds: Thresholds;
     readonly prefetchNotes: readonly DataQualityNote[];
-    /** The order check shows not-eligible and undecided as warnings (§8). */
+    /** The order check shows not-eligible and undecided as warnings (docs/clinical-rules.md#8-ordering). */
     readonly indicator?: Indicator;
     readonly overrides?: OverrideKind;
   },

@@ -143,7 +143,7 @@ export const ICD10_PREGNANT: readonly string[] = ["Z33", "Z33.1"];
  */
 export const SNOMED_ABSENT_RESPONSE = "266721009";
 export const SNOMED_NOT_TOLERATED = "407563006";
-/** §5: 281647001 |Adverse reaction|, like 407563006, names a stop for an adverse event. */
+/** docs/clinical-rules.md#5-eligibility: 281647001 |Adverse reaction|, like 407563006, names a stop for an adverse event. */
 export const SNOMED_ADVERSE_REACTION = "281647001";
 
 export type ImmunosuppressantAgent =
@@ -174,7 +174,7 @@ export interface AgentCodes {
 }
 
 /**
- * §2 agents table: RxNorm ingredient codes (NLM RxNav, https://mor.nlm.nih.gov/RxNav/) and ATC
+ * docs/clinical-rules.md#2-medications agents table: RxNorm ingredient codes (NLM RxNav, https://mor.nlm.nih.gov/RxNav/) and ATC
  * codes, current and retired (WHOCC, https://atcddd.fhi.no/atc_ddd_index/). The RxNorm ingredient
  * codes of voclosporin and belimumab could not be verified here, so none is listed (a wrong code
  * could claim another drug); both are recognised by ATC and by name.
@@ -267,7 +267,7 @@ function agentByName(text: string): Agent | undefined {
   return undefined;
 }
 
-/** §2: RxNorm ingredient, ATC (current or legacy), or a name/synonym in code, display or text. */
+/** docs/clinical-rules.md#2-medications: RxNorm ingredient, ATC (current or legacy), or a name/synonym in code, display or text. */
 export function recognizeAgent(codings: readonly CodingLike[], text?: string): Agent | undefined {
   for (const c of codings) {
     if (!c.code) continue;
@@ -289,7 +289,7 @@ export function recognizeAgent(codings: readonly CodingLike[], text?: string): A
 }
 
 /**
- * §3: lupus nephritis Condition codes. ICD-10-CM (CMS/CDC) M32.14 Glomerular disease in systemic
+ * docs/clinical-rules.md#3-who: lupus nephritis Condition codes. ICD-10-CM (CMS/CDC) M32.14 Glomerular disease in systemic
  * lupus erythematosus; ICD-10 (WHO, https://icd.who.int/browse10/2019/en) N08.5 Glomerular
  * disorders in systemic connective tissue disorders, read as LN only beside M32.1 Systemic lupus
  * erythematosus with organ or system involvement.

@@ -26,7 +26,7 @@ const EXPECTED: Readonly<Record<string, Expected>> = {
   "kang-02": { week24: "CR", relapse: false, eligibleAtStart: "eligible" },
   "kang-03": { week24: "PR", relapse: false, eligibleAtStart: "eligible" },
   // The study counted patient 4 as PR; she stopped iguratimod at week 12 (severe anaemia), before the
-  // week-24 window opens on day 140, so the stated rule (§6) reports "discontinued early".
+  // week-24 window opens on day 140, so the stated rule (docs/clinical-rules.md#6-response) reports "discontinued early".
   "kang-04": { week24: "discontinued-early", relapse: false, eligibleAtStart: "eligible" },
   "kang-05": { week24: "CR", relapse: false, eligibleAtStart: "eligible" },
   "kang-06": { week24: "CR", relapse: false, eligibleAtStart: "eligible" },
@@ -35,7 +35,7 @@ const EXPECTED: Readonly<Record<string, Expected>> = {
   "kang-09": { week24: "CR", relapse: false, eligibleAtStart: "eligible" },
   // Lost to follow-up after two visits: no proteinuria in days 140–196.
   "kang-10": { week24: "insufficient-data", relapse: false, eligibleAtStart: "eligible" },
-  // Table 1 lists one prior agent (Cyc, PR → F); §5 needs two failed agents, so the rule says not eligible.
+  // Table 1 lists one prior agent (Cyc, PR → F); docs/clinical-rules.md#5-eligibility needs two failed agents, so the rule says not eligible.
   "kang-11": { week24: "PR", relapse: false, eligibleAtStart: "not-eligible" },
   "kang-12": { week24: "PR", relapse: true, eligibleAtStart: "eligible" },
   "kang-13": { week24: "PR", relapse: false, eligibleAtStart: "eligible" },

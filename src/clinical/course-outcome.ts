@@ -1,4 +1,4 @@
-/** §4 Outcome of a prior immunosuppressant course. */
+/** Outcome of a prior immunosuppressant course (docs/clinical-rules.md#4-prior-courses). */
 import { SNOMED_ABSENT_RESPONSE } from "./codes.js";
 import {
   DAY_MS,

@@ -10,7 +10,7 @@ const noResponse = [
   lab("protein24h", 400, 3.5),
 ];
 
-describe("refractoryEligibility (kang2020, §5)", () => {
+describe("refractoryEligibility (kang2020, docs/clinical-rules.md#5-eligibility)", () => {
   it("two failed agents and proteinuria ≥ 1.0 in 90 days: eligible", () => {
     const f = makeFacts({
       courses: failedCourses,
@@ -106,7 +106,7 @@ describe("refractoryEligibility boundaries (docs/clinical-rules.md#5-eligibility
   });
 });
 
-describe("a previous iguratimod course (§5)", () => {
+describe("a previous iguratimod course (docs/clinical-rules.md#5-eligibility)", () => {
   const eligible = [...noResponse, lab("protein24h", 550, 2.0)];
   const judge = (igu: ReturnType<typeof course>, labs = eligible, day = 560) =>
     refractoryEligibility(makeFacts({ courses: [...failedCourses, igu], labs }), dateAt(day));

@@ -1,4 +1,4 @@
-/** §5 Refractory-LN eligibility (kang2020). */
+/** Refractory-LN eligibility, kang2020 (docs/clinical-rules.md#5-eligibility). */
 import { IMMUNOSUPPRESSANTS, type Agent } from "./codes.js";
 import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
@@ -46,7 +46,7 @@ export function onIguratimod(facts: PatientFacts, now: Date): boolean {
 
 /**
  * Eligible when ≥ 2 distinct agents failed or relapsed AND the latest proteinuria within 90 days is ≥ 1.0 g/24h.
- * Returns undefined when the patient is already on iguratimod (not evaluated, §5).
+ * Returns undefined when the patient is already on iguratimod (not evaluated, docs/clinical-rules.md#5-eligibility).
  */
 export function refractoryEligibility(
   facts: PatientFacts,
@@ -135,7 +135,7 @@ const PREVIOUS_OUTCOME_WORDS = {
   unknown: "outcome unknown",
 } as const;
 
-/** "intolerance", else the §4 outcome in words, for a previous iguratimod course. */
+/** "intolerance", else the outcome in words (docs/clinical-rules.md#4-prior-courses), for a previous iguratimod course. */
 export function previousCourseWords(p: PreviousIguratimodCourse): string {
   return p.intolerance ? "intolerance" : PREVIOUS_OUTCOME_WORDS[p.outcome.outcome];
 }

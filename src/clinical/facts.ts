@@ -77,7 +77,7 @@ export interface MedicationCourse {
   readonly refs: readonly string[];
   /** Status of the latest statement of the course. */
   readonly status: string;
-  /** statusReason of every statement of the course, and reasonCode of its stopped ones (§4). */
+  /** statusReason of every statement of the course, and reasonCode of its stopped ones (docs/clinical-rules.md#4-prior-courses). */
   readonly reasons: readonly ReasonFact[];
 }
 

@@ -21,7 +21,7 @@ const SIDE_EFFECT_TEXT =
   /not tolerated|intoleran|adverse|side[- ]?effect|toxicit|hepatotox|drug[- ]induced|allerg|hypersensitiv|rash|an(a)?emia|liver injury|transaminase|\bALT\b/i;
 
 export interface PreviousIguratimodCourse {
-  /** The course judged by §4 (dates, duration, outcome and the proteinuria that decided it). */
+  /** The course as docs/clinical-rules.md#4-prior-courses judges it (dates, duration, outcome and the proteinuria that decided it). */
   readonly outcome: CourseOutcome;
   /** The recorded stop reason(s) as text; undefined when none was recorded. */
   readonly stopReason?: string;

@@ -58,7 +58,7 @@ export interface RecordsFinding<
   readonly records: readonly RecordShown[];
 }
 
-/** What a baseline needs before iguratimod starts (safety §7, response §6). */
+/** What a baseline needs before iguratimod starts (docs/clinical-rules.md#7-safety, #6-response). */
 export type BaselineLab =
   | "hemoglobin"
   | "alt"
@@ -143,7 +143,7 @@ function activeIguratimod(facts: PatientFacts, n: number): MedicationCourse[] {
 }
 
 /**
- * All §8 checks for the iguratimod drafts among `drafts` (an empty list when there is none).
+ * All docs/clinical-rules.md#8-ordering checks for the iguratimod drafts among `drafts` (an empty list when there is none).
  * The patient-level checks are made once; the dose sums every iguratimod draft.
  */
 export function iguratimodOrderChecks(

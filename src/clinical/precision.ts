@@ -88,7 +88,7 @@ export interface DisplayableValue {
   readonly original?: { readonly value: number; readonly unit: string };
 }
 
-/** The number alone, in the canonical unit, at the precision of §9. */
+/** The number alone, in the canonical unit, at the precision the cards use (docs/clinical-rules.md#9-cards). */
 export function displayNumber(v: DisplayableValue): string {
   const sig = v.original ? significantDigits(v.original.value) : 15;
   const decimals = DISPLAY_DECIMALS[v.kind];

@@ -1,4 +1,7 @@
-/** §6 Week-24 response to iguratimod, kang2020 primary and kdigo2024 beside it; relapse after response. */
+/**
+ * Week-24 response to iguratimod, kang2020 primary and kdigo2024 beside it; relapse after response
+ * (docs/clinical-rules.md#6-response).
+ */
 import {
   DAY_MS,
   type DataQualityNote,
@@ -194,7 +197,7 @@ function judge(
 
   // kdigo2024: eGFR (CKD-EPI 2021) no more than 15 % below baseline. A reported eGFR is taken from
   // the same window as the creatinine beside it (assessed: ± the companion window of the
-  // proteinuria; baseline: the §6 baseline window), else it is computed from that creatinine.
+  // proteinuria; baseline: the docs/clinical-rules.md#6-response baseline window), else it is computed from that creatinine.
   const egfrNear = (
     c: LabFact | undefined,
     time: number,
@@ -248,7 +251,7 @@ function judge(
 
 const pct = (v: number, base: number) => Math.round(((v - base) / base) * 1000) / 10;
 
-/** §6: one response finding for the current iguratimod course, or undefined without one. */
+/** docs/clinical-rules.md#6-response: one response finding for the current iguratimod course, or undefined without one. */
 export function week24Response(
   facts: PatientFacts,
   now: Date,

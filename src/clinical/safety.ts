@@ -1,4 +1,7 @@
-/** §7 Safety while on iguratimod or within 30 days after stopping: anaemia, liver, monitoring. */
+/**
+ * Safety while on iguratimod or within 30 days after stopping: anaemia, liver, monitoring
+ * (docs/clinical-rules.md#7-safety).
+ */
 import type { LabFact, PatientFacts, ReferenceLimits } from "./facts.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
@@ -370,7 +373,7 @@ const LEVEL: Readonly<Record<Indicator | "none", number>> = {
 
 /**
  * Every hemoglobin / ALT Observation since day 0 that, judged as the latest value at its own time,
- * is warning or critical (§7 safety-team alerts). Deterministic order (time, then ref).
+ * is warning or critical (safety-team alerts, docs/clinical-rules.md#7-safety). Deterministic order (time, then ref).
  */
 export function safetyAlertEvents(
   facts: PatientFacts,

@@ -29,9 +29,9 @@ const t = (value: number, unit: string, source: ThresholdSource): Threshold => (
 });
 
 export const defaultThresholds = {
-  // §2 courses
+  // docs/clinical-rules.md#2-medications courses
   courseMergeGapDays: t(30, "d", "ln-cds"),
-  // §4 course outcome
+  // docs/clinical-rules.md#4-prior-courses course outcome
   courseMinDurationDays: t(182, "d", "kang2020"),
   courseBaselineBeforeDays: t(90, "d", "ln-cds"),
   courseBaselineAfterDays: t(14, "d", "ln-cds"),
@@ -42,11 +42,11 @@ export const defaultThresholds = {
   flareAfterCrProteinAbove: t(0.5, "g/(24.h)", "kang2020"),
   flareAfterPrMultipleOfLowest: t(2, "1", "kang2020"),
   flareAfterPrProteinAtLeast: t(1.0, "g/(24.h)", "kang2020"),
-  // §5 eligibility
+  // docs/clinical-rules.md#5-eligibility eligibility
   eligibilityMinFailedAgents: t(2, "1", "kang2020"),
   eligibilityProteinAtLeast: t(1.0, "g/(24.h)", "kang2020"),
   eligibilityProteinLookbackDays: t(90, "d", "kang2020"),
-  // §6 week 24
+  // docs/clinical-rules.md#6-response week 24
   responseBaselineBeforeDays: t(30, "d", "ln-cds"),
   responseBaselineAfterDays: t(7, "d", "ln-cds"),
   assessmentDay: t(168, "d", "kang2020"),
@@ -62,7 +62,7 @@ export const defaultThresholds = {
   kdigoPrReductionAtLeast: t(0.5, "1", "kdigo2024"),
   kdigoPrProteinBelow: t(3, "g/g", "kdigo2024"),
   kdigoEgfrMaxFallFraction: t(0.15, "1", "kdigo2024"),
-  // §1 plausibility: a result outside these bounds (canonical units) is no lab's real result (a
+  // docs/clinical-rules.md#1-facts plausibility: a result outside these bounds (canonical units) is no lab's real result (a
   // unit slip, a test value, a typing error); it is ignored and named in the data-quality notes,
   // never graded. Set wide, beyond the extremes reported in survivors, so that no real value
   // is lost: Hb 10–250 g/L, ALT ≤ 10,000 U/L (acute liver failure reaches several thousand),
@@ -86,7 +86,7 @@ export const defaultThresholds = {
   plausibleRbcCastsMax: t(200, "/[LPF]", "ln-cds"),
   plausibleEgfrMin: t(1, "mL/min/{1.73_m2}", "ln-cds"),
   plausibleEgfrMax: t(250, "mL/min/{1.73_m2}", "ln-cds"),
-  // §1 default reference limits
+  // docs/clinical-rules.md#1-facts default reference limits
   hemoglobinLlnFemale: t(120, "g/L", "WHO"),
   hemoglobinLlnMale: t(130, "g/L", "WHO"),
   hemoglobinLlnOther: t(120, "g/L", "WHO"),
@@ -96,7 +96,7 @@ export const defaultThresholds = {
   creatinineUlnFemale: t(97, "umol/L", "ln-cds"),
   creatinineUlnMale: t(115, "umol/L", "ln-cds"),
   creatinineUlnOther: t(97, "umol/L", "ln-cds"),
-  // §7 safety
+  // docs/clinical-rules.md#7-safety safety
   safetyBaselineBeforeDays: t(60, "d", "ln-cds"),
   safetyAfterStopDays: t(30, "d", "ln-cds"),
   anemiaGrade2Below: t(100, "g/L", "CTCAE v5.0"),
@@ -113,7 +113,7 @@ export const defaultThresholds = {
   monitoringIntervalDays: t(35, "d", "label-cn"),
   // kang2020 monitored every 1–3 months: a last value older than that is a warning.
   monitoringWarningAfterDays: t(90, "d", "kang2020"),
-  // §8 order checks
+  // docs/clinical-rules.md#8-ordering order checks
   orderLabLookbackDays: t(30, "d", "ln-cds"),
   iguratimodMaxDailyDoseMg: t(50, "mg", "label-ja"),
   /** ≥ this multiple of the label maximum (100 mg/day) is critical. */

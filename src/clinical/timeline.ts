@@ -52,11 +52,11 @@ export function latest(labs: readonly LabFact[]): LabFact | undefined {
 
 export interface ProteinSeries {
   readonly values: readonly LabFact[];
-  /** true when UPCR (g/g) stands in for 24-h protein (§1). */
+  /** true when UPCR (g/g) stands in for 24-h protein (docs/clinical-rules.md#1-facts). */
   readonly substituted: boolean;
 }
 
-/** §1: 24-h protein where it exists in the window; else UPCR in g/g, disclosed. */
+/** docs/clinical-rules.md#1-facts: 24-h protein where it exists in the window; else UPCR in g/g, disclosed. */
 export function proteinuria(facts: PatientFacts, from: number, to: number): ProteinSeries {
   const p24 = labsOf(facts, "protein24h", from, to);
   if (p24.length > 0) return { values: p24, substituted: false };
