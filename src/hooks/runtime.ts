@@ -2,14 +2,16 @@
  * The CDS Hooks runtime: one call from its parsed JSON body to its answer, knowing nothing of HTTP
  * (src/http adapts it to express).
  *
- *   parse        the request schema, the hook the service serves, the hook's context
+ *   parse        the request schema (parseRequest), then the hook the service serves and the
+ *                hook's context (callFor)
  *   resolve      prefetch: what came in the request, the rest read from the FHIR server (I/O)
  *   evaluate     the service, pure: data → { cards, alerts }
  *   record       the alerts, through the alert sink, before the answer leaves; a card whose
  *                finding's alert could not be recorded says so
  *   validate     at most MAX_CARDS cards, each checked against CDS Hooks 2.0
  *
- * Every refusal is an OperationOutcomeError (src/outcomes.ts), thrown before any data is read.
+ * Every refusal is an OperationOutcomeError (src/outcomes.ts): a bad request (400) before any
+ * data is read, required data that cannot be had (412) while prefetch is resolved.
  */
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
