@@ -90,7 +90,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     void spool.check().catch((err: unknown) => {
       logger.error(
         { event: "alert-spool-unwritable", spool: spool.path, err: (err as Error).message },
-        "the alert spool cannot be written: alerts raised while the database fails would be lost",
+        "the alert spool cannot be used: alerts raised while the database fails would be lost",
       );
     });
   }
@@ -109,6 +109,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     monitor,
     async stop() {
       await Promise.all([worker.stop(), monitor?.stop(), retry?.stop()]);
+      await spool?.close();
     },
   };
 }

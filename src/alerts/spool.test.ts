@@ -1,23 +1,33 @@
+import { spawn } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log.js";
-import { openAlertSpool, type SpooledBatch } from "./spool.js";
+import { openAlertSpool as openSpool, type AlertSpool, type SpooledBatch } from "./spool.js";
 import type { SafetyAlertInput } from "./types.js";
 
 const logger = createLogger("silent");
 const dirs: string[] = [];
-afterEach(() => {
+const spools: AlertSpool[] = [];
+afterEach(async () => {
+  for (const s of spools.splice(0)) await s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+function openAlertSpool(path: string, log = logger): AlertSpool {
+  const spool = openSpool(path, log);
+  spools.push(spool);
+  return spool;
+}
 
 function spoolFile(): string {
   const dir = mkdtempSync(join(tmpdir(), "ln-cds-spool-test-"));
@@ -100,8 +110,10 @@ describe("alert spool", () => {
 
   it("a new process reads what an earlier one left, skipping a line torn by a crash", async () => {
     const path = spoolFile();
-    await openAlertSpool(path, logger).append(batch(1));
+    const first = openAlertSpool(path, logger);
+    await first.append(batch(1));
     appendFileSync(path, '{"alerts":[{"rule":"anem'); // the write a crash cut short
+    await first.close();
     const next = openAlertSpool(path, logger);
     expect(next.pending()).toBe(true);
     await next.append(batch(2)); // starts on a line of its own
@@ -125,5 +137,50 @@ describe("alert spool", () => {
     await expect(spool.check()).rejects.toThrow();
     await expect(spool.append(batch(1))).rejects.toThrow();
     await expect(openAlertSpool(spoolFile(), logger).check()).resolves.toBeUndefined();
+  });
+
+  it("belongs to one live process: a second one is refused, and may take it once the first is gone", async () => {
+    const path = spoolFile();
+    const first = openAlertSpool(path);
+    await first.check();
+    await first.append(batch(1));
+    const second = openAlertSpool(path);
+    await expect(second.check()).rejects.toThrow("another running process uses the alert spool");
+    await expect(second.append(batch(2))).rejects.toThrow("another running process");
+    // It does not drain what the first one holds.
+    expect(await second.drain(() => Promise.reject(new Error("not called")))).toBe(0);
+    await first.close();
+    const third = openAlertSpool(path);
+    await third.check();
+    const seen: string[] = [];
+    await third.drain((b) => {
+      seen.push(b.alerts[0]?.patient ?? "");
+      return Promise.resolve();
+    });
+    expect(seen).toEqual(["Patient/p1"]);
+  });
+
+  it("takes over the socket an owner left when it was killed", async () => {
+    const path = spoolFile();
+    mkdirSync(dirname(path), { recursive: true });
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net").createServer().listen(${JSON.stringify(`${path}.owner.sock`)}, () => console.log("up"))`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", () => {
+        resolve();
+      });
+    });
+    await expect(openAlertSpool(path).check()).rejects.toThrow("another running process");
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    expect(existsSync(`${path}.owner.sock`)).toBe(true); // a crash leaves the socket file
+    await expect(openAlertSpool(path).check()).resolves.toBeUndefined();
   });
 });

@@ -19,9 +19,15 @@
  * a warning.
  *
  * One process per spool file: replicas each have their own (a local path, not a shared volume).
+ * The rule is enforced, because two processes appending to and draining one file could remove a
+ * batch unread: the owner listens on a Unix socket beside the file (`<path>.owner.sock`), which
+ * the kernel stops answering when the owner dies. A second live process finds it answering and
+ * runs without a spool (its alerts during an outage are "failed", and its cards say so); a socket
+ * left by a crashed owner answers nothing and is taken over.
  */
 import { constants } from "node:fs";
 import { access, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { connect, createServer, type Server } from "node:net";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { AlertSource, SafetyAlertInput } from "./types.js";
@@ -45,8 +51,71 @@ export interface AlertSpool {
   drain(record: (batch: SpooledBatch) => Promise<void>): Promise<number>;
   /** Whether batches may be waiting (false after a complete drain with no append since). */
   pending(): boolean;
-  /** Rejects when the spool's directory cannot be made or written (checked at start). */
+  /**
+   * Rejects when the spool cannot be used: its directory cannot be made or written, or another
+   * running process owns the file (checked at start).
+   */
   check(): Promise<void>;
+  /** Gives up the ownership (at shutdown). */
+  close(): Promise<void>;
+}
+
+/** Longest Unix socket path (sun_path is 108 bytes on Linux; longer ones would be cut short). */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+class SpoolTaken extends Error {
+  override name = "SpoolTaken";
+}
+
+function listenOn(socketPath: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((c) => c.destroy());
+    server.once("error", reject);
+    server.listen(socketPath, () => {
+      server.off("error", reject);
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(socketPath);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => {
+      resolve(false);
+    });
+  });
+}
+
+/** The owner's socket, or undefined when the path is too long to guard (logged). */
+async function claim(path: string, logger: Logger): Promise<Server | undefined> {
+  const socketPath = `${path}.owner.sock`;
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    logger.warn(
+      { event: "alert-spool-unguarded", spool: path },
+      "the alert spool path is too long for its owner socket: give each process its own ALERT_SPOOL_PATH",
+    );
+    return undefined;
+  }
+  await mkdir(dirname(path), { recursive: true });
+  try {
+    return await listenOn(socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+  }
+  if (await answers(socketPath)) {
+    throw new SpoolTaken(
+      `another running process uses the alert spool ${path}: give each process its own ALERT_SPOOL_PATH`,
+    );
+  }
+  // Left by an owner that died.
+  await unlink(socketPath).catch(() => undefined);
+  return listenOn(socketPath);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -86,6 +155,9 @@ export function openAlertSpool(path: string, logger: Logger): AlertSpool {
   let dirty = true;
   let lock: Promise<unknown> = Promise.resolve();
   let current: Promise<number> | undefined;
+  const owner = claim(path, logger);
+  // Heard here; `check`, `append` and `drain` each see the failure themselves.
+  owner.catch(() => undefined);
 
   /** Appends and the move aside run one at a time. */
   function locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -123,6 +195,13 @@ export function openAlertSpool(path: string, logger: Logger): AlertSpool {
   }
 
   async function drainOnce(record: (batch: SpooledBatch) => Promise<void>): Promise<number> {
+    try {
+      await owner;
+    } catch {
+      // Not ours (or unusable): nothing to drain here; `check` said why at start.
+      dirty = false;
+      return 0;
+    }
     dirty = false;
     try {
       let recorded = 0;
@@ -147,6 +226,7 @@ export function openAlertSpool(path: string, logger: Logger): AlertSpool {
     append(batch) {
       const line = `${JSON.stringify(batch)}\n`;
       return locked(async () => {
+        await owner;
         await mkdir(dir, { recursive: true });
         const handle = await open(path, "a", 0o600);
         try {
@@ -181,8 +261,19 @@ export function openAlertSpool(path: string, logger: Logger): AlertSpool {
     },
     pending: () => dirty,
     async check() {
+      await owner;
       await mkdir(dir, { recursive: true });
       await access(dir, constants.W_OK);
+    },
+    async close() {
+      const server = await owner.catch(() => undefined);
+      if (server === undefined) return;
+      // Closing a Unix socket server removes its file.
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
     },
   };
 }
