@@ -130,7 +130,7 @@ export function cardView(card: Card, serviceId: string, actions: CardActions): H
       h("option", { value: "" }, reasons.length > 0 ? "Choose a reason…" : "No reason"),
     );
     reasons.forEach((r, i) => {
-      select.append(h("option", { value: String(i) }, r.display ?? r.code));
+      select.append(h("option", { value: String(i) }, r.display));
     });
     const commentId = `comment-${uuid}`;
     const comment = h("input", {
@@ -167,7 +167,7 @@ export function cardView(card: Card, serviceId: string, actions: CardActions): H
         .then(
           () => {
             body.classList.add("dismissed");
-            say(`Dismissed${reason ? ` (${reason.display ?? reason.code})` : ""}: feedback sent.`);
+            say(`Dismissed${reason ? ` (${reason.display})` : ""}: feedback sent.`);
           },
           (err: unknown) => {
             say(`Feedback failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,55 +3,23 @@
  * service's templates and read from the EHR's FHIR server, the hook call, and feedback.
  */
 
-export interface DiscoveredService {
-  readonly hook: string;
-  readonly id: string;
-  readonly title: string;
-  readonly description: string;
-  readonly prefetch?: Readonly<Record<string, string>>;
-}
+// The wire shapes are declared once, as the service's zod schemas (src/hooks/schemas.ts); the
+// page takes their types only, so none of the schemas' code reaches the bundle.
+import type {
+  Card,
+  Coding,
+  DiscoveryEntry,
+  FeedbackItem,
+  Link,
+  PatientViewContext,
+  Suggestion,
+} from "../../hooks/schemas.js";
 
-export interface Coding {
-  readonly system?: string;
-  readonly code: string;
-  readonly display?: string;
-}
-
-export interface CardLink {
-  readonly label: string;
-  readonly url: string;
-  readonly type: "absolute" | "smart";
-  readonly appContext?: string;
-}
-
-export interface Suggestion {
-  readonly label: string;
-  readonly uuid?: string;
-  readonly isRecommended?: boolean;
-  readonly actions?: readonly {
-    type: string;
-    description: string;
-    resource?: unknown;
-    resourceId?: unknown;
-  }[];
-}
-
-export interface Card {
-  readonly uuid?: string;
-  readonly summary: string;
-  readonly detail?: string;
-  readonly indicator: "info" | "warning" | "critical";
-  readonly source: { label: string; url?: string; topic?: Coding };
-  readonly suggestions?: readonly Suggestion[];
-  readonly overrideReasons?: readonly Coding[];
-  readonly links?: readonly CardLink[];
-}
-
-export interface HookContext {
-  readonly userId: string;
-  readonly patientId: string;
-  readonly [key: string]: unknown;
-}
+export type { Card, Coding, FeedbackItem, Suggestion };
+export type DiscoveredService = DiscoveryEntry;
+export type CardLink = Link;
+/** A hook's context as this client sends it: the patient-view fields, and a hook's own. */
+export type HookContext = PatientViewContext;
 
 export class CdsError extends Error {
   override name = "CdsError";
@@ -144,20 +112,6 @@ export async function callService(
   });
   return (await json<{ cards: Card[] }>(res, service.id)).cards;
 }
-
-export type FeedbackItem =
-  | {
-      card: string;
-      outcome: "accepted";
-      acceptedSuggestions: { id: string }[];
-      outcomeTimestamp: string;
-    }
-  | {
-      card: string;
-      outcome: "overridden";
-      overrideReason?: { reason?: Coding; userComment?: string };
-      outcomeTimestamp: string;
-    };
 
 export async function postFeedback(
   cdsBase: string,
