@@ -7,7 +7,7 @@ import type { AlertSource, SafetyAlertInput } from "./types.js";
 
 /**
  * Same patient, rule and triggering Observation → same id, so raising twice (hook and monitor,
- * or two patient-views) is a no-op under `ON CONFLICT DO NOTHING` (contract: never raised twice).
+ * or two patient-views) is a no-op under `ON CONFLICT DO NOTHING` (never raised twice: docs/cds-contract.md#alerts).
  */
 export function alertId(alert: Pick<SafetyAlertInput, "patient" | "rule" | "observation">): string {
   const digest = createHash("sha256")
@@ -33,7 +33,7 @@ export interface SafetyAlertPayload {
   latest?: { value: number; unit: string; effective: string };
 }
 
-/** The contract payload, in the contract's key order. */
+/** The alert payload of docs/cds-contract.md#alerts, in its key order. */
 export function alertPayload(
   alert: SafetyAlertInput,
   source: AlertSource,

@@ -12,7 +12,7 @@ export interface SafetyAlertTable {
   severity: string;
   observation: string;
   source: string;
-  /** "current" or "resolved" when raised (contract "Safety-team alerts"); also in the payload. */
+  /** "current" or "resolved" when raised (docs/cds-contract.md#alerts); also in the payload. */
   status: string;
   /** Exact JSON body posted to every webhook (signature is over these bytes). */
   payload: string;

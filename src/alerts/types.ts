@@ -23,7 +23,7 @@ export interface SafetyAlertInput {
   baseline?: AlertQuantity;
   /** Observation effective instant/date (ISO 8601). */
   effective: string;
-  /** "resolved" when a later value of the same kind is below the alert's level (contract). */
+  /** "resolved" when a later value of the same kind is below the alert's level (docs/cds-contract.md#alerts). */
   status?: "current" | "resolved";
   /** The latest value of the same kind, as the rules read it. */
   latest?: AlertQuantity & { effective: string };
