@@ -13,6 +13,10 @@ COPY src ./src
 COPY cds-services ./cds-services
 COPY fixtures ./fixtures
 RUN npm run build
+# The demo (fixtures, the demo FHIR server and its Medplum router) only when asked for:
+# `docker build --build-arg DEMO=true .`. `serve` and `monitor` never load it.
+ARG DEMO=false
+RUN if [ "$DEMO" != "true" ]; then rm -rf dist/fixtures dist/src/fhir-server dist/src/pages/demo-patients.js; fi
 
 # Production dependencies, native module compiled here where the compilers are.
 FROM node:20-slim AS deps
@@ -21,7 +25,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+ARG DEMO=false
+RUN npm ci --omit=dev \
+ && if [ "$DEMO" != "true" ]; then rm -rf node_modules/@medplum; fi \
+ && npm cache clean --force
 
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production \

@@ -157,14 +157,27 @@ async function serve(): Promise<void> {
   });
 }
 
+/** A module of the demo, which a Docker image built without `--build-arg DEMO=true` leaves out. */
+async function demoModule<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw err;
+    throw new Error(
+      "this build carries no demo (a Docker image leaves it out unless built with " +
+        "--build-arg DEMO=true); `ln-cds serve` runs the service",
+    );
+  }
+}
+
 /**
  * The demo FHIR server with every fixture. The fixtures and the Medplum router are loaded here,
  * on demand, so that `serve` and `monitor` never load them (an image may leave them out).
  */
 async function startDemoFhirServer(host: string, port: number) {
   const [{ startFhirServer }, { allFixtureBundles }] = await Promise.all([
-    import("./fhir-server/index.js"),
-    import("../fixtures/index.js"),
+    demoModule(() => import("./fhir-server/index.js")),
+    demoModule(() => import("../fixtures/index.js")),
   ]);
   const bundles = allFixtureBundles(new Date());
   try {
@@ -216,7 +229,7 @@ async function demo(): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   checkAuthAtStartup(config, logger); // warns: CDS_AUTH=off
-  const { demoPatients } = await import("./pages/demo-patients.js");
+  const { demoPatients } = await demoModule(() => import("./pages/demo-patients.js"));
   const demoInfo: DemoInfo = {
     fhirServer: fhir.url,
     patients: demoPatients(bundles),

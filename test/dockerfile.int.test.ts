@@ -5,8 +5,16 @@
  * copied files (a test or bench file pulled into tsconfig.build.json) fails here, as it would in
  * `docker build`.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,5 +94,76 @@ describe("Dockerfile", () => {
     const argv = JSON.parse(cmd?.[1] ?? "[]") as string[];
     expect(argv[0]).toBe("node");
     expect(existsSync(join(staged, argv[1] ?? "missing"))).toBe(true);
+  }, 60_000);
+
+  it("leaves the demo out unless asked: serve starts without it, demo says how to get it", async () => {
+    const build = stage("build");
+    const main = join(staged, "dist", "src", "main.js");
+    expect(existsSync(main), "the build stage's test above did not build").toBe(true);
+    // The stage's steps after the build, with each ARG at its default (no --build-arg).
+    const args: Record<string, string> = {};
+    for (const line of build.slice(build.indexOf("RUN npm run build") + 1)) {
+      const arg = /^ARG\s+(\w+)=(\S*)$/.exec(line);
+      if (arg) args[arg[1] ?? ""] = arg[2] ?? "";
+      else if (line.startsWith("RUN ")) {
+        const run = spawnSync("sh", ["-c", line.slice(4)], {
+          cwd: staged,
+          env: { ...process.env, ...args },
+          encoding: "utf8",
+        });
+        expect(run.status, run.stderr).toBe(0);
+      }
+    }
+    expect(args.DEMO).toBe("false");
+    for (const gone of [
+      "dist/fixtures",
+      "dist/src/fhir-server",
+      "dist/src/pages/demo-patients.js",
+    ]) {
+      expect(existsSync(join(staged, gone)), gone).toBe(false);
+    }
+    // The deps stage drops @medplum: nothing left in the image may import it.
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    const medplum = files(join(staged, "dist"))
+      .filter((f) => f.endsWith(".js"))
+      .filter((f) => /from\s+["']@medplum\//.test(readFileSync(f, "utf8")));
+    expect(medplum).toEqual([]);
+    expect(stage("deps").join("\n")).toMatch(/rm -rf node_modules\/@medplum/);
+
+    const env = {
+      ...process.env,
+      NODE_ENV: "production",
+      CDS_AUTH: "off",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DEMO_FHIR_PORT: "0",
+      SQLITE_PATH: join(staged, "data", "ln-cds.sqlite"),
+    };
+    const serve = spawn(process.execPath, [main, "serve"], { cwd: staged, env });
+    let out = "";
+    serve.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    serve.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => serve.once("exit", resolve));
+    try {
+      for (let i = 0; i < 150 && !out.includes("ln-cds listening"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(out).toContain("ln-cds listening");
+    } finally {
+      serve.kill("SIGTERM");
+      await exited;
+    }
+
+    const demo = spawnSync(process.execPath, [main, "demo"], {
+      cwd: staged,
+      env,
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(demo.status).toBe(1);
+    expect(demo.stderr).toContain("--build-arg DEMO=true");
   }, 60_000);
 });
