@@ -22,7 +22,7 @@ export const INTEGRATION = [
   "test/store.int.test.ts",
   // child processes (the built service, a crash, tsc on the Docker stage), outages, Chromium
   "test/alert-spool-outage.int.test.ts",
-  "src/alerts/spool.test.ts",
+  "test/alert-spool-owner.int.test.ts",
   "test/crash-alerts.int.test.ts",
   "test/demo-browser.int.test.ts",
   "test/pages.browser.int.test.ts",
