@@ -25,6 +25,10 @@ const MAX_LIMIT = 500;
 const MAX_NAME = 100;
 const MAX_COMMENT = 1000;
 
+function isDeliveryStatus(value: string): value is DeliveryStatus {
+  return (STATUSES as readonly string[]).includes(value);
+}
+
 interface Cursor {
   createdAt: string;
   id: string;
@@ -101,7 +105,7 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
 
   router.get("/alerts", async (req, res) => {
     const status = single(req.query.status, "status");
-    if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
+    if (status !== undefined && !isDeliveryStatus(status)) {
       throw badRequest("status must be pending, delivered or failed", "status");
     }
     const sinceRaw = single(req.query.since, "since");
@@ -142,10 +146,7 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
     if (status !== undefined) {
       // An alert is listed under every state one of its webhook deliveries is in.
       query = query.where("id", "in", (eb) =>
-        eb
-          .selectFrom("alert_delivery")
-          .select("alert_id")
-          .where("status", "=", status as DeliveryStatus),
+        eb.selectFrom("alert_delivery").select("alert_id").where("status", "=", status),
       );
     }
     const rows = await query.execute();
