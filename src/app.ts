@@ -66,9 +66,8 @@ export function createApp(deps: AppDeps): express.Express {
     if (deps.cdsAuth === undefined) {
       throw new AppWiringError("CDS_AUTH=on but no cdsAuth middleware was given to createApp");
     }
-    auth = Array.isArray(deps.cdsAuth)
-      ? (deps.cdsAuth as readonly RequestHandler[])
-      : [deps.cdsAuth as RequestHandler];
+    const given = deps.cdsAuth;
+    auth = typeof given === "function" ? [given] : given;
   }
 
   const app = express();
