@@ -10,6 +10,8 @@ declare module "autocannon" {
     body?: string;
     /** Requests sent in turn; `setupRequest` rebuilds one before each sending. */
     requests?: readonly Request[];
+    /** Milliseconds between samples (default 1000); a fixed amount is seen done at a sample. */
+    sampleInt?: number;
   }
   interface Request {
     method?: string;
@@ -17,6 +19,8 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     body?: string;
     setupRequest?: (request: Request) => Request;
+    /** Called with each answer, as it arrives. */
+    onResponse?: (status: number, body: string) => void;
   }
   interface Histogram {
     average: number;
