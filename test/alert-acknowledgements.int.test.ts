@@ -112,7 +112,9 @@ describe.each(alertStoreKinds)("alert acknowledgements on %s", (kind) => {
       [{}, "by"],
       [{ by: "   " }, "by"],
       [{ by: "x".repeat(101) }, "by"],
+      [{ by: 5 }, "by"],
       [{ by: "A", comment: 5 }, "comment"],
+      [{ by: "A", comment: "x".repeat(1001) }, "comment"],
     ] as const) {
       const res = await request(app).post(`/alerts/${id}/acknowledgements`).set(auth).send(body);
       expect(res.status).toBe(400);
@@ -121,6 +123,32 @@ describe.each(alertStoreKinds)("alert acknowledgements on %s", (kind) => {
         issue: [{ expression: [field] }],
       });
     }
+
+    const named = await request(app)
+      .post(`/alerts/${id}/acknowledgements`)
+      .set(auth)
+      .send({ by: "A", comment: ["not", "text"] });
+    expect(named.status).toBe(400);
+    expect(named.body).toEqual({
+      resourceType: "OperationOutcome",
+      issue: [
+        {
+          severity: "error",
+          code: "invalid",
+          diagnostics: "comment: must be a string",
+          expression: ["comment"],
+        },
+      ],
+    });
+    const notObject = await request(app)
+      .post(`/alerts/${id}/acknowledgements`)
+      .set(auth)
+      .send(["Dr A"]);
+    expect(notObject.status).toBe(400);
+    expect(notObject.body).toMatchObject({
+      resourceType: "OperationOutcome",
+      issue: [{ diagnostics: "the body must be a JSON object" }],
+    });
 
     const unknown = await request(app)
       .post("/alerts/sa-unknown/acknowledgements")

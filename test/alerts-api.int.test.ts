@@ -2,9 +2,11 @@ import { createHash } from "node:crypto";
 import express from "express";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
 import { alertId } from "../src/alerts/alert.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import type { SafetyAlertInput } from "../src/alerts/types.js";
+import { alertListingSchema } from "../src/alerts/wire.js";
 import { testConfig } from "../src/config.js";
 import { alertsRouter } from "../src/http/alerts-routes.js";
 import { errorMiddleware } from "../src/http/errors.js";
@@ -40,11 +42,11 @@ afterEach(async () => {
 });
 
 describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
-  async function setup() {
+  async function setup(log = logger) {
     const store = await openAlertStore(kind);
     open.push(store);
     const app = express();
-    app.use(alertsRouter({ store, config, logger }));
+    app.use(alertsRouter({ store, config, logger: log }));
     app.use(errorMiddleware(logger));
     return { store, app };
   }
@@ -70,10 +72,8 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
         .query({ status: "pending", limit: 2, ...(cursor ? { cursor } : {}) })
         .set(auth);
       expect(res.status).toBe(200);
-      const body = res.body as {
-        alerts: Array<{ id: string; deliveries: Array<{ status: string; webhook: string }> }>;
-        next: string | null;
-      };
+      // The listing fits the contract's schema (src/alerts/wire.ts).
+      const body = alertListingSchema.parse(res.body);
       for (const a of body.alerts) {
         seen.push(a.id);
         expect(a.deliveries.map((d) => d.webhook).sort()).toEqual([
@@ -132,6 +132,50 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     expect(await count("2000-01-01")).toBe(2);
     expect(await count("2000-01-01T10:00:00.123+01:00")).toBe(2);
     expect(await count("9999-12-31T23:59:59Z")).toBe(0);
+  });
+
+  it("leaves out and logs a stored payload that does not fit the contract; pages go on past it", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    const { store, app } = await setup(createLogger("info", sink));
+    const five = alerts(5);
+    await createAlertSink({ store, config, logger }).raise(five, "monitor");
+    const [bad, broken] = [alertId(five[1]!), alertId(five[3]!)];
+    await store.db
+      .updateTable("safety_alert")
+      .set({ payload: JSON.stringify({ id: bad, type: "something-else" }) })
+      .where("id", "=", bad)
+      .execute();
+    await store.db
+      .updateTable("safety_alert")
+      .set({ payload: "{not json" })
+      .where("id", "=", broken)
+      .execute();
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await request(app)
+        .get("/alerts")
+        .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+        .set(auth);
+      expect(res.status).toBe(200);
+      const body = alertListingSchema.parse(res.body);
+      seen.push(...body.alerts.map((a) => a.id));
+      cursor = body.next;
+    } while (cursor !== null);
+    expect(seen.sort()).toEqual([0, 2, 4].map((i) => alertId(five[i]!)).sort());
+
+    const logged = lines.join("");
+    expect(logged).toContain(bad);
+    expect(logged).toContain(broken);
+    expect(logged).toContain("left out of GET /alerts");
+    expect(logged).not.toContain("Patient/api-");
   });
 
   it("retry puts a dead-lettered alert back in the queue; unknown ids are 404", async () => {

@@ -4,6 +4,7 @@ import { alertId } from "../src/alerts/alert.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import type { SafetyAlertInput } from "../src/alerts/types.js";
 import { startDeliveryWorker, type DeliveryWorker } from "../src/alerts/worker.js";
+import { safetyAlertPayloadSchema } from "../src/alerts/wire.js";
 import { testConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import type { FhirResource } from "fhir/r4.js";
@@ -117,13 +118,18 @@ describe.each(alertStoreKinds)("safety alerts on %s", (kind) => {
       const expected = `sha256=${createHmac("sha256", SECRET).update(call.body).digest("hex")}`;
       expect(call.headers["x-ln-cds-signature"]).toBe(expected);
       expect(call.headers["content-type"]).toBe("application/json");
-      const body = JSON.parse(call.body) as Record<string, unknown>;
+      // The body a real receiver got fits the contract's schema, keys in the schema's order.
+      const raw: unknown = JSON.parse(call.body);
+      const body = safetyAlertPayloadSchema.parse(raw);
+      expect(Object.keys(raw as object)).toEqual(Object.keys(body));
       expect(call.headers["idempotency-key"]).toBe(body.id);
       expect(body.type).toBe("ln-cds.safety-alert");
       expect(body.source).toBe("patient-view");
       expect(typeof body.detectedAt).toBe("string");
     }
-    const ids = receiver.calls.map((c) => (JSON.parse(c.body) as { id: string }).id).sort();
+    const ids = receiver.calls
+      .map((c) => safetyAlertPayloadSchema.parse(JSON.parse(c.body)).id)
+      .sort();
     expect(ids).toEqual(patient4.map(alertId).sort());
     await until(async () => {
       const d = await store.db.selectFrom("alert_delivery").select("status").execute();

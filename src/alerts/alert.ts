@@ -4,6 +4,9 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import type { AlertSource, SafetyAlertInput } from "./types.js";
+import type { SafetyAlertPayload } from "./wire.js";
+
+export type { SafetyAlertPayload };
 
 /**
  * Same patient, rule and triggering Observation → same id, so raising twice (hook and monitor,
@@ -16,24 +19,10 @@ export function alertId(alert: Pick<SafetyAlertInput, "patient" | "rule" | "obse
   return `sa-${digest.slice(0, 40)}`;
 }
 
-export interface SafetyAlertPayload {
-  id: string;
-  type: "ln-cds.safety-alert";
-  rule: SafetyAlertInput["rule"];
-  severity: SafetyAlertInput["severity"];
-  grade: number;
-  patient: string;
-  observation: string;
-  value: { value: number; unit: string };
-  baseline?: { value: number; unit: string };
-  effective: string;
-  detectedAt: string;
-  source: AlertSource;
-  status: "current" | "resolved";
-  latest?: { value: number; unit: string; effective: string };
-}
-
-/** The alert payload of docs/cds-contract.md#alerts, in its key order. */
+/**
+ * The alert payload of docs/cds-contract.md#alerts (shape: `safetyAlertPayloadSchema`), in its
+ * key order: webhook signatures are over the bytes, so the order is part of the contract.
+ */
 export function alertPayload(
   alert: SafetyAlertInput,
   source: AlertSource,

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from "kysely";
 import type { AcknowledgementTables } from "./acknowledgements.js";
+import type { DeliveryStatus } from "./wire.js";
 
 export interface SafetyAlertTable {
   id: string;
@@ -19,7 +20,7 @@ export interface SafetyAlertTable {
   created_at: string;
 }
 
-export type DeliveryStatus = "pending" | "delivered" | "failed";
+export type { DeliveryStatus };
 
 export interface AlertDeliveryTable {
   /** Hash of alert id and webhook URL. */

@@ -3,17 +3,15 @@
  * patient-view evaluations, src/hooks/runtime.ts) and the background monitor: both raise through
  * the same sink so an alert is recorded once (docs/cds-contract.md#alerts).
  */
+import type { AlertQuantity, AlertRule, AlertSeverity, AlertSource, AlertStatus } from "./wire.js";
 
-/** A measured quantity as it appeared on the triggering Observation (value in the rule's unit). */
-export interface AlertQuantity {
-  value: number;
-  unit: string;
-}
+/** The wire shapes (src/alerts/wire.ts) are the source of these. */
+export type { AlertQuantity, AlertSource };
 
 /** One safety event ready to be raised (CTCAE v5.0 grade, kang2020 safety monitoring). */
 export interface SafetyAlertInput {
-  rule: "anemia" | "liver-injury";
-  severity: "warning" | "critical";
+  rule: AlertRule;
+  severity: AlertSeverity;
   grade: number;
   /** FHIR reference, e.g. "Patient/kang-04". */
   patient: string;
@@ -24,13 +22,10 @@ export interface SafetyAlertInput {
   /** Observation effective instant/date (ISO 8601). */
   effective: string;
   /** "resolved" when a later value of the same kind is below the alert's level (docs/cds-contract.md#alerts). */
-  status?: "current" | "resolved";
+  status?: AlertStatus;
   /** The latest value of the same kind, as the rules read it. */
   latest?: AlertQuantity & { effective: string };
 }
-
-/** Where an alert came from: a clinician's patient-view or the background monitor. */
-export type AlertSource = "patient-view" | "monitor";
 
 /**
  * What became of raised alerts: "recorded" in the store (delivery follows); "queued" in the

@@ -6,30 +6,12 @@
  * The operator token lives in this tab's sessionStorage only (gone when the tab closes), is sent
  * only in the Authorization header, and never appears in a URL.
  */
+import type { AlertListing, AlertQuantity, ListedAlert } from "../../alerts/wire.js";
 import { byId, clear, formatDate, h, status } from "../shared/dom.js";
 
-interface Quantity {
-  value: number;
-  unit: string;
-}
-interface Alert {
-  id: string;
-  rule: string;
-  severity: string;
-  grade: number;
-  patient: string;
-  observation: string;
-  value: Quantity;
-  baseline?: Quantity;
-  effective: string;
-  recordedAt: string;
-  /** current / resolved. */
-  status?: string;
-  /** The latest value of the same kind, when later than the alert's. */
-  latest?: Quantity & { effective: string };
-  deliveries: { webhook: string; status: string; attempts: number }[];
-  acknowledgements?: { by: string; comment?: string; at: string }[];
-}
+// The shapes of GET /alerts come from the service's schemas (src/alerts/wire.ts); types only,
+// so no zod code lands in this bundle.
+type Alert = ListedAlert;
 
 const TOKEN_KEY = "ln-cds-operator-token";
 const statusEl = byId("inbox-status");
@@ -73,7 +55,7 @@ async function loadAlerts(): Promise<void> {
     const q: string = cursor ? `?limit=500&cursor=${encodeURIComponent(cursor)}` : "?limit=500";
     const res = await api(`/alerts${q}`);
     if (!res.ok) throw new Error(`GET /alerts: HTTP ${String(res.status)}`);
-    const page = (await res.json()) as { alerts: Alert[]; next: string | null };
+    const page = (await res.json()) as AlertListing;
     all.push(...page.alerts);
     cursor = page.next;
   } while (cursor);
@@ -82,7 +64,7 @@ async function loadAlerts(): Promise<void> {
   );
   fillFilter(
     "filter-status",
-    alerts.map((a) => a.status ?? "unknown"),
+    alerts.map((a) => a.status),
   );
   fillFilter(
     "filter-rule",
@@ -100,7 +82,7 @@ function fillFilter(id: string, values: readonly string[]): void {
     select.append(h("option", { value: v, selected: v === keep }, v));
 }
 
-function qty(q: Quantity | undefined): string {
+function qty(q: AlertQuantity | undefined): string {
   return q ? `${String(q.value)} ${q.unit}` : "—";
 }
 
@@ -121,7 +103,7 @@ function appLink(a: Alert): HTMLElement | string {
 
 function ackCell(a: Alert): HTMLElement {
   const cell = h("td", {});
-  const acks = a.acknowledgements ?? [];
+  const acks = a.acknowledgements;
   if (acks.length > 0) {
     cell.append(
       h(
@@ -198,8 +180,7 @@ function render(): void {
   clear(rows);
   const shown = alerts.filter(
     (a) =>
-      (wantStatus === "" || (a.status ?? "unknown") === wantStatus) &&
-      (wantRule === "" || a.rule === wantRule),
+      (wantStatus === "" || a.status === wantStatus) && (wantRule === "" || a.rule === wantRule),
   );
   for (const a of shown) {
     rows.append(
@@ -226,7 +207,7 @@ function render(): void {
             : null,
         ),
         h("td", {}, qty(a.baseline)),
-        h("td", {}, a.status ?? "—"),
+        h("td", {}, a.status),
         h(
           "td",
           {},
