@@ -15,6 +15,7 @@ import { alertsRouter } from "../src/http/alerts-routes.js";
 import { errorMiddleware } from "../src/http/errors.js";
 import { createLogger } from "../src/log.js";
 import { alertStoreKinds, openAlertStore, type OpenedAlertStore } from "./support/alert-stores.js";
+import { alertListingSchema } from "../src/alerts/wire.js";
 
 const TOKEN = "operator-token-for-acknowledgements";
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -87,7 +88,7 @@ describe.each(alertStoreKinds)("alert acknowledgements on %s", (kind) => {
     const reopened = await openAlertStore(kind, location);
     open.push(reopened);
     const list = await request(appOn(reopened)).get("/alerts").set(auth).expect(200);
-    const listed = (list.body as { alerts: { id: string; acknowledgements: unknown[] }[] }).alerts;
+    const listed = alertListingSchema.parse(list.body).alerts;
     expect(listed.find((a) => a.id === id)?.acknowledgements).toEqual([
       {
         by: "Dr Ana Costa",

@@ -88,9 +88,9 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     expect(pages).toBe(3);
     expect(seen.sort()).toEqual(alerts(5).map(alertId).sort());
     const delivered = await request(app).get("/alerts?status=delivered").set(auth);
-    expect((delivered.body as { alerts: unknown[] }).alerts).toHaveLength(0);
+    expect(alertListingSchema.parse(delivered.body).alerts).toHaveLength(0);
     const future = await request(app).get("/alerts?since=2999-01-01T00:00:00Z").set(auth);
-    expect((future.body as { alerts: unknown[] }).alerts).toHaveLength(0);
+    expect(alertListingSchema.parse(future.body).alerts).toHaveLength(0);
   });
 
   it("rejects a bad status, limit or cursor with a 400 OperationOutcome", async () => {
@@ -126,7 +126,7 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     const count = async (since: string) => {
       const res = await request(app).get("/alerts").query({ since }).set(auth);
       expect(res.status, since).toBe(200);
-      return (res.body as { alerts: unknown[] }).alerts.length;
+      return alertListingSchema.parse(res.body).alerts.length;
     };
     expect(await count("0001-01-01T00:00:00Z")).toBe(2);
     expect(await count("2000-01-01")).toBe(2);
@@ -185,7 +185,7 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     const id = alertId(one!);
     await store.db.updateTable("alert_delivery").set({ status: "failed" }).execute();
     const failed = await request(app).get("/alerts?status=failed").set(auth);
-    expect((failed.body as { alerts: unknown[] }).alerts).toHaveLength(1);
+    expect(alertListingSchema.parse(failed.body).alerts).toHaveLength(1);
     const res = await request(app).post(`/alerts/${id}/retry`).set(auth);
     expect(res.status).toBe(200);
     expect((res.body as { requeued: number }).requeued).toBe(2);

@@ -23,6 +23,7 @@ import { alertStoreKinds, openAlertStore, startReceiver, until } from "./support
 import { MiniEhr, type HookCard } from "./support/mini-ehr.js";
 import { protocolApp } from "./support/protocol-app.js";
 import { storeKinds } from "./support/stores.js";
+import { alertListingSchema } from "../src/alerts/wire.js";
 
 const NOW = new Date();
 const date = (daysAgo: number) =>
@@ -219,7 +220,7 @@ describe.each(storeKinds)("a resolved event on $name", (kind) => {
     };
     const listed = await request(app).get("/alerts").set("Authorization", `Bearer ${token}`);
     expect(listed.status).toBe(200);
-    expect((listed.body as { alerts: unknown[] }).alerts).toEqual([
+    expect(alertListingSchema.parse(listed.body).alerts).toEqual([
       expect.objectContaining(expected),
     ]);
     const row = await store.db
