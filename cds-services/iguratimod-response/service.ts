@@ -4,12 +4,20 @@
  * (kang2020, kdigo2024 beside it), an early stop, and after a response either a renal relapse or
  * remission maintained. A patient who never took iguratimod gets no card.
  */
-import { defaultThresholds, week24Response, type Thresholds } from "../../src/clinical/index.js";
+import {
+  RESPONSE_LAB_KINDS,
+  defaultThresholds,
+  week24Response,
+  type Thresholds,
+} from "../../src/clinical/index.js";
 import { steroidDoseAt } from "../../src/clinical/glucocorticoids.js";
 import { glucocorticoidFacts } from "../../src/fhir/glucocorticoids.js";
 import type { CdsService } from "../types.js";
 import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { responseCard } from "./cards.js";
+
+/** The labs the response rules read: hemoglobin and ALT (a third of a chart's labs) are not. */
+const LAB_KINDS = new Set(RESPONSE_LAB_KINDS);
 
 export function iguratimodResponseService(
   deps: { readonly thresholds?: Thresholds } = {},
@@ -24,7 +32,12 @@ export function iguratimodResponseService(
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
+      const { facts, resources, prefetchNotes } = patientDataOf(
+        input,
+        thresholds,
+        undefined,
+        LAB_KINDS,
+      );
       const finding = week24Response(facts, input.now, thresholds);
       if (!finding) return { cards: [] };
       const patientRef = `Patient/${input.context.patientId}`;

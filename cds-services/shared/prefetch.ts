@@ -9,7 +9,12 @@
  */
 import type { FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
-import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
+import type {
+  DataQualityNote,
+  LabKind,
+  PatientFacts,
+  Thresholds,
+} from "../../src/clinical/index.js";
 import { latestVersions, normalisePatient } from "../../src/fhir/normalise/index.js";
 import { anyCodeOf } from "../../src/fhir/search.js";
 import type { ResolvedPrefetch } from "../types.js";
@@ -127,7 +132,10 @@ export interface PatientData {
   readonly prefetchNotes: readonly DataQualityNote[];
 }
 
-/** Normalises the resolved prefetch into the facts the clinical rules read. */
+/**
+ * Normalises the resolved prefetch into the facts the clinical rules read; with `labKinds`, only
+ * the labs of those kinds (a service whose rules read only these need not read the others).
+ */
 export function patientDataOf(
   input: {
     readonly data: ResolvedPrefetch;
@@ -136,6 +144,7 @@ export function patientDataOf(
   },
   thresholds: Thresholds,
   exclude?: ReadonlySet<string>,
+  labKinds?: ReadonlySet<LabKind>,
 ): PatientData {
   const resources = allResources(input.data, exclude);
   // The site's thresholds reach the normaliser too (course merge gap, docs/clinical-rules.md#2-medications).
@@ -143,6 +152,7 @@ export function patientDataOf(
     thresholds,
     unique: true,
     patientId: input.context.patientId,
+    ...(labKinds !== undefined ? { labKinds } : {}),
   });
   return { facts, resources, prefetchNotes: prefetchNotes(input.data) };
 }

@@ -123,6 +123,21 @@ interface Judged {
 type LabKind = Parameters<typeof labsOf>[1];
 
 /**
+ * Every kind of lab the response rules read (docs/clinical-rules.md#6-response), and whose
+ * data-quality notes they show: labs of other kinds (hemoglobin, ALT) never change a finding,
+ * so a caller may leave them unread.
+ */
+export const RESPONSE_LAB_KINDS: readonly LabKind[] = [
+  "protein24h",
+  "upcr",
+  "creatinine",
+  "albumin",
+  "urineRbc",
+  "rbcCasts",
+  "egfr",
+];
+
+/**
  * The patient's labs of one kind, split once per evaluation: judging a value asks for five kinds,
  * and scanning every lab of the patient for each showed in profiles.
  */
@@ -265,15 +280,7 @@ export function week24Response(
   const stoppedAt = course.end !== undefined && course.end <= n ? course.end : undefined;
   const onDrugUntil = stoppedAt ?? n;
   const daysOnDrug = Math.floor((onDrugUntil - day0) / DAY_MS);
-  const notes: DataQualityNote[] = factNotes(facts, [
-    "protein24h",
-    "upcr",
-    "creatinine",
-    "albumin",
-    "urineRbc",
-    "rbcCasts",
-    "egfr",
-  ]);
+  const notes: DataQualityNote[] = factNotes(facts, RESPONSE_LAB_KINDS);
   const baseP = nearestProteinuria(
     facts,
     day0,

@@ -22,6 +22,7 @@ import {
   type PregnancyFact,
   type Sex,
 } from "../../clinical/facts.js";
+import type { LabKind } from "../../clinical/codes.js";
 import { mergeCourses } from "../../clinical/courses.js";
 import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js";
 import { readConditions } from "./conditions.js";
@@ -45,6 +46,11 @@ export interface NormaliseOptions {
    * `null` patient prefetch), so a finding or an alert never names "Patient/" alone.
    */
   readonly patientId?: string;
+  /**
+   * Only labs of these kinds are read; the others are left unread, with no data-quality note.
+   * For a caller whose rules read only these kinds (they are a third of a typical chart's labs).
+   */
+  readonly labKinds?: ReadonlySet<LabKind>;
 }
 
 /**
@@ -100,9 +106,11 @@ export function normalisePatient(
 
   const labs: LabFact[] = [];
   const pregnancy: PregnancyFact[] = [];
-  for (const o of observations) readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
+  const kinds = options.labKinds;
+  for (const o of observations)
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds);
   for (const o of anonymousObservations)
-    readObservation(o, thresholds, maxTime, labs, pregnancy, notes);
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds);
   sortByTimeThenRef(labs);
 
   const lnDiagnosis = readConditions(conditions, pregnancy);

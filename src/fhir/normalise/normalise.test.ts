@@ -8,7 +8,9 @@ import type {
 } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { lab, medicationRequest, medicationStatement } from "../../../fixtures/build.js";
+import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { LAB_CODES } from "../../clinical/codes.js";
+import { RESPONSE_LAB_KINDS, week24Response } from "../../clinical/response.js";
 import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
@@ -115,6 +117,51 @@ describe("normalisePatient: labs", () => {
     ]);
     expect(f.labs).toHaveLength(0);
     expect(f.notes).toHaveLength(5);
+  });
+
+  it("with labKinds, leaves labs of other kinds unread, notes included, and reads pregnancy", () => {
+    const all = [
+      obs("718-7", 100, "g/L"),
+      obs("718-7", -1, "g/L"),
+      obs("1742-6", 30, "U/L", { status: "preliminary" }),
+      obs("2160-0", 80, "umol/L"),
+      obs("2160-0", 80, "furlongs"),
+      obs("82810-3", undefined, undefined, { valueBoolean: false }),
+    ];
+    const full = facts(all);
+    const some = normalisePatient([patient, ...all], NOW, {
+      labKinds: new Set(["creatinine"] as const),
+    });
+    expect(some.labs).toEqual(full.labs.filter((l) => l.kind === "creatinine"));
+    expect(some.labs).toHaveLength(1);
+    expect(some.notes).toEqual(full.notes.filter((x) => x.kind === "creatinine"));
+    expect(some.notes.map((x) => x.reason)).toEqual(["unconvertible-unit"]);
+    expect(full.notes.length).toBeGreaterThan(some.notes.length);
+    expect(some.pregnancy).toEqual(full.pregnancy);
+    expect(some.pregnancy).toHaveLength(1);
+  });
+
+  it("with the response rules' kinds, every fixture patient's response finding is the same", () => {
+    const kinds = new Set(RESPONSE_LAB_KINDS);
+    let findings = 0;
+    for (const bundle of allFixtureBundles(NOW)) {
+      // An implausible hemoglobin and a preliminary ALT too: notes of kinds the rules do not read.
+      const patientId = resourcesOf(bundle).find((r) => r.resourceType === "Patient")?.id ?? "";
+      const extra = [
+        lab({ loinc: "718-7", value: 0.5, unit: "g/L", at: "2025-01-10T08:00:00Z", patientId }),
+        lab(
+          { loinc: "1742-6", value: 40, unit: "U/L", at: "2025-01-10T08:00:00Z", patientId },
+          { status: "preliminary" },
+        ),
+      ];
+      const resources = [...resourcesOf(bundle), ...extra];
+      const full = week24Response(normalisePatient(resources, NOW), NOW);
+      const read = week24Response(normalisePatient(resources, NOW, { labKinds: kinds }), NOW);
+      expect(read).toEqual(full);
+      if (full !== undefined) findings += 1;
+    }
+    // The fixtures hold iguratimod courses, so the comparison covers real findings.
+    expect(findings).toBeGreaterThan(5);
   });
 
   it("takes time from effectivePeriod.start, else issued", () => {

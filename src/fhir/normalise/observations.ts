@@ -13,6 +13,7 @@ import {
   SNOMED_PREGNANT,
   USABLE_OBSERVATION_STATUSES,
   type LabCode,
+  type LabKind,
 } from "../../clinical/codes.js";
 import type {
   DataQualityNote,
@@ -40,8 +41,9 @@ export function readObservation(
   labs: LabFact[],
   pregnancy: PregnancyFact[],
   notes: DataQualityNote[],
+  /** When given, labs of other kinds are left unread (pregnancy status is always read). */
+  labKinds?: ReadonlySet<LabKind>,
 ): void {
-  const ref = `Observation/${o.id ?? ""}`;
   // One pass over the LOINC codings (no intermediate arrays: this runs for every lab of every
   // request): the last lab code wins, as before; pregnancy status and the inverse ratio noted.
   let code: string | undefined;
@@ -60,6 +62,8 @@ export function readObservation(
     else if (loinc === INVERSE_UPCR_LOINC) hasInverseRatio = true;
   }
   const kind = lab?.kind;
+  if (kind !== undefined && !isPregnancy && labKinds !== undefined && !labKinds.has(kind)) return;
+  const ref = `Observation/${o.id ?? ""}`;
   if (!code && !isPregnancy) {
     if (hasInverseRatio) {
       notes.push({
