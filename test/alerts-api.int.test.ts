@@ -178,6 +178,34 @@ describe.each(alertStoreKinds)("operator alerts API on %s", (kind) => {
     expect(logged).not.toContain("Patient/api-");
   });
 
+  it("lists an alert recorded before version 2 (no status in its payload) with its column's status", async () => {
+    const { store, app } = await setup();
+    const [one] = alerts(1);
+    await createAlertSink({ store, config, logger }).raise([one!], "patient-view");
+    const id = alertId(one!);
+    // Version 1 stored the payload without status or latest; migration 0005 gave the column
+    // its default, "current", and left the stored bytes (they are what webhooks sign) alone.
+    const row = await store.db
+      .selectFrom("safety_alert")
+      .select("payload")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    const {
+      status: _status,
+      latest: _latest,
+      ...v1
+    } = JSON.parse(row.payload) as Record<string, unknown>;
+    await store.db
+      .updateTable("safety_alert")
+      .set({ payload: JSON.stringify(v1) })
+      .where("id", "=", id)
+      .execute();
+    const res = await request(app).get("/alerts").set(auth);
+    expect(res.status).toBe(200);
+    const listed = alertListingSchema.parse(res.body).alerts;
+    expect(listed.map((a) => [a.id, a.status])).toEqual([[id, "current"]]);
+  });
+
   it("retry puts a dead-lettered alert back in the queue; unknown ids are 404", async () => {
     const { store, app } = await setup();
     const [one] = alerts(1);

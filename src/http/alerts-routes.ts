@@ -44,7 +44,7 @@ function isDeliveryStatus(value: string): value is DeliveryStatus {
  * past it.
  */
 function storedPayload(
-  row: { id: string; payload: string },
+  row: { id: string; payload: string; status: string },
   logger: Logger,
 ): SafetyAlertPayload | undefined {
   let json: unknown;
@@ -53,6 +53,11 @@ function storedPayload(
   } catch {
     logger.error({ alert: row.id }, "stored alert payload is not JSON; left out of GET /alerts");
     return undefined;
+  }
+  // Alerts recorded before version 2 have no status in their stored bytes (kept as they are:
+  // webhooks sign them); the column, added with the default "current", says it.
+  if (typeof json === "object" && json !== null && !Array.isArray(json) && !("status" in json)) {
+    json = { ...json, status: row.status };
   }
   const parsed = safetyAlertPayloadSchema.safeParse(json);
   if (!parsed.success) {
@@ -168,7 +173,7 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
 
     let query = db
       .selectFrom("safety_alert")
-      .select(["id", "payload", "created_at"])
+      .select(["id", "payload", "status", "created_at"])
       .orderBy("created_at")
       .orderBy("id")
       .limit(limit + 1);
