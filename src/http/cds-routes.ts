@@ -11,7 +11,7 @@ import type { HookRuntime } from "../hooks/runtime.js";
 import type { CdsResponse } from "../hooks/schemas.js";
 import { annotateRequestLog } from "./access-log.js";
 import { notFound, unsupportedMediaType } from "./errors.js";
-import { jsonBody } from "./json-body.js";
+import { isJsonRequest, jsonBody } from "./json-body.js";
 import { requestSignalOf } from "./request-timeout.js";
 
 export interface CdsRoutesDeps {
@@ -22,11 +22,9 @@ export interface CdsRoutesDeps {
   readonly auth: readonly RequestHandler[];
 }
 
-const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];
-
 /** 415 unless the body is declared JSON (CDS Hooks 2.0 req. 1: JSON only). */
 const requireJson: RequestHandler = (req, _res, next) => {
-  if (req.is(JSON_TYPES) === false || req.headers["content-type"] === undefined) {
+  if (!isJsonRequest(req)) {
     next(unsupportedMediaType("the request body must be application/json"));
     return;
   }

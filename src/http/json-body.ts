@@ -95,12 +95,52 @@ export function parseUntrustedJson(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH)
 
 const JSON_TYPES = ["application/json", "application/fhir+json", "application/*+json"];
 
+/** Distinct Content-Type values remembered; a client that sends ever new ones is only not cached. */
+const MAX_REMEMBERED_TYPES = 64;
+const jsonTypeOf = new Map<string, boolean>();
+
+/**
+ * Whether a request with a body declares it JSON (`req.is(JSON_TYPES)`). The route's 415 check
+ * and the body parser both ask for every request, and nearly every request sends one of a
+ * handful of header values: parsing the media type each time showed in profiles, so the answer
+ * is kept per header value (for a request with a body the header alone decides it).
+ */
+function declaresJson(req: Request): boolean {
+  const header = req.headers["content-type"];
+  if (header === undefined) return false;
+  const known = jsonTypeOf.get(header);
+  if (known !== undefined) return known;
+  const matched = req.is(JSON_TYPES);
+  // null: no body, so nothing the header decides; not remembered.
+  if (matched === null) return true;
+  if (jsonTypeOf.size < MAX_REMEMBERED_TYPES) jsonTypeOf.set(header, matched !== false);
+  return matched !== false;
+}
+
+/** As express (type-is) decides whether a request has a body. */
+const hasBody = (req: Request): boolean =>
+  req.headers["transfer-encoding"] !== undefined ||
+  !Number.isNaN(Number(req.headers["content-length"]));
+
+/**
+ * A Content-Type that `req.is(JSON_TYPES)` does not refuse: JSON, or any type on a request
+ * without a body (where `req.is` answers null). False without a Content-Type.
+ */
+export function isJsonRequest(req: Request): boolean {
+  if (req.headers["content-type"] === undefined) return false;
+  return !hasBody(req) || declaresJson(req);
+}
+
 /**
  * Body parser for JSON and FHIR JSON. Sets `req.body` to the parsed value (undefined when the
  * request has no JSON body). Answers 400/413/415 with an OperationOutcome itself.
  */
 export function jsonBody(options: { limitBytes: number; maxDepth?: number }): RequestHandler {
-  const raw = express.raw({ type: JSON_TYPES, limit: options.limitBytes });
+  // body-parser calls `type` only for a request with a body.
+  const raw = express.raw({
+    type: (req) => declaresJson(req as Request),
+    limit: options.limitBytes,
+  });
   return (req: Request, res: Response, next: NextFunction): void => {
     raw(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {
