@@ -12,6 +12,7 @@ import {
   defaultThresholds,
   liverFinding,
   monitoringOverdue,
+  SAFETY_LAB_KINDS,
   safetyAlertEvents,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -19,6 +20,12 @@ import { alertInputsFromEvents } from "../../src/alerts/from-events.js";
 import type { CdsService } from "../types.js";
 import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { safetyCard } from "./cards.js";
+
+/**
+ * The labs the safety rules grade, and of the others only the latest (monitoring asks when any
+ * result last came): most of a chart's labs are left unread.
+ */
+const LAB_KINDS = new Set(SAFETY_LAB_KINDS);
 
 export interface SafetyServiceDeps {
   readonly thresholds?: Thresholds;
@@ -35,7 +42,13 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds);
+      const { facts, resources, prefetchNotes } = patientDataOf(
+        input,
+        thresholds,
+        undefined,
+        LAB_KINDS,
+        true,
+      );
       const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
       const findings = [
         anemiaFinding(facts, input.now, thresholds),

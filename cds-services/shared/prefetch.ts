@@ -134,7 +134,8 @@ export interface PatientData {
 
 /**
  * Normalises the resolved prefetch into the facts the clinical rules read; with `labKinds`, only
- * the labs of those kinds (a service whose rules read only these need not read the others).
+ * the labs of those kinds (a service whose rules read only these need not read the others), and
+ * with `latestOfOtherKinds` also the latest usable lab of the other kinds.
  */
 export function patientDataOf(
   input: {
@@ -145,6 +146,7 @@ export function patientDataOf(
   thresholds: Thresholds,
   exclude?: ReadonlySet<string>,
   labKinds?: ReadonlySet<LabKind>,
+  latestOfOtherKinds?: boolean,
 ): PatientData {
   const resources = allResources(input.data, exclude);
   // The site's thresholds reach the normaliser too (course merge gap, docs/clinical-rules.md#2-medications).
@@ -153,6 +155,7 @@ export function patientDataOf(
     unique: true,
     patientId: input.context.patientId,
     ...(labKinds !== undefined ? { labKinds } : {}),
+    ...(latestOfOtherKinds !== undefined ? { latestOfOtherKinds } : {}),
   });
   return { facts, resources, prefetchNotes: prefetchNotes(input.data) };
 }

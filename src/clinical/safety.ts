@@ -3,6 +3,7 @@
  * (docs/clinical-rules.md#7-safety).
  */
 import type { LabFact, PatientFacts, ReferenceLimits } from "./facts.js";
+import type { LabKind } from "./codes.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
@@ -285,6 +286,13 @@ export interface MonitoringFinding extends Finding<"monitoring-overdue"> {
   /** The latest lab result of any kind is older than the warning limit: is the patient still seen? */
   readonly noResultsDays?: number;
 }
+
+/**
+ * The kinds of lab the safety rules grade and whose notes they show (docs/clinical-rules.md#7-safety).
+ * Of the other kinds they read only when the latest result came (monitoringOverdue), so a caller
+ * may read only that one of them.
+ */
+export const SAFETY_LAB_KINDS: readonly LabKind[] = ["hemoglobin", "alt"];
 
 /** Whole calendar days (UTC) from `t` to `now`. */
 export function calendarDaysBetween(t: number, now: number): number {

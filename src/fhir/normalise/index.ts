@@ -27,7 +27,7 @@ import { mergeCourses } from "../../clinical/courses.js";
 import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js";
 import { readConditions } from "./conditions.js";
 import { readMedication } from "./medications.js";
-import { readObservation } from "./observations.js";
+import { latestUsableLab, readObservation } from "./observations.js";
 import { sortByTimeThenRef } from "./order.js";
 import { latestVersions } from "./versions.js";
 
@@ -51,6 +51,11 @@ export interface NormaliseOptions {
    * For a caller whose rules read only these kinds (they are a third of a typical chart's labs).
    */
   readonly labKinds?: ReadonlySet<LabKind>;
+  /**
+   * With `labKinds`: the latest usable lab at or before `now` of the other kinds is read too (and
+   * only it, with no note), for a rule that asks when any result last came.
+   */
+  readonly latestOfOtherKinds?: boolean;
 }
 
 /**
@@ -107,10 +112,16 @@ export function normalisePatient(
   const labs: LabFact[] = [];
   const pregnancy: PregnancyFact[] = [];
   const kinds = options.labKinds;
+  const unread: Observation[] | undefined =
+    kinds !== undefined && options.latestOfOtherKinds === true ? [] : undefined;
   for (const o of observations)
-    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds);
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds, unread);
   for (const o of anonymousObservations)
-    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds);
+    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds, unread);
+  if (unread !== undefined && unread.length > 0) {
+    const latest = latestUsableLab(unread, thresholds, maxTime, nowMs);
+    if (latest !== undefined) labs.push(latest);
+  }
   sortByTimeThenRef(labs);
 
   const lnDiagnosis = readConditions(conditions, pregnancy);

@@ -11,6 +11,14 @@ import { lab, medicationRequest, medicationStatement } from "../../../fixtures/b
 import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { LAB_CODES } from "../../clinical/codes.js";
 import { RESPONSE_LAB_KINDS, week24Response } from "../../clinical/response.js";
+import {
+  anemiaFinding,
+  liverFinding,
+  monitoringOverdue,
+  SAFETY_LAB_KINDS,
+  safetyAlertEvents,
+} from "../../clinical/safety.js";
+import type { PatientFacts } from "../../clinical/facts.js";
 import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
@@ -162,6 +170,90 @@ describe("normalisePatient: labs", () => {
     }
     // The fixtures hold iguratimod courses, so the comparison covers real findings.
     expect(findings).toBeGreaterThan(5);
+  });
+
+  /** Everything the safety rules say about a patient. */
+  const safetyOf = (f: PatientFacts, now: Date) => ({
+    anemia: anemiaFinding(f, now),
+    liver: liverFinding(f, now),
+    monitoring: monitoringOverdue(f, now),
+    alerts: safetyAlertEvents(f, now),
+  });
+  const safetyKinds = { labKinds: new Set(SAFETY_LAB_KINDS), latestOfOtherKinds: true } as const;
+
+  it("with the safety rules' kinds and the latest of the others, every fixture patient's safety findings are the same", () => {
+    let monitoring = 0;
+    let findings = 0;
+    for (const bundle of allFixtureBundles(NOW)) {
+      const patientId = resourcesOf(bundle).find((r) => r.resourceType === "Patient")?.id ?? "";
+      const at = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
+      // Other kinds' results the "latest result" must not count: preliminary, an unknown unit,
+      // implausible, after now (still within the day normalisation accepts); and one it must.
+      const extra = [
+        lab(
+          { loinc: "2160-0", value: 80, unit: "umol/L", at: at(2), patientId },
+          { status: "preliminary" },
+        ),
+        lab({ loinc: "2160-0", value: 80, unit: "furlongs", at: at(3), patientId }),
+        lab({ loinc: "2160-0", value: 1e6, unit: "umol/L", at: at(4), patientId }),
+        lab({ loinc: "2160-0", value: 80, unit: "umol/L", at: at(-0.4), patientId }),
+        lab({ loinc: "718-7", value: 0.5, unit: "g/L", at: at(5), patientId }),
+      ];
+      for (const resources of [
+        [...resourcesOf(bundle), ...extra],
+        [
+          ...resourcesOf(bundle),
+          ...extra,
+          lab({ loinc: "1751-7", value: 40, unit: "g/L", at: at(100), patientId }),
+        ],
+      ]) {
+        const full = safetyOf(normalisePatient(resources, NOW), NOW);
+        const read = safetyOf(normalisePatient(resources, NOW, safetyKinds), NOW);
+        expect(read).toEqual(full);
+        if (full.monitoring !== undefined) monitoring += 1;
+        findings += Object.values(full).filter(
+          (v) => v !== undefined && !(Array.isArray(v) && v.length === 0),
+        ).length;
+      }
+    }
+    // The fixtures hold iguratimod courses with findings, monitoring ones among them.
+    expect(monitoring).toBeGreaterThan(0);
+    expect(findings).toBeGreaterThan(5);
+  });
+
+  it("with latestOfOtherKinds, the latest usable lab of another kind still says a result came", () => {
+    const now = NOW;
+    const resources: FhirResource[] = [
+      patient,
+      medicationStatement({ id: "ig", patientId: "p", start: "2024-06-01" }),
+      lab({ loinc: "718-7", value: 120, unit: "g/L", at: "2025-01-20T08:00:00Z", patientId: "p" }),
+      lab({ loinc: "1742-6", value: 20, unit: "U/L", at: "2025-01-20T08:00:00Z", patientId: "p" }),
+      // Creatinine 10 days ago: hemoglobin and ALT are overdue, yet the patient is still seen.
+      lab({
+        loinc: "2160-0",
+        value: 80,
+        unit: "umol/L",
+        at: "2025-05-22T08:00:00Z",
+        patientId: "p",
+      }),
+      lab({
+        loinc: "2160-0",
+        value: 70,
+        unit: "umol/L",
+        at: "2025-04-22T08:00:00Z",
+        patientId: "p",
+      }),
+    ];
+    const full = monitoringOverdue(normalisePatient(resources, now), now);
+    const read = normalisePatient(resources, now, safetyKinds);
+    expect(full?.noResultsDays).toBeUndefined();
+    expect(monitoringOverdue(read, now)).toEqual(full);
+    // Only the latest of the other kinds is read.
+    expect(read.labs.map((l) => l.kind)).toEqual(["hemoglobin", "alt", "creatinine"]);
+    expect(read.labs.at(-1)?.value).toBe(80);
+    // Without it, the last hemoglobin would look like the patient's last result.
+    const onlyTwo = normalisePatient(resources, now, { labKinds: new Set(SAFETY_LAB_KINDS) });
+    expect(monitoringOverdue(onlyTwo, now)?.noResultsDays).toBeGreaterThan(90);
   });
 
   it("takes time from effectivePeriod.start, else issued", () => {

@@ -28,7 +28,7 @@ import { MIN_TIME, arr, codings } from "./values.js";
 
 const MAX_VALUE = 1e12;
 
-function observationTime(o: Observation): number | undefined {
+export function observationTime(o: Observation): number | undefined {
   return parseFhirTime(
     o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued,
   );
@@ -43,6 +43,8 @@ export function readObservation(
   notes: DataQualityNote[],
   /** When given, labs of other kinds are left unread (pregnancy status is always read). */
   labKinds?: ReadonlySet<LabKind>,
+  /** Where the Observations left unread for `labKinds` go, when the caller wants them. */
+  unread?: Observation[],
 ): void {
   // One pass over the LOINC codings (no intermediate arrays: this runs for every lab of every
   // request): the last lab code wins, as before; pregnancy status and the inverse ratio noted.
@@ -62,7 +64,10 @@ export function readObservation(
     else if (loinc === INVERSE_UPCR_LOINC) hasInverseRatio = true;
   }
   const kind = lab?.kind;
-  if (kind !== undefined && !isPregnancy && labKinds !== undefined && !labKinds.has(kind)) return;
+  if (kind !== undefined && !isPregnancy && labKinds !== undefined && !labKinds.has(kind)) {
+    unread?.push(o);
+    return;
+  }
   const ref = `Observation/${o.id ?? ""}`;
   if (!code && !isPregnancy) {
     if (hasInverseRatio) {
@@ -222,4 +227,32 @@ function convertRange(
   const high = convertLimit(rr.high, valueUnit, canonical, mw);
   if (low === undefined) return high === undefined ? undefined : { high };
   return high === undefined ? { low } : { low, high };
+}
+
+/**
+ * The latest usable lab fact at or before `until` of `observations` (as readObservation reads
+ * them), or undefined. Tries the latest by time first, so usually one Observation is read.
+ */
+export function latestUsableLab(
+  observations: readonly Observation[],
+  thresholds: Thresholds,
+  maxTime: number,
+  until: number,
+): LabFact | undefined {
+  const candidates: { readonly time: number; readonly o: Observation }[] = [];
+  for (const o of observations) {
+    const time = observationTime(o);
+    if (time !== undefined && time <= until) candidates.push({ time, o });
+  }
+  candidates.sort((a, b) => b.time - a.time);
+  const labs: LabFact[] = [];
+  const ignored: { pregnancy: PregnancyFact[]; notes: DataQualityNote[] } = {
+    pregnancy: [],
+    notes: [],
+  };
+  for (const { o } of candidates) {
+    readObservation(o, thresholds, maxTime, labs, ignored.pregnancy, ignored.notes);
+    if (labs[0] !== undefined) return labs[0];
+  }
+  return undefined;
 }
