@@ -18,12 +18,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
+import { anaemiaAnswer } from "./support/patient4-view.js";
 import { startReceiver, until, type Receiver } from "./support/alert-stores.js";
 import { startPostgresCluster, type PostgresCluster } from "./support/postgres-cluster.js";
 import { buildService, startService, type ServiceProcess } from "./support/service-process.js";
 
-const TEMPLATE = JSON.stringify(patientPrefetch(studyPatientResources("kang-04", new Date())));
 const OPERATOR_TOKEN = "spool-outage-operator-token";
 const SECRET = "spool-outage-secret-0123456789";
 
@@ -66,21 +65,10 @@ async function serve(): Promise<ServiceProcess> {
 
 /** The anaemia card's detail of a patient-view for a copy of study patient 4. */
 async function anaemiaDetail(url: string, patient: string): Promise<string> {
-  const res = await fetch(`${url}/cds-services/iguratimod-safety`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      hook: "patient-view",
-      hookInstance: `hi-${patient}`,
-      context: { userId: "Practitioner/demo", patientId: patient },
-      prefetch: JSON.parse(TEMPLATE.replaceAll("kang-04", patient)) as unknown,
-    }),
-  });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as { cards: { summary: string; detail: string }[] };
-  const card = body.cards.find((c) => c.summary.startsWith("Anaemia"));
-  if (card === undefined) throw new Error("no anaemia card");
-  return card.detail;
+  const answer = await anaemiaAnswer(url, patient);
+  expect(answer.status).toBe(200);
+  if (!answer.anaemia) throw new Error("no anaemia card");
+  return answer.detail;
 }
 
 async function readyStatus(url: string): Promise<number> {

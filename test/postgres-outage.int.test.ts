@@ -11,13 +11,12 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
+import { anaemiaAnswer } from "./support/patient4-view.js";
 import { until } from "./support/alert-stores.js";
 import { startPostgresCluster, type PostgresCluster } from "./support/postgres-cluster.js";
 import { buildService, startService, type ServiceProcess } from "./support/service-process.js";
 
 const NOW = new Date();
-const TEMPLATE = JSON.stringify(patientPrefetch(studyPatientResources("kang-04", NOW)));
 
 let build: ReturnType<typeof buildService> | undefined;
 let cluster: PostgresCluster | undefined;
@@ -52,29 +51,10 @@ interface Answer {
 }
 
 async function patientView(url: string, patient: string): Promise<Answer> {
-  const prefetch = JSON.parse(TEMPLATE.replaceAll("kang-04", patient)) as unknown;
   const at = Date.now();
   try {
-    const res = await fetch(`${url}/cds-services/iguratimod-safety`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        hook: "patient-view",
-        hookInstance: `hi-${patient}`,
-        context: { userId: "Practitioner/demo", patientId: patient },
-        prefetch,
-      }),
-    });
-    const body = (await res.json()) as { cards?: { summary: string; detail?: string }[] };
-    const card = body.cards?.find((c) => c.summary.startsWith("Anaemia"));
-    return {
-      patient,
-      status: res.status,
-      anaemia: card !== undefined,
-      queued: card?.detail?.includes("Safety team not yet notified") ?? false,
-      notNotified: card?.detail?.includes("Safety team not notified") ?? false,
-      at,
-    };
+    const { status, anaemia, queued, notNotified } = await anaemiaAnswer(url, patient, NOW);
+    return { patient, status, anaemia, queued, notNotified, at };
   } catch {
     return { patient, status: -1, anaemia: false, queued: false, notNotified: false, at };
   }

@@ -12,11 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
+import { anaemiaAnswer } from "./support/patient4-view.js";
 import { until } from "./support/alert-stores.js";
 import { buildService, startService, type ServiceProcess } from "./support/service-process.js";
-
-const TEMPLATE = JSON.stringify(patientPrefetch(studyPatientResources("kang-04", new Date())));
 
 let build: ReturnType<typeof buildService> | undefined;
 const started: ServiceProcess[] = [];
@@ -51,24 +49,10 @@ async function status(url: string): Promise<number> {
 }
 
 async function anaemiaCard(url: string, patient: string) {
-  const res = await fetch(`${url}/cds-services/iguratimod-safety`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      hook: "patient-view",
-      hookInstance: `hi-${patient}`,
-      context: { userId: "Practitioner/demo", patientId: patient },
-      prefetch: JSON.parse(TEMPLATE.replaceAll("kang-04", patient)) as unknown,
-    }),
-  });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as { cards: { summary: string; detail?: string }[] };
-  const card = body.cards.find((c) => c.summary.startsWith("Anaemia"));
-  expect(card).toBeDefined();
-  return {
-    queued: card?.detail?.includes("Safety team not yet notified") ?? false,
-    notNotified: card?.detail?.includes("Safety team not notified") ?? false,
-  };
+  const { status, anaemia, queued, notNotified } = await anaemiaAnswer(url, patient);
+  expect(status).toBe(200);
+  expect(anaemia).toBe(true);
+  return { queued, notNotified };
 }
 
 describe("SQLite write lock held by another process", () => {
