@@ -13,7 +13,7 @@ import {
   iguratimodOrderChecks,
   type Thresholds,
 } from "../../src/clinical/index.js";
-import { readDraftOrder } from "../../src/fhir/draft-order.js";
+import { readDraftOrder } from "../../src/fhir/normalise/draft-orders.js";
 import { draftMedicationRequests } from "../../src/hooks/schemas.js";
 import type { Card } from "../../src/hooks/schemas.js";
 import type { CdsService, HookRequest } from "../types.js";

@@ -33,7 +33,7 @@ export interface DoseLineFacts {
   readonly timing?: DoseTiming;
 }
 
-/** A draft order as the order rules read it (src/fhir/draft-order.ts builds it). */
+/** A draft order as the order rules read it (src/fhir/normalise/draft-orders.ts builds it). */
 export interface DraftOrderFacts {
   readonly ref: string;
   readonly isIguratimod: boolean;

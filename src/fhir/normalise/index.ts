@@ -2,7 +2,8 @@
  * FHIR R4 resources → typed facts for src/clinical (docs/clinical-rules.md#1-facts to #3-who).
  * Pure: the clock is passed in. One module per job: versions (one copy of each resource),
  * observations (labs, units, plausibility), medications (statements and requests → courses),
- * conditions (the LN diagnosis, pregnancy).
+ * conditions (the LN diagnosis, pregnancy), and draft-orders (an order hook's draft → the dose
+ * facts of docs/clinical-rules.md#8-ordering, read by the order check, not by normalisePatient).
  */
 import type {
   Condition,

@@ -26,7 +26,7 @@ import {
   type Thresholds,
 } from "../../clinical/index.js";
 import { altUln, hemoglobinLln, nearestProteinuria } from "../../clinical/timeline.js";
-import { readDraftOrder } from "../../fhir/draft-order.js";
+import { readDraftOrder } from "../../fhir/normalise/draft-orders.js";
 import { latestVersions, normalisePatient } from "../../fhir/normalise/index.js";
 
 export interface Verdict {

@@ -13,11 +13,16 @@ import type {
   Quantity,
   Ratio,
 } from "fhir/r4.js";
-import { SNOMED_TABLET } from "../clinical/codes.js";
-import type { DoseAmount, DoseLineFacts, DoseTiming, DraftOrderFacts } from "../clinical/dose.js";
-import { conversionFactor } from "../clinical/units.js";
-import { agentOf } from "./normalise/index.js";
-import { arr } from "./normalise/values.js";
+import { SNOMED_TABLET } from "../../clinical/codes.js";
+import type {
+  DoseAmount,
+  DoseLineFacts,
+  DoseTiming,
+  DraftOrderFacts,
+} from "../../clinical/dose.js";
+import { conversionFactor } from "../../clinical/units.js";
+import { agentOf } from "./index.js";
+import { arr } from "./values.js";
 
 /** Units of presentation that mean "tablets" (UCUM annotations, words, SNOMED CT 732936001). */
 const TABLET_UNIT = /^\{?(tbl|tab|tabs|tablet|tablets|pill|pills)\}?$/i;

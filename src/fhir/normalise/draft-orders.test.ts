@@ -1,8 +1,8 @@
 import type { Medication, MedicationRequest } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
-import { draftIguratimodOrder } from "../../fixtures/build.js";
-import { doseCheck } from "../clinical/dose.js";
-import { readDraftOrder } from "./draft-order.js";
+import { draftIguratimodOrder } from "../../../fixtures/build.js";
+import { doseCheck } from "../../clinical/dose.js";
+import { readDraftOrder } from "./draft-orders.js";
 
 const UCUM = "http://unitsofmeasure.org";
 
