@@ -11,11 +11,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import Database from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { AlertTables } from "../src/alerts/schema.js";
 import { migrations } from "../src/store/migrations.js";
+import { benchSqlite } from "./sqlite.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import type { SafetyAlertInput } from "../src/alerts/types.js";
 import { startDeliveryWorker } from "../src/alerts/worker.js";
@@ -91,15 +91,7 @@ export async function benchAlerts(
   const figures: AlertBenchFigure[] = [];
 
   const dir = mkdtempSync(join(tmpdir(), "ln-cds-bench-alerts-"));
-  const sqlite = new Kysely<AlertTables>({
-    dialect: new SqliteDialect({
-      database: () => {
-        const file = new Database(join(dir, "bench.sqlite"));
-        file.pragma("journal_mode = WAL");
-        return Promise.resolve(file);
-      },
-    }),
-  });
+  const sqlite = benchSqlite(dir);
   try {
     figures.push(await runOne("sqlite", sqlite, count));
   } finally {

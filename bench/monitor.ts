@@ -10,12 +10,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { FhirResource, MedicationStatement, Patient } from "fhir/r4.js";
-import { Kysely, SqliteDialect } from "kysely";
+import type { Kysely } from "kysely";
 import { startMonitor, WATERMARK_KEY, type MonitorRound } from "../src/alerts/monitor.js";
-import type { AlertTables } from "../src/alerts/schema.js";
 import { migrations } from "../src/store/migrations.js";
+import { benchSqlite } from "./sqlite.js";
 import { createAlertSink } from "../src/alerts/sink.js";
 import { alertStore } from "../src/alerts/store.js";
 import { testConfig } from "../src/config.js";
@@ -99,15 +98,7 @@ export async function benchMonitor(options: {
   readonly maxSeconds: number;
 }): Promise<MonitorBenchFigure> {
   const dir = mkdtempSync(join(tmpdir(), "ln-cds-bench-monitor-"));
-  const db = new Kysely<AlertTables>({
-    dialect: new SqliteDialect({
-      database: () => {
-        const file = new Database(join(dir, "bench.sqlite"));
-        file.pragma("journal_mode = WAL");
-        return Promise.resolve(file);
-      },
-    }),
-  });
+  const db = benchSqlite(dir);
   try {
     // Every migration of the real store, in order (the alert tables, their status, …).
     for (const m of Object.values(migrations)) await m.up(db as Kysely<unknown>);
