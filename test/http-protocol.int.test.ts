@@ -12,6 +12,13 @@ import { protocolApp } from "./support/protocol-app.js";
 import { TEST_SERVICE_ID, testService } from "./support/test-service.js";
 import { discoveryResponseSchema } from "../src/hooks/schemas.js";
 
+/** The access-log line of the request among captured JSON log lines. */
+function requestLogLine(lines: readonly string[]): Record<string, unknown> | undefined {
+  return lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === "request");
+}
+
 const PATH = `/cds-services/${TEST_SERVICE_ID}`;
 const HOOK_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea";
 const PATIENT = { resourceType: "Patient", id: "p1", birthDate: "1990-01-01" };
@@ -415,9 +422,7 @@ describe("real clients are served", () => {
       })
       .set("Authorization", "Bearer SECRET-JWT")
       .expect(200);
-    const requestLine = logs.lines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === "request");
+    const requestLine = requestLogLine(logs.lines);
     expect(requestLine).toMatchObject({
       serviceId: TEST_SERVICE_ID,
       hook: "patient-view",
@@ -438,9 +443,7 @@ describe("real clients are served", () => {
       .post(PATH)
       .send({ ...patientView(), context: { userId: "nobody", patientId: "p1" } })
       .expect(400);
-    const requestLine = logs.lines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === "request");
+    const requestLine = requestLogLine(logs.lines);
     expect(requestLine).toMatchObject({
       serviceId: TEST_SERVICE_ID,
       hook: "patient-view",
