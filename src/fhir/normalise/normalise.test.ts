@@ -9,7 +9,7 @@ import type {
 import { describe, expect, it } from "vitest";
 import { lab, medicationRequest, medicationStatement } from "../../../fixtures/build.js";
 import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
-import { LAB_CODES } from "../../clinical/codes.js";
+import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
 import { RESPONSE_LAB_KINDS, week24Response } from "../../clinical/response.js";
 import {
   anemiaFinding,
@@ -44,24 +44,13 @@ const facts = (rs: FhirResource[]) => normalisePatient([patient, ...rs], NOW);
 
 describe("normalisePatient: labs", () => {
   it("reads every LOINC code of the rules page", () => {
-    const units: Record<string, string> = {
-      protein24h: "g/(24.h)",
-      upcr: "g/g",
-      creatinine: "umol/L",
-      albumin: "g/L",
-      hemoglobin: "g/L",
-      alt: "U/L",
-      urineRbc: "/[HPF]",
-      rbcCasts: "/[LPF]",
-      egfr: "mL/min/{1.73_m2}",
-    };
     for (const [code, lab] of LAB_CODES) {
       const unit =
         code === "34366-5" || code === "40486-3"
           ? "mg/mmol"
           : code === "59260-0"
             ? "mmol/L"
-            : (units[lab.kind] ?? "");
+            : CANONICAL_UNIT[lab.kind];
       // A plausible value of each kind (docs/clinical-rules.md#1-facts bounds: Hb 1 g/L is no real result).
       const value = { hemoglobin: unit === "mmol/L" ? 6 : 100, creatinine: 80, albumin: 40 }[
         lab.kind as string
