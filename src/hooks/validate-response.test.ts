@@ -4,7 +4,10 @@ import { createLogger } from "../log.js";
 import type { Card, CdsResponse } from "./schemas.js";
 import {
   InvalidCdsResponseError,
+  cardViolations,
+  certainlyValidCard,
   enforceValidResponse,
+  fullCardViolations,
   responseViolations,
   type ResponseRule,
 } from "./validate-response.js";
@@ -314,5 +317,171 @@ describe("enforcing the invariants", () => {
       { mode: "production", logger, serviceId: "s" },
     );
     expect(out.cards).toEqual([]);
+  });
+});
+
+describe("the quick check never passes a card the full check faults", () => {
+  /** Cards with every field ln-cds sends, the way its services build them. */
+  const fullCards = (): Record<string, unknown>[] => [
+    goodCard(),
+    {
+      ...goodCard(),
+      detail: "Week-24 assessment: **PR**.\n\n| value | date |\n|---|---|\n| x | y |",
+      indicator: "warning",
+      source: {
+        label: "ln-cds",
+        url: "https://kdigo.org/guidelines/lupus-nephritis/",
+        icon: "https://example.org/icon.png",
+        topic: { system: "urn:ln-cds:finding", code: "anemia", display: "Anaemia" },
+      },
+      suggestions: [
+        {
+          label: "Order C3",
+          uuid: UUID_B,
+          isRecommended: true,
+          actions: [
+            {
+              type: "create",
+              description: "Create a draft order for C3",
+              resource: {
+                resourceType: "ServiceRequest",
+                status: "draft",
+                code: { coding: [{ system: "http://loinc.org", code: "4485-9" }] },
+                subject: { reference: "Patient/p1" },
+                reasonCode: [{ text: "work-up" }],
+                quantity: 0,
+                doNotPerform: false,
+              },
+            },
+            { type: "update", description: "Stop it", resourceId: "MedicationRequest/1" },
+          ],
+        },
+      ],
+      selectionBehavior: "any",
+      links: [
+        { label: "Study", url: "https://doi.org/10.1186/s13075-020-02154-7", type: "absolute" },
+        {
+          label: "App",
+          url: "http://127.0.0.1:8080/app/",
+          type: "smart",
+          appContext: '{"finding":"anemia"}',
+        },
+      ],
+      extension: {
+        "ln-cds": {
+          finding: "anemia",
+          evidence: ["Observation/1"],
+          grade: 3,
+          criteria: { a: "b" },
+        },
+      },
+    },
+  ];
+
+  const BAD_VALUES: readonly unknown[] = [
+    undefined,
+    null,
+    "",
+    [],
+    {},
+    [null],
+    [{}],
+    [""],
+    { a: "" },
+    { a: [] },
+    0,
+    1,
+    true,
+    false,
+    "x",
+    "create",
+    "delete",
+    "smart",
+    "any",
+    "critical",
+    "x".repeat(140),
+    "💊".repeat(70),
+    "💊".repeat(139),
+    "doi:10.1186/s13075-020-02154-7",
+    "http:example.org",
+    "https://",
+    "ftp://example.org/x",
+    " https://example.org/x ",
+    "https://exa mple.org/",
+    UUID_A.toUpperCase(),
+    "4e0a3a1e-3283-4575-0b82-028d55fe2719",
+    "00000000-0000-0000-0000-000000000000",
+    UUID_B,
+    { code: "x" },
+    { code: "x", display: "y" },
+    { label: "l", url: "https://example.org/", type: "absolute" },
+    { label: "l", uuid: UUID_B },
+    { type: "delete", description: "d", resourceId: "X/1" },
+    { type: "create", description: "d", resource: { resourceType: "X", note: [] } },
+    new Date(0),
+    Object.create(null) as unknown,
+  ];
+
+  /** Every path to a value inside `value` (objects' keys, arrays' indices). */
+  function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+    const out: (string | number)[][] = [at];
+    if (Array.isArray(value)) value.forEach((v, i) => out.push(...pathsOf(v, [...at, i])));
+    else if (typeof value === "object" && value !== null)
+      for (const [k, v] of Object.entries(value)) out.push(...pathsOf(v, [...at, k]));
+    return out;
+  }
+
+  /** A copy of `card` with the value at `path` replaced (or deleted, for undefined). */
+  function mutated(card: unknown, path: (string | number)[], value: unknown): unknown {
+    const copy = structuredClone(card) as Record<string | number, unknown>;
+    let holder: Record<string | number, unknown> = copy;
+    for (const key of path.slice(0, -1)) holder = holder[key] as Record<string | number, unknown>;
+    const last = path.at(-1);
+    if (last === undefined) return value;
+    if (value === undefined && !Array.isArray(holder)) Reflect.deleteProperty(holder, last);
+    else holder[last] = value;
+    return copy;
+  }
+
+  it("passes the cards ln-cds builds", () => {
+    for (const card of fullCards()) {
+      expect(certainlyValidCard(card)).toBe(true);
+      expect(fullCardViolations(card)).toEqual([]);
+    }
+  });
+
+  it("on every field of a card replaced by each of 41 wrong values, and unknown fields added", () => {
+    let checked = 0;
+    let faulted = 0;
+    let quick = 0;
+    for (const card of fullCards()) {
+      for (const path of pathsOf(card)) {
+        const variants = BAD_VALUES.map((v) => mutated(card, path, v));
+        const holder = mutated(card, path, undefined);
+        // An unknown field next to the value, and inside it when it is an object.
+        variants.push(mutated(card, [...path.slice(0, -1), "unexpected"], "x"));
+        const here = path.reduce<unknown>(
+          (v, k) => (v as Record<string | number, unknown>)[k],
+          card,
+        );
+        if (typeof here === "object" && here !== null && !Array.isArray(here))
+          variants.push(mutated(card, [...path, "unexpected"], "x"));
+        variants.push(holder);
+        for (const variant of variants) {
+          const full = fullCardViolations(variant);
+          const passes = certainlyValidCard(variant);
+          checked += 1;
+          if (full.length > 0) faulted += 1;
+          if (passes) quick += 1;
+          if (passes) expect({ variant, full }).toEqual({ variant, full: [] });
+          // What the response check reports is the full check's, whichever path is taken.
+          expect(cardViolations(variant)).toEqual(full);
+        }
+      }
+    }
+    // The variants did reach both sides: many faulted, and some still passed the quick check.
+    expect(checked).toBeGreaterThan(3000);
+    expect(faulted).toBeGreaterThan(2000);
+    expect(quick).toBeGreaterThan(50);
   });
 });

@@ -4,7 +4,8 @@
  * declaration of a card), then the rules that join fields (suggestions need a selectionBehavior;
  * a delete action names its resourceId and carries no resource; appContext only on smart links)
  * and "no empty values" anywhere. Each violation names its rule and the JSON path of the
- * offending value.
+ * offending value. A card ln-cds builds is first read by a quick check that passes only cards
+ * certainly free of every violation; any other card takes the full check.
  *
  * In tests a violation throws, so a service that builds a bad card fails its test; in production
  * the invalid suggestion, or the invalid card, is left out and logged as an error, and the rest of
@@ -12,7 +13,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../log.js";
-import { actionSchema, cardSchema, type Card, type CdsResponse } from "./schemas.js";
+import { actionSchema, cardSchema, linkSchema, type Card, type CdsResponse } from "./schemas.js";
 
 export type ResponseRule =
   | "summary-length"
@@ -158,8 +159,173 @@ function actionRules(action: unknown, path: string, out: Violation[]): void {
   }
 }
 
+// ---------------------------------------------------------------- the quick check
+
+/**
+ * true when `value` holds no null, "", [] or {} anywhere: `emptyValues` finding nothing, without
+ * the bookkeeping of a path.
+ */
+function holdsNoEmptyValue(value: unknown): boolean {
+  if (value === null || value === "") return false;
+  if (typeof value !== "object") return true;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return false;
+    for (let i = 0; i < value.length; i++) if (!holdsNoEmptyValue(value[i])) return false;
+    return true;
+  }
+  let entries = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    entries += 1;
+    const item = (value as Json)[key];
+    if (item !== undefined && !holdsNoEmptyValue(item)) return false;
+  }
+  return entries > 0;
+}
+
+/** A plain object (made by a literal or JSON.parse), the only kind the quick check reads. */
+const isPlain = (v: unknown): v is Json => {
+  if (typeof v !== "object" || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/** Every key of `o` is one of `known` (own enumerable keys; symbols are never sent). */
+function onlyKeys(o: Json, known: ReadonlySet<string>): boolean {
+  for (const key in o) if (!known.has(key)) return false;
+  return true;
+}
+
+const absentOr = (v: unknown, ok: (v: unknown) => boolean): boolean => v === undefined || ok(v);
+
+/** The form `crypto.randomUUID()` gives: a subset of what `z.uuid()` accepts. */
+const RANDOM_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const isUuid = (v: unknown): boolean => typeof v === "string" && RANDOM_UUID.test(v);
+
+/**
+ * URLs the card schema's own check accepted. A card's URLs are a handful of constants (the
+ * study, the guidelines, the app's address), so each is checked once by that schema and then
+ * looked up; the set is bounded and a URL beyond it is simply checked again.
+ */
+const goodUrls = new Set<string>();
+const GOOD_URLS_MAX = 256;
+function isGoodUrl(v: unknown): boolean {
+  if (typeof v !== "string") return false;
+  if (goodUrls.has(v)) return true;
+  if (!linkSchema.shape.url.safeParse(v).success) return false;
+  if (goodUrls.size < GOOD_URLS_MAX) goodUrls.add(v);
+  return true;
+}
+
+const CARD_KEYS = new Set([
+  "uuid",
+  "summary",
+  "detail",
+  "indicator",
+  "source",
+  "suggestions",
+  "selectionBehavior",
+  "overrideReasons",
+  "links",
+  "extension",
+]);
+const SOURCE_KEYS = new Set(["label", "url", "icon", "topic"]);
+const CODING_KEYS = new Set(["code", "system", "display"]);
+const SUGGESTION_KEYS = new Set(["label", "uuid", "isRecommended", "actions"]);
+const ACTION_KEYS = new Set(["type", "description", "resource", "resourceId"]);
+const LINK_KEYS = new Set(["label", "url", "type", "appContext"]);
+const INDICATORS = new Set(["info", "warning", "critical"]);
+const SELECTION_BEHAVIORS = new Set(["at-most-one", "any"]);
+/** A delete action has rules of its own: it takes the full check. */
+const QUICK_ACTION_TYPES = new Set(["create", "update"]);
+const LINK_TYPES = new Set(["absolute", "smart"]);
+
+/** Summaries this short are under 140 characters however they are counted. */
+const QUICK_SUMMARY_MAX_UNITS = 139;
+
+const isCoding = (v: unknown, displayRequired: boolean): boolean =>
+  isPlain(v) &&
+  onlyKeys(v, CODING_KEYS) &&
+  isNonEmptyString(v.code) &&
+  absentOr(v.system, isNonEmptyString) &&
+  (displayRequired ? isNonEmptyString(v.display) : absentOr(v.display, isNonEmptyString));
+
+const isAction = (a: unknown): boolean =>
+  isPlain(a) &&
+  onlyKeys(a, ACTION_KEYS) &&
+  QUICK_ACTION_TYPES.has(a.type as string) &&
+  isNonEmptyString(a.description) &&
+  absentOr(a.resource, (r) => isPlain(r) && holdsNoEmptyValue(r)) &&
+  absentOr(a.resourceId, isNonEmptyString);
+
+const isSuggestion = (s: unknown): boolean =>
+  isPlain(s) &&
+  onlyKeys(s, SUGGESTION_KEYS) &&
+  isNonEmptyString(s.label) &&
+  isUuid(s.uuid) &&
+  absentOr(s.isRecommended, (b) => typeof b === "boolean") &&
+  absentOr(s.actions, (a) => everyOf(a, isAction));
+
+const isLink = (l: unknown): boolean =>
+  isPlain(l) &&
+  onlyKeys(l, LINK_KEYS) &&
+  isNonEmptyString(l.label) &&
+  isGoodUrl(l.url) &&
+  LINK_TYPES.has(l.type as string) &&
+  (l.appContext === undefined || (l.type === "smart" && isNonEmptyString(l.appContext)));
+
+/** A non-empty array whose every item passes. */
+function everyOf(v: unknown, ok: (item: unknown) => boolean): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) if (!ok(v[i])) return false;
+  return true;
+}
+
+/**
+ * true only when the card certainly has no violation at all: every field of the kind ln-cds
+ * sends, read as strictly as the card schema, the joining rules and `emptyValues` read it, or
+ * more strictly (a random UUID, a summary under 140 UTF-16 units, no delete action, no unknown
+ * field, plain objects). Anything else (false) takes the full check, which names the faults, so
+ * the quick check can never hide one; validate-response.test.ts holds it to that on thousands of
+ * broken cards. Each card ln-cds builds passes here in a few microseconds, where the schema took
+ * about twenty.
+ */
+export function certainlyValidCard(card: unknown): boolean {
+  if (!isPlain(card) || !onlyKeys(card, CARD_KEYS)) return false;
+  const { summary, source } = card;
+  return (
+    isUuid(card.uuid) &&
+    typeof summary === "string" &&
+    summary.length > 0 &&
+    summary.length <= QUICK_SUMMARY_MAX_UNITS &&
+    absentOr(card.detail, isNonEmptyString) &&
+    INDICATORS.has(card.indicator as string) &&
+    isPlain(source) &&
+    onlyKeys(source, SOURCE_KEYS) &&
+    isNonEmptyString(source.label) &&
+    absentOr(source.url, isGoodUrl) &&
+    absentOr(source.icon, isGoodUrl) &&
+    absentOr(source.topic, (t) => isCoding(t, false)) &&
+    absentOr(card.suggestions, (s) => everyOf(s, isSuggestion)) &&
+    (card.suggestions === undefined
+      ? absentOr(card.selectionBehavior, (b) => SELECTION_BEHAVIORS.has(b as string))
+      : SELECTION_BEHAVIORS.has(card.selectionBehavior as string)) &&
+    absentOr(card.overrideReasons, (r) => everyOf(r, (x) => isCoding(x, true))) &&
+    absentOr(card.links, (l) => everyOf(l, isLink)) &&
+    absentOr(card.extension, (e) => isPlain(e) && holdsNoEmptyValue(e))
+  );
+}
+
+// ---------------------------------------------------------------- the full check
+
 /** Violations of one card (paths relative to `path`). */
 export function cardViolations(card: unknown, path = "$.cards[0]"): Violation[] {
+  if (certainlyValidCard(card)) return [];
+  return fullCardViolations(card, path);
+}
+
+/** Violations of one card by the schema, the joining rules and `emptyValues`. */
+export function fullCardViolations(card: unknown, path = "$.cards[0]"): Violation[] {
   const out: Violation[] = [];
   if (!isObject(card)) return [{ rule: "shape", path, message: "a card must be an object" }];
 
