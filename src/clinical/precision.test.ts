@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayNumber, displayValue, significantDigits } from "./precision.js";
+import { displayNumber, displayValue, roundForDisplay, significantDigits } from "./precision.js";
 
 describe("values at the precision a lab reports them (docs/clinical-rules.md#9-cards)", () => {
   it("creatinine sent as 0.441 mg/dL is 39 µmol/L beside the mg/dL at 2 decimals, never 38.9851", () => {
@@ -101,5 +101,36 @@ describe("values at the precision a lab reports them (docs/clinical-rules.md#9-c
       values.push(raw, Number(raw.toFixed(decimals)), Math.round(raw) * 10 ** decimals);
     }
     for (const v of values) expect([v, significantDigits(v)]).toEqual([v, byRegex(v)]);
+  });
+
+  it("rounds as its former reading did (regular expressions, every significant-digit count)", () => {
+    // The former reading, kept here as the reference.
+    const former = (value: number, decimals: number, sig = 15): string => {
+      if (!Number.isFinite(value)) return String(value);
+      let v = Math.round(value * 10 ** decimals) / 10 ** decimals;
+      if (v !== 0 && significantDigits(v) > sig) v = Number(v.toPrecision(sig));
+      const fixed = v.toFixed(decimals);
+      const text = decimals > 0 ? fixed.replace(/\.?0+$/, "") : fixed;
+      return text === "-0" ? "0" : text;
+    };
+    let seed = 99;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const values = [0, -0, 1e21, 1.5e22, -1e30, 0.005, 0.015, 100, 1200.5, NaN, Infinity];
+    for (let i = 0; i < 20_000; i++) {
+      const raw = (next() - 0.3) * 10 ** Math.floor(next() * 30 - 8);
+      values.push(raw, Number(raw.toFixed(Math.floor(next() * 4))));
+    }
+    const differ: unknown[] = [];
+    for (const v of values)
+      for (const decimals of [0, 1, 2, 3])
+        for (const sig of [1, 2, 3, 6, 14, 15, 16]) {
+          const now = roundForDisplay(v, decimals, sig);
+          if (now !== former(v, decimals, sig)) differ.push([v, decimals, sig, now]);
+        }
+    expect(values.length).toBeGreaterThan(40_000);
+    expect(differ).toEqual([]);
   });
 });

@@ -44,11 +44,25 @@ const DOT = 46;
  * (below 1e-6, from 1e15) counts all 15. Read character by character: it runs for every value a
  * card shows, and four regular expressions per value showed in profiles (precision.test.ts
  * compares it with them on generated values).
+ *
+ * The shortest form of a number (`String`, about half the cost of `toPrecision`) is read first:
+ * when it has at most 15 significant digits it is the 15-digit form without its padding zeros (a
+ * double holds every decimal of 15 digits exactly enough to give it back), so both count alike.
  */
 export function significantDigits(value: number): number {
   if (!Number.isFinite(value) || value === 0) return 1;
-  const text = Math.abs(value).toPrecision(15);
+  const abs = Math.abs(value);
+  if (abs >= 1e-6 && abs < 1e15) {
+    const shortest = digitsOf(String(abs));
+    if (shortest <= 15) return shortest;
+  }
+  const text = abs.toPrecision(15);
   if (text.includes("e")) return 15;
+  return digitsOf(text);
+}
+
+/** Significant digits of a positive number written without an exponent. */
+function digitsOf(text: string): number {
   let end = text.length;
   while (text.charCodeAt(end - 1) === ZERO) end--;
   let dot = text.indexOf(".");
@@ -72,11 +86,21 @@ export function significantDigits(value: number): number {
 export function roundForDisplay(value: number, decimals: number, sig = 15): string {
   if (!Number.isFinite(value)) return String(value);
   let v = Math.round(value * 10 ** decimals) / 10 ** decimals;
-  if (v !== 0 && significantDigits(v) > sig) v = Number(v.toPrecision(sig));
+  // A number never counts more than 15 significant digits: from 15 on there is nothing to cut.
+  if (sig < 15 && v !== 0 && significantDigits(v) > sig) v = Number(v.toPrecision(sig));
   // toFixed, then trim, so that 1.6 stays "1.6" and never becomes "1.60" or "1.6000000001".
   const fixed = v.toFixed(decimals);
-  const text = decimals > 0 ? fixed.replace(/\.?0+$/, "") : fixed;
+  const text = decimals > 0 ? withoutTrailingZeros(fixed) : fixed;
   return text === "-0" ? "0" : text;
+}
+
+/** "1.60" → "1.6", "2.00" → "2", as `replace(/\.?0+$/, "")` did, read from the end. */
+function withoutTrailingZeros(fixed: string): string {
+  let end = fixed.length;
+  while (end > 0 && fixed.charCodeAt(end - 1) === ZERO) end--;
+  if (end === fixed.length) return fixed;
+  if (end > 0 && fixed.charCodeAt(end - 1) === DOT) end--;
+  return fixed.slice(0, end);
 }
 
 export interface DisplayableValue {
@@ -90,11 +114,12 @@ export interface DisplayableValue {
 
 /** The number alone, in the canonical unit, at the precision the cards use (docs/clinical-rules.md#9-cards). */
 export function displayNumber(v: DisplayableValue): string {
-  const sig = v.original ? significantDigits(v.original.value) : 15;
   const decimals = DISPLAY_DECIMALS[v.kind];
   // An integer display may need more digits than the source had (0.5 mg/dL is 44 µmol/L):
   // rounding 44 to one digit would invent a value, so integers keep their digits.
-  return roundForDisplay(v.value, decimals, decimals === 0 ? 15 : Math.max(sig, 1));
+  if (decimals === 0) return roundForDisplay(v.value, 0, 15);
+  const sig = v.original ? significantDigits(v.original.value) : 15;
+  return roundForDisplay(v.value, decimals, Math.max(sig, 1));
 }
 
 /** "39 µmol/L (0.44 mg/dL)", "1.62 g/24h", "80 g/L". */

@@ -13,7 +13,47 @@ import type { Thresholds } from "./thresholds.js";
 import { displayNumber } from "./precision.js";
 
 export const days = (n: number): number => n * DAY_MS;
-export const iso = (t: number): string => new Date(t).toISOString();
+
+/** 9999-12-31T23:59:59.999Z + 1 ms: from here on an ISO instant needs a six-digit year. */
+const YEAR_10000 = 253402300800000;
+const pad2 = (n: number): string => (n < 10 ? `0${String(n)}` : String(n));
+
+/**
+ * The ISO instant of `t` (ms since 1970), as `Date.prototype.toISOString` writes it. Instants of
+ * 1970–9999 in whole milliseconds, every fact's, are written from the calendar arithmetic of
+ * civil dates (H. Hinnant's days-to-civil): `toISOString` was half a microsecond, and a card's
+ * rule dates a dozen values. Any other instant is left to `toISOString`.
+ */
+export function iso(t: number): string {
+  if (!(t >= 0 && t < YEAR_10000) || !Number.isInteger(t)) return new Date(t).toISOString();
+  const dayNumber = Math.floor(t / DAY_MS);
+  let ms = t - dayNumber * DAY_MS;
+  // Days since 0000-03-01, in 400-year eras of 146,097 days (the year starts in March).
+  const z = dayNumber + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36524) -
+      Math.floor(dayOfEra / 146096)) /
+      365,
+  );
+  const dayOfYear =
+    dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(ms / 3600000);
+  ms -= hours * 3600000;
+  const minutes = Math.floor(ms / 60000);
+  ms -= minutes * 60000;
+  const seconds = Math.floor(ms / 1000);
+  ms -= seconds * 1000;
+  const millis = ms < 10 ? `00${String(ms)}` : ms < 100 ? `0${String(ms)}` : String(ms);
+  return `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${millis}Z`;
+}
 
 export function labsOf(
   facts: PatientFacts,
