@@ -123,7 +123,36 @@ function leadOf(f: ResponseFinding): string {
   }
 }
 
+/** The thresholds the criteria text shows, in the order it reads them. */
+const criteriaValues = (t: Thresholds): number[] => [
+  t.kdigoEgfrMaxFallFraction.value,
+  t.crProteinBelow.value,
+  t.crUrineRbcAtMost.value,
+  t.prProteinAtMost.value,
+  t.prProteinFractionOfBaselineAtMost.value,
+  t.prAlbuminAbove.value,
+  t.prCreatinineFractionOfBaselineAtMost.value,
+  t.kdigoCrProteinBelow.value,
+  t.kdigoPrReductionAtLeast.value,
+  t.kdigoPrProteinBelow.value,
+];
+
+/**
+ * The criteria text of each thresholds object, with the values it was written from: the same
+ * for every card of a service, so it is written again only when one of those values differs.
+ */
+const criteriaTexts = new WeakMap<Thresholds, { values: number[]; text: string }>();
+
 function criteriaText(t: Thresholds): string {
+  const values = criteriaValues(t);
+  const known = criteriaTexts.get(t);
+  if (known && known.values.every((v, i) => Object.is(v, values[i]))) return known.text;
+  const text = writeCriteriaText(t);
+  criteriaTexts.set(t, { values, text });
+  return text;
+}
+
+function writeCriteriaText(t: Thresholds): string {
   const pct = (x: number) => Math.round(x * 100);
   const egfr = pct(t.kdigoEgfrMaxFallFraction.value);
   return [

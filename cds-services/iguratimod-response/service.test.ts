@@ -13,7 +13,7 @@ import {
 } from "../../fixtures/index.js";
 import { testConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
-import { DAY_MS } from "../../src/clinical/index.js";
+import { DAY_MS, withOverrides, type Thresholds } from "../../src/clinical/index.js";
 import { defaultServices } from "../index.js";
 import type { ServiceInput } from "../types.js";
 import { iguratimodResponseService } from "./service.js";
@@ -21,7 +21,7 @@ import { iguratimodResponseService } from "./service.js";
 const REF = new Date("2026-01-15T00:00:00Z");
 const bundles = studyPatientBundles(REF);
 
-function cardAtDay(patientId: string, day: number) {
+function cardAtDay(patientId: string, day: number, thresholds?: Thresholds) {
   const b = patientBundle(bundles, patientId);
   const now = new Date(iguratimodDay0(b) + day * DAY_MS);
   const resources = resourcesOf(chartAsOf(b, now.getTime()));
@@ -36,7 +36,7 @@ function cardAtDay(patientId: string, day: number) {
     config,
     logger: createLogger("silent"),
   } as ServiceInput;
-  const { cards } = iguratimodResponseService().evaluate(input);
+  const { cards } = iguratimodResponseService(thresholds ? { thresholds } : {}).evaluate(input);
   expect(cards).toHaveLength(1);
   return cards[0];
 }
@@ -74,6 +74,21 @@ describe("iguratimod-response at week 24", () => {
 });
 
 describe("iguratimod-response with site thresholds", () => {
+  it("the criteria on the card show the site's values, and follow a change of them", () => {
+    const criteriaOf = (t?: Thresholds) =>
+      (cardAtDay("kang-03", 175, t)?.detail ?? "").split("**Criteria**")[1] ?? "";
+    expect(criteriaOf()).toContain("| kang2020 | protein < 0.3 g/24h, creatinine ≤ ULN");
+    const site = withOverrides({ crProteinBelow: 0.5, kdigoEgfrMaxFallFraction: 0.2 });
+    const text = criteriaOf(site);
+    expect(text).toContain("| kang2020 | protein < 0.5 g/24h, creatinine ≤ ULN");
+    expect(text).toContain("eGFR ≤ 20 % below baseline");
+    expect(criteriaOf(site)).toBe(text);
+    // The same thresholds object with a value changed in place: the text is written anew.
+    (site.crProteinBelow as { value: number }).value = 0.4;
+    expect(criteriaOf(site)).toContain("| kang2020 | protein < 0.4 g/24h, creatinine ≤ ULN");
+    expect(criteriaOf()).toContain("| kang2020 | protein < 0.3 g/24h, creatinine ≤ ULN");
+  });
+
   it("CLINICAL_THRESHOLDS courseMergeGapDays reaches the normaliser: a 40-day pause splits or joins the course", () => {
     const now = new Date("2026-01-15T12:00:00Z");
     const ago = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString();

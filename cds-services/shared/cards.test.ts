@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitSummary } from "./cards.js";
+import { cell, fitSummary, table } from "./cards.js";
 
 const codePoints = (s: string) => Array.from(s).length;
 
@@ -33,5 +33,40 @@ describe("fitSummary (CDS Hooks 2.0: summary < 140 characters)", () => {
   it("cuts a single long word where it must", () => {
     const fitted = fitSummary("x".repeat(300));
     expect(fitted).toBe(`${"x".repeat(138)}…`);
+  });
+});
+
+describe("Markdown tables on cards", () => {
+  // The former writing, kept here as the reference.
+  const formerCell = (text: string | number): string =>
+    String(text).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  const formerTable = (header: readonly string[], rows: readonly (readonly string[])[]): string =>
+    [
+      `| ${header.map(formerCell).join(" | ")} |`,
+      `|${header.map(() => "---").join("|")}|`,
+      ...rows.map((r) => `| ${r.map(formerCell).join(" | ")} |`),
+    ].join("\n");
+
+  it("escape a pipe and flatten a line break in a cell, and leave other cells as they are", () => {
+    const cells = ["a|b", "x\ny", "x\r\ny", "x\ry", "||", "\n", "", "39 µmol/L (0.44 mg/dL)", "—"];
+    for (const c of cells) expect(cell(c)).toBe(formerCell(c));
+    expect(cell(12)).toBe("12");
+    expect(cell("a|b\nc")).toBe("a\\|b c");
+  });
+
+  it("are written as before, for every shape of header and rows", () => {
+    const shapes: [string[], string[][]][] = [
+      [["value", "date", "result", "reference"], [["creatinine", "2026-01-01", "88 µmol/L", "—"]]],
+      [["fact", "value"], []],
+      [
+        ["fact", "value"],
+        [["a|b", "c\nd"], [], ["only one"]],
+      ],
+      [[], [[]]],
+      [["x"], [["1"], ["2"], ["3"]]],
+    ];
+    for (const [header, rows] of shapes)
+      expect(table(header, rows)).toBe(formerTable(header, rows));
+    expect(() => table(["a", "b", "c", "d", "e"], [])).toThrow(/at most four columns/);
   });
 });

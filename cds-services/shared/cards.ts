@@ -68,17 +68,26 @@ export { displayUnit };
 
 /** Markdown table cells must not break the table. */
 export function cell(text: string | number): string {
-  return String(text).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  const s = String(text);
+  // Most cells hold neither: they are returned as they are, without two regular expressions.
+  if (!s.includes("|") && !s.includes("\n")) return s;
+  return s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+/** One row of a Markdown table: "| a | b |". */
+function tableRow(cells: readonly string[]): string {
+  if (cells.length === 0) return "|  |";
+  let line = "|";
+  for (const c of cells) line += ` ${cell(c)} |`;
+  return line;
 }
 
 /** A Markdown table with its header row; at most four columns (docs/clinical-rules.md#9-cards). */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   if (header.length > 4) throw new Error("a card table has at most four columns");
-  return [
-    `| ${header.map(cell).join(" | ")} |`,
-    `|${header.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
-  ].join("\n");
+  let text = `${tableRow(header)}\n|${header.map(() => "---").join("|")}|`;
+  for (const r of rows) text += `\n${tableRow(r)}`;
+  return text;
 }
 
 /** A two-column table of facts, each with its value (the verdict block of a card). */
@@ -150,12 +159,21 @@ const SUMMARY_MAX_CHARS = 139;
  * long list (of agents, say) never ends in half a word. Counted in code points, as the check is.
  */
 export function fitSummary(text: string): string {
+  // No more UTF-16 units than the limit: no more characters either.
+  if (text.length <= SUMMARY_MAX_CHARS) return text;
   const chars = Array.from(text);
   if (chars.length <= SUMMARY_MAX_CHARS) return text;
   const head = chars.slice(0, SUMMARY_MAX_CHARS - 1).join("");
   const space = head.lastIndexOf(" ");
   const cut = space >= SUMMARY_MAX_CHARS / 2 ? head.slice(0, space) : head;
   return `${cut.replace(/[\s,;:(–-]+$/u, "")}…`;
+}
+
+/** The fields of `o` that have a value, in their order. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key in o) if (Object.hasOwn(o, key) && o[key] !== undefined) out[key] = o[key];
+  return out;
 }
 
 export function findingCard(finding: Finding, o: CardOptions): Card {
@@ -178,11 +196,13 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
   const overrideReasons: OverrideReason[] | undefined =
     finding.indicator === "info"
       ? undefined
-      : OVERRIDE_REASONS[o.overrides].map((r) => ({ ...r, system: OVERRIDE_SYSTEM }));
+      : OVERRIDE_REASONS[o.overrides].map((r) => ({
+          code: r.code,
+          display: r.display,
+          system: OVERRIDE_SYSTEM,
+        }));
   const suggestions = o.suggestions && o.suggestions.length > 0 ? [...o.suggestions] : undefined;
-  const criteria = finding.criteria
-    ? Object.fromEntries(Object.entries(finding.criteria).filter(([, v]) => v !== undefined))
-    : undefined;
+  const criteria = finding.criteria ? definedOnly(finding.criteria) : undefined;
   return {
     uuid: randomUUID(),
     summary,
