@@ -1,0 +1,100 @@
+import type { FhirResource } from "fhir/r4.js";
+import { describe, expect, it } from "vitest";
+import { latestVersions } from "./versions.js";
+
+/**
+ * The rule as stated (docs/clinical-rules.md#1-facts), written plainly: one copy per type and id,
+ * the later version (lastUpdated, then versionId, then corrected/amended over final) at the
+ * place of the first copy; resources without an id all kept; excluded "Type/id" dropped.
+ */
+function plainLatestVersions(
+  lists: readonly (readonly FhirResource[])[],
+  exclude: ReadonlySet<string> = new Set(),
+): FhirResource[] {
+  const out: FhirResource[] = [];
+  const at = new Map<string, number>();
+  const rank = (s: string) => (s === "corrected" || s === "amended" ? 2 : s === "final" ? 1 : 0);
+  const later = (a: FhirResource, b: FhirResource): boolean => {
+    const ta = Date.parse(a.meta?.lastUpdated ?? "");
+    const tb = Date.parse(b.meta?.lastUpdated ?? "");
+    if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return ta > tb;
+    const va = Number(a.meta?.versionId);
+    const vb = Number(b.meta?.versionId);
+    if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va > vb;
+    if (a.resourceType !== "Observation" || b.resourceType !== "Observation") return false;
+    return rank(a.status) > rank(b.status);
+  };
+  for (const r of lists.flat()) {
+    if (r.id === undefined) {
+      out.push(r);
+      continue;
+    }
+    const key = `${r.resourceType}/${r.id}`;
+    const i = at.get(key);
+    if (i !== undefined) {
+      if (later(r, out[i] as FhirResource)) out[i] = r;
+      continue;
+    }
+    if (exclude.has(key)) continue;
+    at.set(key, out.length);
+    out.push(r);
+  }
+  return out;
+}
+
+describe("latestVersions", () => {
+  it("keeps one copy per type and id, the latest, where the plain rule does", () => {
+    // A fixed sequence (a linear congruential generator), so a failure can be replayed.
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * n);
+    };
+    const types = ["Observation", "MedicationRequest", "Condition"] as const;
+    const statuses = ["final", "amended", "corrected", "preliminary"];
+    for (let round = 0; round < 500; round++) {
+      let n = 0;
+      // Few ids, so ids repeat within a type and across types; some without an id.
+      const resource = (): FhirResource => {
+        const type = types[next(types.length)] as (typeof types)[number];
+        const id = next(8) === 0 ? undefined : `r${String(next(6))}`;
+        const lastUpdated = next(3) === 0 ? undefined : `2025-01-0${String(1 + next(3))}T00:00:00Z`;
+        const versionId = next(3) === 0 ? undefined : String(next(4));
+        const meta = {
+          ...(lastUpdated !== undefined ? { lastUpdated } : {}),
+          ...(versionId !== undefined ? { versionId } : {}),
+        };
+        return {
+          resourceType: type,
+          ...(id !== undefined ? { id } : {}),
+          meta,
+          status: statuses[next(statuses.length)],
+          n: n++,
+        } as unknown as FhirResource;
+      };
+      const lists = Array.from({ length: 1 + next(3) }, () =>
+        Array.from({ length: next(12) }, resource),
+      );
+      const exclude = new Set(next(2) === 0 ? [] : [`${types[next(3)] ?? ""}/r${String(next(6))}`]);
+      const ns = (rs: readonly FhirResource[]) => rs.map((r) => (r as unknown as { n: number }).n);
+      expect(ns(latestVersions(lists, exclude))).toEqual(ns(plainLatestVersions(lists, exclude)));
+    }
+  });
+
+  it("tells apart two resources of different types with one id, before and after a repeat", () => {
+    const r = (resourceType: string, id: string, status = "final"): FhirResource =>
+      ({ resourceType, id, status }) as FhirResource;
+    const a = r("Observation", "x");
+    const b = r("Condition", "x");
+    const c = r("Observation", "x", "amended");
+    const d = r("MedicationRequest", "x");
+    const e = r("Condition", "y");
+    expect(
+      latestVersions([
+        [a, b],
+        [c, d, e],
+      ]),
+    ).toEqual([c, b, d, e]);
+    expect(latestVersions([[a, b, c, d, e]], new Set(["MedicationRequest/x"]))).toEqual([c, b, e]);
+  });
+});
