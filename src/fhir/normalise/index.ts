@@ -16,11 +16,8 @@ import type {
 } from "fhir/r4.js";
 import {
   DAY_MS,
-  type DataQualityNote,
-  type LabFact,
   type MedicationStatementFact,
   type PatientFacts,
-  type PregnancyFact,
   type Sex,
 } from "../../clinical/facts.js";
 import type { LabKind } from "../../clinical/codes.js";
@@ -28,7 +25,7 @@ import { mergeCourses } from "../../clinical/courses.js";
 import { defaultThresholds, type Thresholds } from "../../clinical/thresholds.js";
 import { readConditions } from "./conditions.js";
 import { readMedication } from "./medications.js";
-import { latestUsableLab, readObservation } from "./observations.js";
+import { ObservationReader, latestUsableLab } from "./observations.js";
 import { sortByTimeThenRef } from "./order.js";
 import { latestVersions } from "./versions.js";
 
@@ -74,7 +71,6 @@ export function normalisePatient(
   const thresholds = options.thresholds ?? defaultThresholds;
   const nowMs = now.getTime();
   const maxTime = nowMs + DAY_MS;
-  const notes: DataQualityNote[] = [];
   let patient: Patient | undefined;
   const medications = new Map<string, Medication>();
   const observations: Observation[] = [];
@@ -110,20 +106,23 @@ export function normalisePatient(
     }
   }
 
-  const labs: LabFact[] = [];
-  const pregnancy: PregnancyFact[] = [];
-  const kinds = options.labKinds;
-  const unread: Observation[] | undefined =
-    kinds !== undefined && options.latestOfOtherKinds === true ? [] : undefined;
-  for (const o of observations)
-    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds, unread);
-  for (const o of anonymousObservations)
-    readObservation(o, thresholds, maxTime, labs, pregnancy, notes, kinds, unread);
+  const reader = new ObservationReader(
+    thresholds,
+    maxTime,
+    options.labKinds,
+    options.labKinds !== undefined && options.latestOfOtherKinds === true,
+  );
+  for (const o of observations) reader.read(o);
+  for (const o of anonymousObservations) reader.read(o);
+  const { labs, labIds, pregnancy, notes, unread } = reader;
   if (unread !== undefined && unread.length > 0) {
     const latest = latestUsableLab(unread, thresholds, maxTime, nowMs);
-    if (latest !== undefined) labs.push(latest);
+    if (latest !== undefined) {
+      labs.push(latest);
+      labIds.push(latest.ref.slice("Observation/".length));
+    }
   }
-  sortByTimeThenRef(labs);
+  sortByTimeThenRef(labs, labIds);
 
   const lnDiagnosis = readConditions(conditions, pregnancy);
 

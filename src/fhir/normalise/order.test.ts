@@ -42,6 +42,13 @@ describe("labs in order of time, then reference", () => {
         const sorted = [...input];
         sortByTimeThenRef(sorted);
         expect(sorted.map((i) => i.n)).toEqual(byComparator(input).map((i) => i.n));
+        // With the ids as keys (what the normaliser passes): the same order.
+        const byId = [...input];
+        sortByTimeThenRef(
+          byId,
+          input.map((i) => i.ref.slice("Observation/".length)),
+        );
+        expect(byId.map((i) => i.n)).toEqual(byComparator(input).map((i) => i.n));
       }
     }
   });
@@ -52,9 +59,11 @@ describe("labs in order of time, then reference", () => {
       ref: `Observation/${String((n * 7) % 40).padStart(2, "0")}`,
       n,
     }));
-    const sorted = [...items];
-    sortByTimeThenRef(sorted);
-    expect(sorted.map((i) => i.n)).toEqual(byComparator(items).map((i) => i.n));
-    expect(sorted[0]?.time).toBe(1);
+    for (const keys of [undefined, items.map((i) => i.ref.slice("Observation/".length))]) {
+      const sorted = [...items];
+      sortByTimeThenRef(sorted, keys);
+      expect(sorted.map((i) => i.n)).toEqual(byComparator(items).map((i) => i.n));
+      expect(sorted[0]?.time).toBe(1);
+    }
   });
 });
