@@ -11,7 +11,7 @@
  * FHIR_SERVER_ALLOWLIST; any other server counts as unreachable and is never contacted.
  * A required key that cannot be had → 412 naming the key.
  */
-import type { Bundle, FhirResource } from "fhir/r4.js";
+import type { Bundle, FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { isAllowedOrigin } from "../fhir/allowlist.js";
@@ -313,13 +313,18 @@ export async function resolvePrefetch(
     }
   };
 
-  const fromPrefetch = async (key: string, value: FhirResource): Promise<KeyResult> => {
+  /** The resources a key was sent with, when they are had without reading further pages. */
+  const sentNow = (value: FhirResource): KeyResult | undefined => {
     if (value.resourceType !== "Bundle") return { ok: true, resources: [value], complete: true };
     const bundle = value as Bundle;
     if (nextLink(bundle) === undefined)
       return { ok: true, resources: bundleResources(bundle), complete: true };
     // A paginated Bundle: follow `next` when we may, else use the first page and say it is partial.
     if (!reachable) return { ok: true, resources: bundleResources(bundle), complete: false };
+    return undefined;
+  };
+
+  const nextPages = async (bundle: Bundle): Promise<KeyResult> => {
     try {
       const signal = signalFor();
       const result = await withinBudget(readerFor().continueBundle(bundle, signal), signal);
@@ -329,26 +334,44 @@ export async function resolvePrefetch(
     }
   };
 
-  const resolveKey = async (key: string, template: string): Promise<KeyResult> => {
+  /** A sent key's resources checked; another patient's data (or the wrong type) is fetched. */
+  const checkSent = (
+    key: string,
+    template: string,
+    sent: KeyResult,
+  ): KeyResult | Promise<KeyResult> => {
+    if (!sent.ok) return sent;
+    const checked = scoped(key, template, sent, "prefetch");
+    if (checked.ok) return checked;
+    // The EHR sent another patient's data (or the wrong type) for this key: fetch it ourselves.
+    return fetchKey(key, template).then((fetched) =>
+      fetched.ok ? fetched : { ok: false, reason: `${checked.reason}; ${fetched.reason}` },
+    );
+  };
+
+  /**
+   * A key's result: at once for a key sent complete (no promise, no microtask: with a full
+   * prefetch every key is such), else once what must be read is read.
+   */
+  const resolveKey = (key: string, template: string): KeyResult | Promise<KeyResult> => {
     const state = keyState(request.prefetch, key);
     if (state.kind === "none") return { ok: true, resources: [], complete: true };
     if (state.kind === "present") {
-      const sent = await fromPrefetch(key, state.value);
-      if (!sent.ok) return sent;
-      const checked = scoped(key, template, sent, "prefetch");
-      if (checked.ok) return checked;
-      // The EHR sent another patient's data (or the wrong type) for this key: fetch it ourselves.
-      const fetched = await fetchKey(key, template);
-      return fetched.ok ? fetched : { ok: false, reason: `${checked.reason}; ${fetched.reason}` };
+      const sent = sentNow(state.value);
+      if (sent !== undefined) return checkSent(key, template, sent);
+      return nextPages(state.value as Bundle).then((paged) => checkSent(key, template, paged));
     }
     return fetchKey(key, template);
   };
 
   const started = Date.now();
   const keys = Object.entries(needs.prefetch);
-  const results = await Promise.all(
-    keys.map(async ([key, template]) => [key, await resolveKey(key, template)] as const),
-  );
+  // Every key is started before any is awaited, so the reads run in parallel.
+  const pending = keys.map(([key, template]) => resolveKey(key, template));
+  const settled = pending.some((r) => r instanceof Promise)
+    ? await Promise.all(pending.map(async (r) => r))
+    : pending;
+  const results = keys.map(([key], i) => [key, settled[i] as KeyResult] as const);
 
   const resources: Record<string, FhirResource[]> = {};
   const unavailable: string[] = [];
@@ -377,14 +400,16 @@ export async function resolvePrefetch(
     resources[key] = [];
     unavailable.push(key);
   }
-  const dropped = keys.flatMap(([key]) => droppedByKey.get(key) ?? []);
-  const unreadableMedications = await readMissingMedications(resources, {
+  const dropped =
+    droppedByKey.size === 0 ? [] : keys.flatMap(([key]) => droppedByKey.get(key) ?? []);
+  const missing = readMissingMedications(resources, {
     fhirServer: reachable ? request.fhirServer : undefined,
     read: (url) => {
       const signal = signalFor();
       return withinBudget(readerFor().read(url, signal), signal);
     },
   });
+  const unreadableMedications = Array.isArray(missing) ? missing : await missing;
   options.logger.debug(
     {
       serviceId: needs.serviceId,
@@ -423,48 +448,53 @@ interface MedicationIo {
  * neither contained in it nor among the resources, from the request's FHIR server: one read per
  * distinct Medication, at most MEDICATION_READS_MAX, a few at a time, within the prefetch budget.
  * Each one read joins the key of its first statement. Returns the statements whose Medication
- * could not be had, so the cards can say so rather than skip them.
+ * could not be had, so the cards can say so rather than skip them: at once (no promise) when
+ * nothing is to be read, as with a chart whose medications are all coded or included.
  */
-export async function readMissingMedications(
+export function readMissingMedications(
   resources: Record<string, FhirResource[]>,
   io: MedicationIo,
-): Promise<string[]> {
+): string[] | Promise<string[]> {
+  // One pass over every resource: the Medications had, and the statements and requests.
   const known = new Set<string>();
-  for (const list of Object.values(resources))
-    for (const r of list) if (r.resourceType === "Medication" && r.id) known.add(r.id);
+  const records: (readonly [string, MedicationStatement | MedicationRequest])[] = [];
+  for (const [key, list] of Object.entries(resources)) {
+    for (const r of list) {
+      if (r.resourceType === "Medication") {
+        if (r.id) known.add(r.id);
+      } else if (r.resourceType === "MedicationStatement" || r.resourceType === "MedicationRequest")
+        records.push([key, r]);
+    }
+  }
   const base = io.fhirServer?.replace(/\/+$/, "");
   const wanted = new Map<string, { key: string; statements: string[] }>();
   const unreadable: string[] = [];
-  for (const [key, list] of Object.entries(resources)) {
-    for (const r of list) {
-      if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
-        continue;
-      const reference = r.medicationReference?.reference;
-      if (reference === undefined || r.medicationCodeableConcept !== undefined) continue;
-      const ref = `${r.resourceType}/${r.id ?? ""}`;
-      if (reference.startsWith("#")) {
-        const id = reference.slice(1);
-        const contained = (r.contained ?? []).some(
-          (c) => c.resourceType === "Medication" && c.id === id,
-        );
-        if (!contained) unreadable.push(ref);
-        continue;
-      }
-      const m = MEDICATION_REFERENCE.exec(reference);
-      const id = m?.[2];
-      const prefix = m?.[1] ?? "";
-      // Only the request's own FHIR server is ever called: an absolute reference elsewhere is
-      // not followed.
-      const here = prefix === "" || (base !== undefined && prefix === base);
-      if (id === undefined || !here) {
-        unreadable.push(ref);
-        continue;
-      }
-      if (known.has(id)) continue;
-      const entry = wanted.get(id);
-      if (entry) entry.statements.push(ref);
-      else wanted.set(id, { key, statements: [ref] });
+  for (const [key, r] of records) {
+    const reference = r.medicationReference?.reference;
+    if (reference === undefined || r.medicationCodeableConcept !== undefined) continue;
+    const ref = `${r.resourceType}/${r.id ?? ""}`;
+    if (reference.startsWith("#")) {
+      const id = reference.slice(1);
+      const contained = (r.contained ?? []).some(
+        (c) => c.resourceType === "Medication" && c.id === id,
+      );
+      if (!contained) unreadable.push(ref);
+      continue;
     }
+    const m = MEDICATION_REFERENCE.exec(reference);
+    const id = m?.[2];
+    const prefix = m?.[1] ?? "";
+    // Only the request's own FHIR server is ever called: an absolute reference elsewhere is
+    // not followed.
+    const here = prefix === "" || (base !== undefined && prefix === base);
+    if (id === undefined || !here) {
+      unreadable.push(ref);
+      continue;
+    }
+    if (known.has(id)) continue;
+    const entry = wanted.get(id);
+    if (entry) entry.statements.push(ref);
+    else wanted.set(id, { key, statements: [ref] });
   }
   const queue = [...wanted.entries()];
   for (const [, { statements }] of queue.splice(MEDICATION_READS_MAX))
@@ -473,6 +503,17 @@ export async function readMissingMedications(
     for (const [, { statements }] of queue) unreadable.push(...statements);
     return unreadable;
   }
+  if (queue.length === 0) return unreadable;
+  return readQueued(queue, resources, io, unreadable);
+}
+
+/** Reads the queued Medications, a few at a time; each one had joins its statement's key. */
+async function readQueued(
+  queue: [string, { key: string; statements: string[] }][],
+  resources: Record<string, FhirResource[]>,
+  io: MedicationIo,
+  unreadable: string[],
+): Promise<string[]> {
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
       const [id, { key, statements }] = next;
