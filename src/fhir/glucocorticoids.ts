@@ -9,14 +9,21 @@ import {
   type GlucocorticoidFact,
 } from "../clinical/glucocorticoids.js";
 import { UNREAD_MEDICATION_STATUSES } from "../clinical/codes.js";
+import { parseFhirTime } from "./time.js";
 
 const AGENTS = Object.keys(GLUCOCORTICOID_CODES) as Glucocorticoid[];
+
+/** Each code's agent: the first agent (in GLUCOCORTICOID_CODES' order) listing it. */
+const AGENT_BY_CODE: ReadonlyMap<string, Glucocorticoid> = new Map(
+  AGENTS.flatMap((a) => GLUCOCORTICOID_CODES[a].map((code) => [code, a] as const)).reverse(),
+);
 
 function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | undefined {
   const cc = r.medicationCodeableConcept;
   if (!cc) return undefined;
   for (const c of cc.coding ?? []) {
-    for (const a of AGENTS) if (c.code && GLUCOCORTICOID_CODES[a].includes(c.code)) return a;
+    const agent = c.code ? AGENT_BY_CODE.get(c.code) : undefined;
+    if (agent !== undefined) return agent;
   }
   const text = [cc.text ?? "", ...(cc.coding ?? []).map((c) => c.display ?? "")]
     .join(" ")
@@ -31,6 +38,11 @@ function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | u
   ] as const)
     if (text.includes(a)) return a;
   return undefined;
+}
+
+/** Date.parse of a FHIR date or dateTime (NaN when unreadable). */
+function timeOf(s: unknown): number {
+  return typeof s === "string" ? (parseFhirTime(s) ?? Number.NaN) : Date.parse(String(s));
 }
 
 const PER_DAY: Readonly<Record<string, number>> = { d: 1, h: 24, wk: 1 / 7, mo: 1 / 30 };
@@ -58,8 +70,10 @@ export function glucocorticoidFacts(
   patientId: string,
 ): GlucocorticoidFact[] {
   const out: GlucocorticoidFact[] = [];
+  const relative = `Patient/${patientId}`;
+  const absoluteEnd = `/${relative}`;
   const own = (ref: string | undefined) =>
-    ref !== undefined && (ref === `Patient/${patientId}` || ref.endsWith(`/Patient/${patientId}`));
+    ref !== undefined && (ref === relative || ref.endsWith(absoluteEnd));
   for (const r of resources) {
     if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
       continue;
@@ -74,9 +88,11 @@ export function glucocorticoidFacts(
         ? (r.effectivePeriod ?? (r.effectiveDateTime ? { start: r.effectiveDateTime } : undefined))
         : (r.dispenseRequest?.validityPeriod ??
           (r.authoredOn ? { start: r.authoredOn } : undefined));
-    const start = Date.parse(period?.start ?? "");
+    // parseFhirTime reads a string as Date.parse does, without its cost; anything else (not
+    // valid FHIR, but sent) still goes to Date.parse.
+    const start = timeOf(period?.start ?? "");
     if (Number.isNaN(start)) continue;
-    const end = period?.end ? Date.parse(period.end) : undefined;
+    const end = period?.end ? timeOf(period.end) : undefined;
     const dose = mgPerDay(
       r.resourceType === "MedicationStatement" ? r.dosage?.[0] : r.dosageInstruction?.[0],
     );

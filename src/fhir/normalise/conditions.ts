@@ -23,10 +23,12 @@ export function readConditions(
   pregnancy: PregnancyFact[],
 ): LnDiagnosis | undefined {
   let lnDiagnosis: LnDiagnosis | undefined;
-  const allConditionCodes = conditions
-    .filter(conditionActive)
-    .flatMap((c) => codings(c.code).map((x) => x.code ?? ""));
-  const hasM321 = allConditionCodes.some((c) => c.startsWith(LN_CODES.icd10M321Prefix));
+  let hasM321 = false;
+  for (const c of conditions) {
+    if (!conditionActive(c)) continue;
+    for (const x of codings(c.code))
+      if ((x.code ?? "").startsWith(LN_CODES.icd10M321Prefix)) hasM321 = true;
+  }
   for (const c of [...conditions].sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1))) {
     if (!conditionActive(c)) continue;
     if (!lnDiagnosis && isLupusNephritis(c, hasM321)) {

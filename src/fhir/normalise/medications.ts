@@ -110,5 +110,8 @@ export function readMedication(
   // indication ("lupus nephritis flare") and says why a course ended only on a stopped one.
   const reasons: ReasonFact[] = arr(m.statusReason).map(reasonOf);
   if (m.status === "stopped") for (const r of arr(m.reasonCode)) reasons.push(reasonOf(r));
-  return { agent, ref, start, ...(end !== undefined ? { end } : {}), status: m.status, reasons };
+  // Two literals, not a spread: this runs for every medication record of every request.
+  return end !== undefined
+    ? { agent, ref, start, end, status: m.status, reasons }
+    : { agent, ref, start, status: m.status, reasons };
 }
