@@ -79,6 +79,8 @@ const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
  */
 export function roundClinical(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return x;
+  // An integer of at most 6 digits is its own 6-digit rounding (many labs are sent as integers).
+  if (Number.isInteger(x) && x < 1e6 && x > -1e6) return x;
   const shift = 5 - Math.floor(Math.log10(Math.abs(x)));
   if (shift >= -22 && shift <= 22) {
     const scale = EXACT_POWERS_OF_TEN[Math.abs(shift)] as number;
