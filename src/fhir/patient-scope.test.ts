@@ -51,6 +51,23 @@ describe("whose data: a resource belongs to the hook's patient only by its own r
     ]);
   });
 
+  it("a patient id that is no FHIR id is read through the reference pattern, never matched as text", () => {
+    // "Patient/a/_history/1" names patient "a"; a context id spelled like it is no one's.
+    for (const patientId of ["a/_history/1", "", "x".repeat(65), "p 1"]) {
+      const scoped = scopeToPatient(
+        "labs",
+        [obs("a", `Patient/${patientId}`)],
+        "Observation",
+        patientId,
+      );
+      expect(scoped.kept, JSON.stringify(patientId)).toEqual([]);
+    }
+    const longest = "x".repeat(64);
+    expect(
+      scopeToPatient("labs", [obs("a", `Patient/${longest}`)], "Observation", longest).kept,
+    ).toHaveLength(1);
+  });
+
   it("a Patient belongs by its own id", () => {
     const other = scopeToPatient(
       "patient",

@@ -29,7 +29,12 @@ export interface ScopedResources {
   readonly dropped: DroppedResources[];
 }
 
-const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+/** A FHIR id: what PATIENT_REFERENCE reads after "Patient/". */
+const ID_CHARACTERS = "[A-Za-z0-9\\-.]{1,64}";
+const PATIENT_REFERENCE = new RegExp(
+  `(?:^|\\/)Patient\\/(${ID_CHARACTERS})(?:\\/_history\\/[^/]+)?$`,
+);
+const FHIR_ID = new RegExp(`^${ID_CHARACTERS}$`);
 
 /** The Patient id a reference names (`Patient/x`, `https://host/fhir/Patient/x/_history/2`). */
 export function patientIdOf(reference: string | undefined): string | undefined {
@@ -80,8 +85,10 @@ export function scopeToPatient(
   };
   // Most resources name the patient as `Patient/{patientId}` exactly; for those the reference
   // pattern's answer is known once, so it is not run per resource.
+  // (`Patient/{patientId}` names patientId exactly when patientId is a FHIR id: the reference
+  // pattern then reads it whole. The anchored test is the cheaper of the two.)
   const direct = `Patient/${patientId}`;
-  const directNamesPatient = patientIdOf(direct) === patientId;
+  const directNamesPatient = FHIR_ID.test(patientId);
   // A key's own type is checked first: for nearly every resource it is the only check, and the
   // set look-up below hashes each request's fresh type string (it showed in profiles).
   const ownTypeIsPlain = expectedType !== "OperationOutcome" && !SHARED_TYPES.has(expectedType);
