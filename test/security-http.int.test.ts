@@ -151,6 +151,19 @@ describe("rate limit per client address, before authentication", () => {
     expect((await request(app).get("/healthz")).status).toBe(200);
   });
 
+  it("names the limit in RateLimit and RateLimit-Policy (IETF draft 8) on every counted answer", async () => {
+    const { app } = limitedApp(3, "off");
+    const first = await request(app).get("/cds-services");
+    expect(first.status).toBe(200);
+    expect(first.headers["ratelimit"]).toMatch(/^"3-in-1min"; r=2; t=(59|60)$/);
+    expect(first.headers["ratelimit-policy"]).toMatch(
+      /^"3-in-1min"; q=3; w=60; pk=:[A-Za-z0-9+/]+=*:$/,
+    );
+    const second = await request(app).get("/cds-services");
+    expect(second.headers["ratelimit"]).toMatch(/^"3-in-1min"; r=1; t=(59|60)$/);
+    expect(second.headers["ratelimit-policy"]).toBe(first.headers["ratelimit-policy"]);
+  });
+
   it("with CDS_AUTH=on: requests without a valid token count too, and the limit answers before the JWT check", async () => {
     const { app } = limitedApp(3, "on");
     for (let i = 0; i < 3; i += 1)

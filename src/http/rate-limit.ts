@@ -45,6 +45,9 @@ export function createAddressRateLimit(options: RateLimitOptions): RequestHandle
     limit: perMinute,
     // RateLimit-Policy and RateLimit headers, and Retry-After on a 429.
     standardHeaders: "draft-8",
+    // The policy's name in those headers: the library's own default name for this limit and
+    // window ("600-in-1min"), given once instead of being worked out again for every request.
+    identifier: `${String(perMinute)}-in-${String(WINDOW_MS / 60_000)}min`,
     legacyHeaders: false,
     // The library's own warnings (e.g. X-Forwarded-For arriving while TRUST_PROXY_HOPS is 0:
     // a proxy the operator did not declare) go to our log, as one structured line each.
