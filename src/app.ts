@@ -4,7 +4,8 @@
  *
  * Order: security headers → access log (so CORS preflights are logged too) → CORS (so preflight
  * never needs a token) → request time limit → health → rate limit per client address (before any
- * authentication) → routes (each CDS route runs `cdsAuth` before the body is read) → 404 → errors.
+ * authentication) → CDS routes (each runs `cdsAuth` before the body is read) → operator API →
+ * pages → 404 → errors.
  */
 import express, { type RequestHandler } from "express";
 import type { Config } from "./config.js";
@@ -80,10 +81,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(accessLog(logger));
   app.use(cors(deps.corsAnyOrigin === true ? "any" : config.CORS_ORIGINS));
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
-  app.use(healthRoutes(deps.store, logger));
+  // Entered only for its own two paths, so a hook call does not walk a router for nothing.
+  app.get(["/healthz", "/readyz"], healthRoutes(deps.store, logger));
   app.use(createAddressRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE, logger }));
-  if (deps.operatorRoutes) app.use(deps.operatorRoutes);
-  if (deps.pages) app.use(deps.pages);
   const runtime = new HookRuntime({
     config,
     logger,
@@ -94,6 +94,12 @@ export function createApp(deps: AppDeps): express.Express {
     ...(deps.readerFactory !== undefined ? { readerFactory: deps.readerFactory } : {}),
   });
   app.use(cdsRoutes({ runtime, bodyLimitBytes: config.BODY_LIMIT_BYTES, auth }));
+  // After the CDS routes, whose paths (/cds-services…) none of theirs shares, so a hook call
+  // never walks them. The pages' last layer (express.static) passes every other request on, and a
+  // router whose last layer passes a request on hands it to the next in a later turn of the event
+  // loop (`setImmediate` in express's router): with the pages built, each hook call waited a turn.
+  if (deps.operatorRoutes) app.use(deps.operatorRoutes);
+  if (deps.pages) app.use(deps.pages);
   app.use((req, _res, next) => {
     next(notFound(`no such endpoint (${req.method})`));
   });

@@ -580,6 +580,16 @@ describe("health", () => {
     await request(app).get("/healthz").expect(200, { status: "ok" });
   });
 
+  it("answers GET and HEAD only; another method is an unknown endpoint (404 OperationOutcome)", async () => {
+    const { app } = protocolApp();
+    await request(app).head("/healthz").expect(200);
+    await request(app).head("/readyz").expect(200);
+    for (const path of ["/healthz", "/readyz"]) {
+      const res = await request(app).post(path).send({}).expect(404);
+      expectOutcome(res.body);
+    }
+  });
+
   it("/readyz answers 200 when the database answers, 503 OperationOutcome when not", async () => {
     await request(protocolApp().app).get("/readyz").expect(200);
     const down = protocolApp({ store: { ping: () => Promise.reject(new Error("db down")) } });
