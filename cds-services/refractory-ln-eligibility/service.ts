@@ -6,6 +6,7 @@
  */
 import {
   defaultThresholds,
+  ELIGIBILITY_LAB_KINDS,
   refractoryEligibility,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -16,6 +17,8 @@ import { eligibilityCard } from "../shared/eligibility-card.js";
 export function refractoryLnEligibilityService(
   deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},
 ): CdsService {
+  // Only the labs the rules read are normalised: about half of a chart's labs are left unread.
+  const labKinds = new Set(ELIGIBILITY_LAB_KINDS);
   const thresholds = deps.thresholds ?? defaultThresholds;
   const keys = ALL_PATIENT_DATA_KEYS;
   return {
@@ -27,7 +30,7 @@ export function refractoryLnEligibilityService(
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input, thresholds);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, undefined, labKinds);
       if (!facts.lnDiagnosis) return { cards: [] };
       const finding = refractoryEligibility(facts, input.now, thresholds);
       if (!finding) return { cards: [] };

@@ -1,5 +1,5 @@
 /** Refractory-LN eligibility, kang2020 (docs/clinical-rules.md#5-eligibility). */
-import { IMMUNOSUPPRESSANTS, type Agent } from "./codes.js";
+import { IMMUNOSUPPRESSANTS, type Agent, type LabKind } from "./codes.js";
 import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
 import { previousIguratimodCourses, type PreviousIguratimodCourse } from "./iguratimod-history.js";
@@ -35,6 +35,20 @@ export interface EligibilityFinding extends Finding<
   /** Iguratimod courses that ended before now, oldest first (then the verdict is not-eligible). */
   readonly previousIguratimod: readonly PreviousIguratimodCourse[];
 }
+
+/**
+ * Every kind of lab the eligibility rules read (docs/clinical-rules.md#5-eligibility), and whose
+ * data-quality notes they show: proteinuria (24-h protein, else UPCR) for the verdict and each
+ * prior course's outcome, hemoglobin and ALT for an earlier iguratimod course stopped for toxicity.
+ * Creatinine, albumin, eGFR and urine sediment never change the verdict, so a caller may leave
+ * them unread.
+ */
+export const ELIGIBILITY_LAB_KINDS: readonly LabKind[] = [
+  "protein24h",
+  "upcr",
+  "hemoglobin",
+  "alt",
+];
 
 /** True when an iguratimod course has started before `now` and has not ended before it. */
 export function onIguratimod(facts: PatientFacts, now: Date): boolean {

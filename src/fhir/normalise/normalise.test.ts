@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { lab, medicationRequest, medicationStatement } from "../../../fixtures/build.js";
 import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
+import { ELIGIBILITY_LAB_KINDS, refractoryEligibility } from "../../clinical/eligibility.js";
 import { RESPONSE_LAB_KINDS, week24Response } from "../../clinical/response.js";
 import {
   anemiaFinding,
@@ -159,6 +160,82 @@ describe("normalisePatient: labs", () => {
     }
     // The fixtures hold iguratimod courses, so the comparison covers real findings.
     expect(findings).toBeGreaterThan(5);
+  });
+
+  it("with the eligibility rules' kinds, every fixture patient's eligibility finding is the same", () => {
+    const kinds = new Set(ELIGIBILITY_LAB_KINDS);
+    const DAY = 86_400_000;
+    const verdicts = new Map<string, number>();
+    /** How often each lab kind decided something in the findings compared. */
+    const deciding = new Map<string, number>();
+    for (const bundle of allFixtureBundles(NOW)) {
+      const own = resourcesOf(bundle);
+      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
+      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
+      const at = (time: number) => new Date(time).toISOString();
+      // Notes of kinds the rules do not read: an implausible creatinine, a preliminary albumin.
+      const noise = [
+        lab({
+          loinc: "2160-0",
+          value: 1e6,
+          unit: "umol/L",
+          at: at(NOW.getTime() - DAY),
+          patientId,
+        }),
+        lab(
+          { loinc: "1751-7", value: 30, unit: "g/L", at: at(NOW.getTime() - DAY), patientId },
+          { status: "preliminary" },
+        ),
+      ];
+      // Grade-3 anaemia and liver values during each iguratimod course (an earlier intolerance).
+      const toxic = courses.flatMap((c) => [
+        lab({ loinc: "718-7", value: 65, unit: "g/L", at: at(c.start + 20 * DAY), patientId }),
+        lab({ loinc: "1742-6", value: 900, unit: "U/L", at: at(c.start + 21 * DAY), patientId }),
+      ]);
+      // The same chart with every 24-h protein sent as a UPCR instead.
+      const asUpcr = own.map((r) =>
+        r.resourceType === "Observation" && r.code.coding?.[0]?.code === "2889-4"
+          ? {
+              ...r,
+              code: { coding: [{ system: "http://loinc.org", code: "2890-2" }] },
+              ...(r.valueQuantity
+                ? { valueQuantity: { ...r.valueQuantity, unit: "g/g", code: "g/g" } }
+                : {}),
+            }
+          : r,
+      );
+      // Judged now, the day before each iguratimod course began, and 40 days after each ended.
+      const moments = [
+        NOW,
+        ...courses.flatMap((c) => [
+          new Date(c.start - DAY),
+          ...(c.end !== undefined ? [new Date(c.end + 40 * DAY)] : []),
+        ]),
+      ];
+      for (const resources of [
+        [...own, ...noise],
+        [...own, ...noise, ...toxic],
+        [...asUpcr, ...noise],
+      ]) {
+        const full = normalisePatient(resources, NOW);
+        const read = normalisePatient(resources, NOW, { labKinds: kinds });
+        for (const when of moments) {
+          const expected = refractoryEligibility(full, when);
+          expect(refractoryEligibility(read, when)).toEqual(expected);
+          if (expected === undefined) continue;
+          verdicts.set(expected.verdict, (verdicts.get(expected.verdict) ?? 0) + 1);
+          const values = [
+            ...expected.decidingValues,
+            ...expected.previousIguratimod.flatMap((p) => p.criticalValue ?? []),
+          ];
+          for (const v of values) deciding.set(v.kind, (deciding.get(v.kind) ?? 0) + 1);
+        }
+      }
+    }
+    // The comparison covers real verdicts, and each kind of lab the rules read decided some.
+    expect(verdicts.get("eligible") ?? 0).toBeGreaterThan(5);
+    expect(verdicts.get("not-eligible") ?? 0).toBeGreaterThan(0);
+    for (const kind of ELIGIBILITY_LAB_KINDS) expect(deciding.get(kind) ?? 0).toBeGreaterThan(0);
   });
 
   /** Everything the safety rules say about a patient. */
