@@ -162,6 +162,15 @@ describe("rate limit per client address, before authentication", () => {
     const second = await request(app).get("/cds-services");
     expect(second.headers["ratelimit"]).toMatch(/^"3-in-1min"; r=1; t=(59|60)$/);
     expect(second.headers["ratelimit-policy"]).toBe(first.headers["ratelimit-policy"]);
+    await request(app).get("/cds-services").expect(200);
+    const limited = await request(app).get("/cds-services");
+    expect(limited.status).toBe(429);
+    expect(limited.headers["ratelimit"]).toMatch(/^"3-in-1min"; r=0; t=(59|60)$/);
+    expect(limited.headers["ratelimit-policy"]).toBe(first.headers["ratelimit-policy"]);
+    expect(limited.headers["retry-after"]).toMatch(/^(59|60)$/);
+    // Health checks are not counted and carry no limit headers.
+    const health = await request(app).get("/healthz");
+    expect(health.headers["ratelimit"]).toBeUndefined();
   });
 
   it("with CDS_AUTH=on: requests without a valid token count too, and the limit answers before the JWT check", async () => {

@@ -12,7 +12,8 @@
  * replicas a client gets up to N × the limit, acceptable for a protective limit that needs no
  * shared state. Each 429 is counted in the log, one line per second at most (refusal-log.ts).
  */
-import type { Request, RequestHandler } from "express";
+import { createHash } from "node:crypto";
+import type { Request, RequestHandler, Response } from "express";
 import { rateLimit, type RateLimitInfo } from "express-rate-limit";
 import type { Logger } from "../log.js";
 import { sendError, tooManyRequests } from "./errors.js";
@@ -32,6 +33,47 @@ function libraryNote(error: unknown): { event: string; code?: unknown; message?:
   return { event: "rate-limit-library", code: e?.code, message: e?.message };
 }
 
+/**
+ * The RateLimit and RateLimit-Policy headers of IETF draft 8, written as express-rate-limit's
+ * `standardHeaders: "draft-8"` writes them (name, remaining, seconds to reset; quota, window,
+ * partition key: the first 12 hex digits of the client key's SHA-256, in base64). The library
+ * hashes the client key again for every request, and its header step costs about as much as all
+ * the counting (26 → 14 µs per request measured in-process); here each client key's partition key
+ * is computed once and kept (a bounded table: a flood of new addresses only empties it).
+ */
+function draft8Headers(perMinute: number): (req: Request, res: Response) => void {
+  const name = `"${String(perMinute)}-in-${String(WINDOW_MS / 60_000)}min"`;
+  const windowSeconds = Math.ceil(WINDOW_MS / 1000);
+  const partitionKeys = new Map<string, string>();
+  const partitionKeyOf = (key: string): string => {
+    let known = partitionKeys.get(key);
+    if (known === undefined) {
+      const hex = createHash("sha256").update(key).digest("hex").slice(0, 12);
+      known = Buffer.from(hex).toString("base64");
+      if (partitionKeys.size >= MAX_PARTITION_KEYS) partitionKeys.clear();
+      partitionKeys.set(key, known);
+    }
+    return known;
+  };
+  return (req, res) => {
+    // Absent when the request was not counted (skipped).
+    const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+    if (info === undefined || res.headersSent) return;
+    const reset =
+      info.resetTime === undefined
+        ? windowSeconds
+        : Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000));
+    res.setHeader("RateLimit", `${name}; r=${String(info.remaining)}; t=${String(reset)}`);
+    res.setHeader(
+      "RateLimit-Policy",
+      `${name}; q=${String(info.limit)}; w=${String(windowSeconds)}; pk=:${partitionKeyOf(info.key)}:`,
+    );
+  };
+}
+
+/** Client keys whose partition key is kept (one per client address in use). */
+const MAX_PARTITION_KEYS = 4096;
+
 export function createAddressRateLimit(options: RateLimitOptions): RequestHandler {
   const { perMinute } = options;
   if (perMinute <= 0) {
@@ -40,14 +82,13 @@ export function createAddressRateLimit(options: RateLimitOptions): RequestHandle
     };
   }
   const refusals = createRefusalLog(options.logger, "rate-limited", "request limit reached");
-  return rateLimit({
+  const limitHeaders = draft8Headers(perMinute);
+  const limiter = rateLimit({
     windowMs: WINDOW_MS,
     limit: perMinute,
-    // RateLimit-Policy and RateLimit headers, and Retry-After on a 429.
-    standardHeaders: "draft-8",
-    // The policy's name in those headers: the library's own default name for this limit and
-    // window ("600-in-1min"), given once instead of being worked out again for every request.
-    identifier: `${String(perMinute)}-in-${String(WINDOW_MS / 60_000)}min`,
+    // RateLimit-Policy and RateLimit headers: written by draft8Headers, on every counted answer
+    // (the 429 included); Retry-After by the handler below.
+    standardHeaders: false,
     legacyHeaders: false,
     // The library's own warnings (e.g. X-Forwarded-For arriving while TRUST_PROXY_HOPS is 0:
     // a proxy the operator did not declare) go to our log, as one structured line each.
@@ -63,6 +104,7 @@ export function createAddressRateLimit(options: RateLimitOptions): RequestHandle
     skip: (req) => req.method === "OPTIONS",
     handler: (req, res) => {
       refusals.note("over-limit");
+      limitHeaders(req, res);
       const reset = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime;
       const retryAfter = Math.max(
         1,
@@ -77,4 +119,10 @@ export function createAddressRateLimit(options: RateLimitOptions): RequestHandle
       );
     },
   });
+  return (req, res, next) => {
+    void limiter(req, res, (error?: unknown) => {
+      if (error === undefined) limitHeaders(req, res);
+      next(error);
+    });
+  };
 }
