@@ -276,8 +276,9 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     );
     let future = 0;
     const changes: Change[] = observations.map((o) => {
-      const ref = o.subject?.reference;
-      const patient = ref?.startsWith("Patient/") ? ref : undefined;
+      // A reference that is not a string (a broken server's) names no patient.
+      const ref: unknown = o.subject?.reference;
+      const patient = typeof ref === "string" && ref.startsWith("Patient/") ? ref : undefined;
       const stamp = o.meta?.lastUpdated;
       const at = Date.parse(stamp ?? "");
       if (!Number.isFinite(at)) return { patient, at: undefined, stamp: undefined };

@@ -267,11 +267,15 @@ function agentByName(text: string): Agent | undefined {
   return undefined;
 }
 
-/** docs/clinical-rules.md#2-medications: RxNorm ingredient, ATC (current or legacy), or a name/synonym in code, display or text. */
+/**
+ * docs/clinical-rules.md#2-medications: RxNorm ingredient, ATC (current or legacy), or a
+ * name/synonym in code, display or text. A system, code, display or text that is not a string
+ * (sent by a broken EHR despite the types) is read as absent: never guessed from.
+ */
 export function recognizeAgent(codings: readonly CodingLike[], text?: string): Agent | undefined {
   for (const c of codings) {
-    if (!c.code) continue;
-    const sys = c.system ?? "";
+    if (typeof c.code !== "string" || c.code === "") continue;
+    const sys = typeof c.system === "string" ? c.system : "";
     if (sys.includes("rxnorm")) {
       const a = byRxnorm.get(c.code);
       if (a) return a;
@@ -282,10 +286,12 @@ export function recognizeAgent(codings: readonly CodingLike[], text?: string): A
   }
   for (const c of codings) {
     // iguratimod has no RxNorm/ATC: a local code may carry the name itself
-    const a = (c.display && agentByName(c.display)) || (c.code && agentByName(c.code));
+    const a =
+      (typeof c.display === "string" && c.display !== "" && agentByName(c.display)) ||
+      (typeof c.code === "string" && c.code !== "" && agentByName(c.code));
     if (a) return a;
   }
-  return text ? agentByName(text) : undefined;
+  return typeof text === "string" && text !== "" ? agentByName(text) : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from "../clinical/glucocorticoids.js";
 import { UNREAD_MEDICATION_STATUSES } from "../clinical/codes.js";
 import { parseFhirTime } from "./time.js";
+import { codings, isObject, str, textOf } from "./normalise/values.js";
 
 const AGENTS = Object.keys(GLUCOCORTICOID_CODES) as Glucocorticoid[];
 
@@ -21,13 +22,13 @@ const AGENT_BY_CODE: ReadonlyMap<string, Glucocorticoid> = new Map(
 function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | undefined {
   const cc = r.medicationCodeableConcept;
   if (!cc) return undefined;
-  for (const c of cc.coding ?? []) {
+  // codings() and textOf() read a field of the wrong JSON type as absent.
+  const cs = codings(cc);
+  for (const c of cs) {
     const agent = c.code ? AGENT_BY_CODE.get(c.code) : undefined;
     if (agent !== undefined) return agent;
   }
-  const text = [cc.text ?? "", ...(cc.coding ?? []).map((c) => c.display ?? "")]
-    .join(" ")
-    .toLowerCase();
+  const text = [textOf(cc), ...cs.map((c) => c.display ?? "")].join(" ").toLowerCase();
   // "methylprednisolone" and "prednisolone" contain "prednisolone": the longer name first.
   for (const a of [
     "methylprednisolone",
@@ -40,22 +41,29 @@ function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | u
   return undefined;
 }
 
-/** Date.parse of a FHIR date or dateTime (NaN when unreadable). */
+/** Date.parse of a FHIR date or dateTime (NaN when unreadable, or not a string). */
 function timeOf(s: unknown): number {
-  return typeof s === "string" ? (parseFhirTime(s) ?? Number.NaN) : Date.parse(String(s));
+  return parseFhirTime(s) ?? Number.NaN;
 }
 
 const PER_DAY: Readonly<Record<string, number>> = { d: 1, h: 24, wk: 1 / 7, mo: 1 / 30 };
 
 function mgPerDay(d: Dosage | undefined): number | undefined {
-  const q = d?.doseAndRate?.[0]?.doseQuantity;
-  if (!q || typeof q.value !== "number" || !(q.value > 0)) return undefined;
-  const unit = (q.code ?? q.unit ?? "").toLowerCase();
+  if (!isObject(d)) return undefined;
+  const first: unknown = Array.isArray(d.doseAndRate) ? d.doseAndRate[0] : undefined;
+  const q: unknown = isObject(first) ? first.doseQuantity : undefined;
+  if (!isObject(q) || typeof q.value !== "number" || !(q.value > 0)) return undefined;
+  const unit = (str(q.code) ?? str(q.unit) ?? "").toLowerCase();
   if (unit !== "mg") return undefined;
-  const rep = d.timing?.repeat;
-  const freq = rep?.frequency ?? 1;
-  const period = rep?.period ?? 1;
-  const per = PER_DAY[rep?.periodUnit ?? "d"];
+  // A frequency, period or unit of the wrong JSON type: the dose is not read.
+  const rep: unknown = isObject(d.timing) ? d.timing.repeat : undefined;
+  const r = isObject(rep) ? rep : {};
+  const freq = r.frequency ?? 1;
+  const period = r.period ?? 1;
+  const periodUnit = r.periodUnit ?? "d";
+  if (typeof freq !== "number" || typeof period !== "number" || typeof periodUnit !== "string")
+    return undefined;
+  const per = Object.hasOwn(PER_DAY, periodUnit) ? PER_DAY[periodUnit] : undefined;
   if (per === undefined || !(period > 0)) return undefined;
   const mg = (q.value * freq * per) / period;
   return Number.isFinite(mg) ? mg : undefined;
@@ -72,13 +80,13 @@ export function glucocorticoidFacts(
   const out: GlucocorticoidFact[] = [];
   const relative = `Patient/${patientId}`;
   const absoluteEnd = `/${relative}`;
-  const own = (ref: string | undefined) =>
-    ref !== undefined && (ref === relative || ref.endsWith(absoluteEnd));
+  const own = (ref: unknown) =>
+    typeof ref === "string" && (ref === relative || ref.endsWith(absoluteEnd));
   for (const r of resources) {
     if (r.resourceType !== "MedicationStatement" && r.resourceType !== "MedicationRequest")
       continue;
     // A resource without a subject (invalid, but sent) is nobody's: never used.
-    const subject = (r as { subject?: { reference?: string } }).subject;
+    const subject = (r as { subject?: { reference?: unknown } }).subject;
     if (!own(subject?.reference)) continue;
     if (UNREAD_MEDICATION_STATUSES.has(r.status)) continue;
     const agent = agentOf(r);
@@ -93,9 +101,9 @@ export function glucocorticoidFacts(
     const start = timeOf(period?.start ?? "");
     if (Number.isNaN(start)) continue;
     const end = period?.end ? timeOf(period.end) : undefined;
-    const dose = mgPerDay(
-      r.resourceType === "MedicationStatement" ? r.dosage?.[0] : r.dosageInstruction?.[0],
-    );
+    const dosages: unknown =
+      r.resourceType === "MedicationStatement" ? r.dosage : r.dosageInstruction;
+    const dose = mgPerDay(Array.isArray(dosages) ? (dosages[0] as Dosage | undefined) : undefined);
     out.push({
       agent,
       ref: `${r.resourceType}/${r.id ?? ""}`,

@@ -89,9 +89,12 @@ function readPlain(s: string): number | undefined {
   return dayMs + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + ms;
 }
 
-/** Epoch milliseconds of a FHIR date/dateTime/instant, or undefined when unreadable. */
-export function parseFhirTime(s: string | undefined): number | undefined {
-  if (!s) return undefined;
+/**
+ * Epoch milliseconds of a FHIR date/dateTime/instant, or undefined when unreadable: a value that
+ * is not a string (a number or an object where a dateTime belongs) is not a FHIR dateTime.
+ */
+export function parseFhirTime(s: unknown): number | undefined {
+  if (typeof s !== "string" || s === "") return undefined;
   const plain = readPlain(s);
   if (plain !== undefined) return plain;
   const t = Date.parse(s);

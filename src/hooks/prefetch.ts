@@ -470,15 +470,27 @@ export function readMissingMedications(
   const wanted = new Map<string, { key: string; statements: string[] }>();
   const unreadable: string[] = [];
   for (const [key, r] of records) {
-    const reference = r.medicationReference?.reference;
+    const reference: unknown = r.medicationReference?.reference;
     if (reference === undefined || r.medicationCodeableConcept !== undefined) continue;
     const ref = `${r.resourceType}/${r.id ?? ""}`;
+    // A reference that is not a string (a number, null) names no Medication: unreadable.
+    if (typeof reference !== "string") {
+      unreadable.push(ref);
+      continue;
+    }
     if (reference.startsWith("#")) {
       const id = reference.slice(1);
-      const contained = (r.contained ?? []).some(
-        (c) => c.resourceType === "Medication" && c.id === id,
-      );
-      if (!contained) unreadable.push(ref);
+      const contained: unknown = r.contained;
+      const found =
+        Array.isArray(contained) &&
+        contained.some(
+          (c: unknown) =>
+            typeof c === "object" &&
+            c !== null &&
+            (c as { resourceType?: unknown }).resourceType === "Medication" &&
+            (c as { id?: unknown }).id === id,
+        );
+      if (!found) unreadable.push(ref);
       continue;
     }
     const m = MEDICATION_REFERENCE.exec(reference);

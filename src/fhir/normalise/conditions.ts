@@ -12,7 +12,7 @@ import {
 } from "../../clinical/codes.js";
 import type { LnDiagnosis, PregnancyFact } from "../../clinical/facts.js";
 import { parseFhirTime } from "../time.js";
-import { codings } from "./values.js";
+import { codings, textOf } from "./values.js";
 
 /**
  * The first active lupus nephritis condition (by id) and every active pregnancy condition, the
@@ -32,7 +32,7 @@ export function readConditions(
   for (const c of [...conditions].sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1))) {
     if (!conditionActive(c)) continue;
     if (!lnDiagnosis && isLupusNephritis(c, hasM321)) {
-      const text = [c.code?.text ?? "", ...codings(c.code).map((x) => x.display ?? "")]
+      const text = [textOf(c.code), ...codings(c.code).map((x) => x.display ?? "")]
         .join(" ")
         .trim();
       const m = /class\s+([IVX]+(?:\s*\+\s*[IVX]+)?)/i.exec(text);
@@ -75,7 +75,7 @@ function isLupusNephritis(c: Condition, patientHasM321: boolean): boolean {
     if (sys.includes("snomed") && (LN_CODES.snomed as readonly string[]).includes(code))
       return true;
   }
-  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  const text = [textOf(c.code), ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
   return (
     text.includes("lupus") && (text.includes("nephritis") || text.includes("glomerulonephritis"))
   );
@@ -85,6 +85,6 @@ function isPregnancyCondition(c: Condition): boolean {
   const cs = codings(c.code);
   if (cs.some((x) => x.code === SNOMED_PREGNANT || ICD10_PREGNANT.includes(x.code ?? "")))
     return true;
-  const text = [c.code?.text ?? "", ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
+  const text = [textOf(c.code), ...cs.map((x) => x.display ?? "")].join(" ").toLowerCase();
   return /\bpregnan(t|cy)\b/.test(text) && !/\bnot pregnant\b/.test(text);
 }

@@ -22,7 +22,7 @@ import type {
 } from "../../clinical/dose.js";
 import { conversionFactor } from "../../clinical/units.js";
 import { agentOf } from "./index.js";
-import { arr } from "./values.js";
+import { arr, codings, countOf, isObject, str, textOf } from "./values.js";
 
 /** Units of presentation that mean "tablets" (UCUM annotations, words, SNOMED CT 732936001). */
 const TABLET_UNIT = /^\{?(tbl|tab|tabs|tablet|tablets|pill|pills)\}?$/i;
@@ -41,8 +41,7 @@ function strengthsInText(text: string): number[] {
 }
 
 function conceptTexts(cc: CodeableConcept | undefined): string[] {
-  if (!cc) return [];
-  return [cc.text ?? "", ...arr(cc.coding).map((c) => c.display ?? "")].filter((t) => t !== "");
+  return [textOf(cc), ...codings(cc).map((c) => c.display ?? "")].filter((t) => t !== "");
 }
 
 /** mg per unit of presentation from a Medication's ingredient strength (mg / 1 tablet). */
@@ -53,7 +52,7 @@ function ingredientStrengths(med: Medication): number[] {
     const num = s?.numerator;
     const den = s?.denominator;
     if (typeof num?.value !== "number") continue;
-    const f = conversionFactor(num.code ?? num.unit ?? "", "mg");
+    const f = conversionFactor(str(num.code) ?? str(num.unit) ?? "", "mg");
     if (f === undefined) continue;
     const per = typeof den?.value === "number" ? den.value : 1;
     if (per > 0) out.push((num.value * f) / per);
@@ -71,7 +70,7 @@ export function tabletStrengthMg(
   medications: ReadonlyMap<string, Medication>,
 ): number | undefined {
   let med: Medication | undefined;
-  const ref = mr.medicationReference?.reference;
+  const ref = str(mr.medicationReference?.reference);
   if (ref?.startsWith("#")) {
     med = arr(mr.contained).find(
       (c): c is Medication => c.resourceType === "Medication" && c.id === ref.slice(1),
@@ -86,7 +85,7 @@ export function tabletStrengthMg(
       : [
           ...conceptTexts(mr.medicationCodeableConcept),
           ...conceptTexts(med?.code),
-          mr.medicationReference?.display ?? "",
+          str(mr.medicationReference?.display) ?? "",
         ].flatMap(strengthsInText);
   const distinct = [...new Set(candidates.map((c) => Math.round(c * 1000) / 1000))];
   return distinct.length === 1 ? distinct[0] : undefined;
@@ -97,16 +96,23 @@ function quantityText(q: Quantity): string {
     typeof q.value === "number" && Number.isFinite(q.value)
       ? String(q.value)
       : "(unreadable number)";
-  return `${v} ${q.unit ?? q.code ?? "(no unit)"}`.trim();
+  return `${v} ${str(q.unit) ?? str(q.code) ?? "(no unit)"}`.trim();
 }
 
+/** A field that is there but is not a string (a number, an object): it cannot be read. */
+const notString = (x: unknown): boolean => x !== undefined && typeof x !== "string";
+
 function amountOf(q: Quantity, strengthMg: number | undefined): DoseAmount {
-  const unit = q.code ?? q.unit ?? "";
   const value = typeof q.value === "number" ? q.value : Number.NaN;
+  // A unit that cannot be read is never guessed from the other fields.
+  if (notString(q.code) || notString(q.unit) || notString(q.system)) {
+    return { kind: "other", value, unit: "(unreadable)" };
+  }
+  const unit = q.code ?? q.unit ?? "";
   const isTablet =
     TABLET_UNIT.test(q.code ?? "") ||
     TABLET_UNIT.test(q.unit ?? "") ||
-    (q.system?.includes("snomed") === true && q.code === SNOMED_TABLET);
+    (q.code === SNOMED_TABLET && q.system?.includes("snomed") === true);
   if (isTablet) {
     return { kind: "tablet", value, ...(strengthMg !== undefined ? { strengthMg } : {}) };
   }
@@ -129,24 +135,34 @@ const PERIOD_DAYS: Readonly<Record<string, number>> = {
 const TIMES_BY_CODE: Readonly<Record<string, number>> = { QD: 1, BID: 2, TID: 3, QID: 4 };
 
 function timingOf(d: Dosage): { timing?: DoseTiming; text: string } {
-  const rep = d.timing?.repeat;
-  const whenCount = arr(rep?.when).length + arr(rep?.timeOfDay).length;
+  const timing: unknown = d.timing;
+  const rep = isObject(timing) && isObject(timing.repeat) ? d.timing?.repeat : undefined;
+  const whenCount = countOf(rep?.when) + countOf(rep?.timeOfDay);
   if (rep && (rep.frequency !== undefined || rep.period !== undefined || whenCount > 0)) {
-    // Worst case where a range is given: the most administrations in the shortest period.
+    // Worst case where a range is given: the most administrations in the shortest period. A
+    // frequency that is there but not a number is unreadable, never defaulted.
+    const rawMax: unknown = rep.frequencyMax;
+    const rawFrequency: unknown = rep.frequency;
     const frequency =
-      typeof rep.frequencyMax === "number"
-        ? rep.frequencyMax
-        : typeof rep.frequency === "number"
-          ? rep.frequency
-          : whenCount > 0
-            ? whenCount
-            : 1;
+      typeof rawMax === "number"
+        ? rawMax
+        : rawMax !== undefined
+          ? Number.NaN
+          : typeof rawFrequency === "number"
+            ? rawFrequency
+            : rawFrequency !== undefined
+              ? Number.NaN
+              : whenCount > 0
+                ? whenCount
+                : 1;
     // Drafts are not schema-checked beyond what the rules read: a period that is not a number
     // is passed on as unreadable, never defaulted.
     const rawPeriod: unknown = rep.period;
     const period = typeof rawPeriod === "number" ? rawPeriod : rawPeriod === undefined ? 1 : NaN;
-    const unit = rep.periodUnit ?? "d";
-    const periodDays = PERIOD_DAYS[unit];
+    const rawUnit: unknown = rep.periodUnit;
+    const unit =
+      typeof rawUnit === "string" ? rawUnit : rawUnit === undefined ? "d" : "(unreadable)";
+    const periodDays = Object.hasOwn(PERIOD_DAYS, unit) ? PERIOD_DAYS[unit] : undefined;
     return {
       timing: {
         frequency,
@@ -157,9 +173,9 @@ function timingOf(d: Dosage): { timing?: DoseTiming; text: string } {
       text: `${Number.isFinite(frequency) ? frequency : "(unreadable number)"} per ${Number.isFinite(period) ? period : "(unreadable number)"} ${unit}`,
     };
   }
-  const code = arr(d.timing?.code?.coding)
+  const code = codings(isObject(timing) ? d.timing?.code : undefined)
     .map((c) => (c.code ?? "").toUpperCase())
-    .find((c) => TIMES_BY_CODE[c] !== undefined);
+    .find((c) => Object.hasOwn(TIMES_BY_CODE, c));
   if (code) {
     return {
       timing: { frequency: TIMES_BY_CODE[code] ?? 1, period: 1, periodDays: 1, periodUnit: "d" },
@@ -169,16 +185,42 @@ function timingOf(d: Dosage): { timing?: DoseTiming; text: string } {
   return { text: "how often not stated" };
 }
 
+/**
+ * The dose quantity of a dosage line: a range is judged at its upper end (the most the order
+ * allows). "unreadable" when a doseAndRate entry, a doseQuantity or a range's high is there
+ * but is not an object (null, a number, a string): a dose was sent that cannot be read.
+ */
+function doseQuantityOf(d: Dosage): Quantity | "unreadable" | undefined {
+  const raw: unknown = d.doseAndRate;
+  if (raw === undefined) return undefined;
+  for (const x of Array.isArray(raw) ? (raw as unknown[]) : [raw]) {
+    if (!isObject(x)) return "unreadable";
+    let q: unknown = x.doseQuantity;
+    if (q === undefined) {
+      const range = x.doseRange;
+      if (range === undefined) continue;
+      if (!isObject(range)) return "unreadable";
+      q = range.high;
+      if (q === undefined) return undefined;
+    }
+    return isObject(q) ? (q as Quantity) : "unreadable";
+  }
+  return undefined;
+}
+
+/** A dose that is there but cannot be read: never a figure (the amount is not a number). */
+const UNREADABLE_AMOUNT: DoseAmount = { kind: "other", value: Number.NaN, unit: "(unreadable)" };
+
 function lineOf(d: Dosage, strengthMg: number | undefined): DoseLineFacts {
-  const dr = arr(d.doseAndRate).find((x) => x.doseQuantity || x.doseRange);
-  // A range is judged at its upper end: the most the order allows.
-  const q = dr?.doseQuantity ?? dr?.doseRange?.high;
-  const amount = q ? amountOf(q, strengthMg) : undefined;
+  const q = doseQuantityOf(d);
+  const amount = q === "unreadable" ? UNREADABLE_AMOUNT : q ? amountOf(q, strengthMg) : undefined;
   const { timing, text: timingText } = timingOf(d);
-  const sent = `${q ? quantityText(q) : "no dose"}, ${timingText}`;
+  const doseText = q === "unreadable" ? "unreadable dose" : q ? quantityText(q) : "no dose";
+  const sent = `${doseText}, ${timingText}`;
+  const text = str(d.text);
   return {
     ...(typeof d.sequence === "number" ? { sequence: d.sequence } : {}),
-    sent: d.text ? `${d.text} (${sent})` : sent,
+    sent: text ? `${text} (${sent})` : sent,
     ...(amount ? { amount } : {}),
     ...(timing ? { timing } : {}),
   };

@@ -17,7 +17,7 @@ import {
 } from "../../clinical/codes.js";
 import type { DataQualityNote, MedicationStatementFact, ReasonFact } from "../../clinical/facts.js";
 import { parseFhirTime } from "../time.js";
-import { MIN_TIME, arr, codings } from "./values.js";
+import { MIN_TIME, arr, codings, isObject, str, textOf } from "./values.js";
 
 function reasonOf(cc: CodeableConcept): ReasonFact {
   const cs = codings(cc);
@@ -25,7 +25,7 @@ function reasonOf(cc: CodeableConcept): ReasonFact {
     codes: cs.map((c) => c.code ?? "").filter((c) => c !== ""),
     // Shown on cards as the stop reason and matched for side effects and flares: the text and
     // each distinct coding display, kept apart so a card does not run them into one phrase.
-    text: [...new Set([cc.text ?? "", ...cs.map((c) => c.display ?? "")].map((t) => t.trim()))]
+    text: [...new Set([textOf(cc), ...cs.map((c) => c.display ?? "")].map((t) => t.trim()))]
       .filter((t) => t !== "")
       .join("; "),
   };
@@ -35,13 +35,15 @@ function medicationConcept(
   m: MedicationStatement | MedicationRequest,
   medications: ReadonlyMap<string, Medication>,
 ): { codings: readonly CodingLike[]; text: string } | undefined {
-  if (m.medicationCodeableConcept) {
-    return {
-      codings: codings(m.medicationCodeableConcept),
-      text: m.medicationCodeableConcept.text ?? "",
-    };
+  // A concept or reference of the wrong type (a string, a number) is not read: the medication
+  // is then unrecognised, never guessed (docs/clinical-rules.md#2-medications).
+  const concept = m.medicationCodeableConcept;
+  if (concept) {
+    return { codings: codings(concept), text: textOf(concept) };
   }
-  const ref = m.medicationReference?.reference;
+  const reference: unknown = m.medicationReference;
+  if (!isObject(reference)) return undefined;
+  const ref = str(reference.reference);
   if (!ref) return undefined;
   let med: Medication | undefined;
   if (ref.startsWith("#")) {
@@ -52,12 +54,12 @@ function medicationConcept(
   } else {
     med = medications.get(ref.replace(/^.*Medication\//, ""));
   }
-  const display = m.medicationReference?.display ?? "";
+  const display = str(reference.display) ?? "";
   if (!med) return { codings: [], text: display };
   const ingredientCodings = arr(med.ingredient).flatMap((i) => codings(i.itemCodeableConcept));
   return {
     codings: [...codings(med.code), ...ingredientCodings],
-    text: `${med.code?.text ?? ""} ${display}`.trim(),
+    text: `${textOf(med.code)} ${display}`.trim(),
   };
 }
 

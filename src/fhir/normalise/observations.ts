@@ -25,7 +25,7 @@ import type {
 import { plausibleRange, type Thresholds } from "../../clinical/thresholds.js";
 import { conversionFactor, roundClinical } from "../../clinical/units.js";
 import { parseFhirTime } from "../time.js";
-import { MIN_TIME, arr, codings } from "./values.js";
+import { MIN_TIME, arr, codings, str, textOf } from "./values.js";
 
 const MAX_VALUE = 1e12;
 
@@ -171,11 +171,15 @@ export class ObservationReader {
     }
     const time = this.timeOf(o);
     if (time === undefined) {
+      const text: unknown = this.timeText;
       notes.push({
         reason: "no-time",
         ref,
         ...(kind ? { kind } : {}),
-        message: "no effective time or issued: not used",
+        message:
+          text === undefined || text === null || text === ""
+            ? "no effective time or issued: not used"
+            : "effective time is not a FHIR dateTime: not used",
       });
       return;
     }
@@ -191,11 +195,11 @@ export class ObservationReader {
     if (isPregnancy) {
       const vc = o.valueCodeableConcept;
       const vcodes = codings(vc).map((c) => c.code);
-      const vtext = [vc?.text ?? "", ...codings(vc).map((c) => c.display ?? "")]
+      const vtext = [textOf(vc), ...codings(vc).map((c) => c.display ?? "")]
         .join(" ")
         .toLowerCase();
       let pregnant: boolean | undefined;
-      if (o.valueBoolean !== undefined) pregnant = o.valueBoolean;
+      if (typeof o.valueBoolean === "boolean") pregnant = o.valueBoolean;
       else if (vcodes.includes(SNOMED_NOT_PREGNANT) || /not pregnant/.test(vtext)) pregnant = false;
       else if (vcodes.includes(SNOMED_PREGNANT) || /pregnant/.test(vtext)) pregnant = true;
       if (pregnant !== undefined)
@@ -224,7 +228,7 @@ export class ObservationReader {
       });
       return;
     }
-    const unit = q.code ?? q.unit;
+    const unit = str(q.code) ?? str(q.unit);
     if (!unit) {
       notes.push({
         reason: "missing-unit",
@@ -291,7 +295,7 @@ export class ObservationReader {
     reading: CodeReading,
   ): number | undefined {
     if (!q || typeof q.value !== "number") return undefined;
-    const unit = q.code ?? q.unit ?? valueUnit;
+    const unit = str(q.code) ?? str(q.unit) ?? valueUnit;
     const f =
       unit === valueUnit
         ? this.factorOf(unit, reading)

@@ -75,10 +75,15 @@ function isLaterVersion(a: FhirResource, b: FhirResource): boolean {
   const ta = parseFhirTime(a.meta?.lastUpdated);
   const tb = parseFhirTime(b.meta?.lastUpdated);
   if (ta !== undefined && tb !== undefined && ta !== tb) return ta > tb;
-  const va = Number(a.meta?.versionId);
-  const vb = Number(b.meta?.versionId);
+  // A versionId that is not a string (a number, [1], true) is not compared: never coerced.
+  const va = versionNumber(a.meta?.versionId);
+  const vb = versionNumber(b.meta?.versionId);
   if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va > vb;
   if (a.resourceType !== "Observation" || b.resourceType !== "Observation") return false;
   const rank = (s: string) => (s === "corrected" || s === "amended" ? 2 : s === "final" ? 1 : 0);
   return rank(a.status) > rank(b.status);
+}
+
+function versionNumber(v: unknown): number {
+  return typeof v === "string" && v !== "" ? Number(v) : Number.NaN;
 }
