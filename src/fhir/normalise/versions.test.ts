@@ -97,4 +97,23 @@ describe("latestVersions", () => {
     ).toEqual([c, b, d, e]);
     expect(latestVersions([[a, b, c, d, e]], new Set(["MedicationRequest/x"]))).toEqual([c, b, e]);
   });
+
+  it("reads a lastUpdated or versionId of the wrong JSON type as absent, never coerced", () => {
+    const copy = (n: number, meta: unknown, status = "final"): FhirResource =>
+      ({ resourceType: "Observation", id: "hb", status, meta, n }) as unknown as FhirResource;
+    // lastUpdated a number: not a FHIR instant, so the next criterion decides (versionId).
+    const a = copy(1, { lastUpdated: 20261201, versionId: "1" });
+    const b = copy(2, { lastUpdated: "2026-11-01T00:00:00Z", versionId: "2" });
+    expect(latestVersions([[a, b]])).toEqual([b]);
+    expect(latestVersions([[b, a]])).toEqual([b]);
+    // versionId [3] or true would be 3 and 1 after Number(): not a string, not compared.
+    const c = copy(3, { versionId: [3] }, "final");
+    const d = copy(4, { versionId: "2" }, "final");
+    expect(latestVersions([[d, c]])).toEqual([d]);
+    expect(latestVersions([[c, d]])).toEqual([c]);
+    // meta itself of the wrong type: the status decides.
+    const e = copy(5, 123, "final");
+    const f = copy(6, null, "amended");
+    expect(latestVersions([[e, f]])).toEqual([f]);
+  });
 });
