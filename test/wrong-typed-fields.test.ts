@@ -7,7 +7,13 @@
  * anything but a 400 naming the field, so one malformed resource never hides the other cards.
  * A field of the wrong type is read as a missing or unreadable one: the same notes and cards.
  */
-import type { FhirResource, Medication, MedicationRequest, Observation } from "fhir/r4.js";
+import type {
+  FhirResource,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+} from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { draftIguratimodOrder, medicationRequest } from "../fixtures/build.js";
 import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
@@ -62,8 +68,72 @@ const ongoing: MedicationRequest = medicationRequest(
   },
 );
 
-const CHART: readonly FhirResource[] = [...studyPatientResources(PATIENT, NOW), ongoing];
+/** A glucocorticoid with a dose, as the response cards read it. */
+const prednisone: MedicationStatement = {
+  resourceType: "MedicationStatement",
+  id: "kang-04-prednisone",
+  status: "active",
+  subject: { reference: `Patient/${PATIENT}` },
+  medicationCodeableConcept: {
+    coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "8640" }],
+    text: "prednisone",
+  },
+  effectivePeriod: { start: new Date(NOW.getTime() - 30 * DAY).toISOString() },
+  dosage: [
+    {
+      timing: { repeat: { frequency: 1, period: 1, periodUnit: "d" } },
+      doseAndRate: [{ doseQuantity: { value: 10, unit: "mg", code: "mg" } }],
+    },
+  ],
+};
+
+const CHART: readonly FhirResource[] = [
+  ...studyPatientResources(PATIENT, NOW),
+  ongoing,
+  prednisone,
+];
 const DRAFT = draftIguratimodOrder(PATIENT);
+
+/**
+ * The same draft named by a contained Medication with an ingredient strength, dosed in tablets
+ * (a range) by a timing code: the other fields the order check reads.
+ */
+const { medicationCodeableConcept: _concept, ...draftFields } = DRAFT;
+const TABLET_DRAFT: MedicationRequest = {
+  ...draftFields,
+  medicationReference: { reference: "#m", display: "Iguratimod 25 mg tablet" },
+  contained: [
+    {
+      resourceType: "Medication",
+      id: "m",
+      code: { coding: [{ code: "IGU25", display: "iguratimod" }], text: "iguratimod" },
+      ingredient: [
+        {
+          itemCodeableConcept: { text: "iguratimod" },
+          strength: {
+            numerator: { value: 25, unit: "mg", code: "mg" },
+            denominator: { value: 1, unit: "tablet" },
+          },
+        },
+      ],
+    } as Medication,
+  ],
+  dosageInstruction: [
+    {
+      sequence: 1,
+      text: "1 tablet twice daily",
+      timing: { code: { coding: [{ code: "BID" }] } },
+      doseAndRate: [
+        {
+          doseRange: {
+            low: { value: 1, code: "732936001", system: "http://snomed.info/sct" },
+            high: { value: 1, code: "{tbl}", unit: "tablet" },
+          },
+        },
+      ],
+    },
+  ],
+};
 
 /** One resource of each type, and the latest Observation of each code. */
 function picked(): FhirResource[] {
@@ -193,13 +263,15 @@ describe("resource fields of the wrong JSON type", () => {
         }
       }
     }
-    for (const path of pathsOf(DRAFT)) {
-      if (path[0] === "resourceType") continue;
-      for (const bad of BAD) {
-        const field = path[0] === "id" ? "id" : String(path.at(-1));
-        for (const f of await failuresOf(CHART, withValue(DRAFT, path, bad), field))
-          failures.add(`draft.${path.join(".")}=${JSON.stringify(bad)}: ${f}`);
-        trials += 1;
+    for (const draft of [DRAFT, TABLET_DRAFT]) {
+      for (const path of pathsOf(draft)) {
+        if (path[0] === "resourceType") continue;
+        for (const bad of BAD) {
+          const field = path[0] === "id" ? "id" : String(path.at(-1));
+          for (const f of await failuresOf(CHART, withValue(draft, path, bad), field))
+            failures.add(`draft.${path.join(".")}=${JSON.stringify(bad)}: ${f}`);
+          trials += 1;
+        }
       }
     }
     expect(trials).toBeGreaterThan(500);
@@ -272,5 +344,14 @@ describe("resource fields of the wrong JSON type", () => {
         JSON.stringify(doseAndRate),
       ).toContainEqual(expect.stringMatching(/^Iguratimod dose cannot be read/));
     }
+  });
+});
+
+describe("the fuzzed charts and drafts as sent", () => {
+  it("are read: the prednisone dose and the tablet draft's dose", async () => {
+    const cards = await cardsOf("iguratimod-order-check", CHART, TABLET_DRAFT);
+    expect(cards.map((c) => c.summary).join(" | ")).not.toMatch(/cannot be read|not stated/);
+    const response = await cardsOf("iguratimod-response", CHART);
+    expect(JSON.stringify(response)).toMatch(/prednisone/i);
   });
 });
