@@ -355,3 +355,34 @@ describe("the fuzzed charts and drafts as sent", () => {
     expect(JSON.stringify(response)).toMatch(/prednisone/i);
   });
 });
+
+describe("a prefetch Bundle of the wrong shape", () => {
+  const safety = () => {
+    const s = runtime.service("iguratimod-safety");
+    if (!s) throw new Error("no iguratimod-safety");
+    return s;
+  };
+
+  it("skips entries that are not resources and reads the others", async () => {
+    const request = body(safety(), CHART, DRAFT);
+    const labs = request.prefetch.labs as { entry: unknown[] };
+    labs.entry.unshift(null, 7, { resource: 123 }, { resource: { id: "no-type" } });
+    const res = await runtime.invoke(safety(), request);
+    const cards = res.cards as unknown as Card[];
+    expect(cards.find((c) => c.summary.startsWith("Anaemia"))?.indicator).toBe("critical");
+  });
+
+  it("whose entry is not a list is a failed key, never an empty one (412 without a server)", async () => {
+    for (const entry of [123, { resource: null }, "x"]) {
+      const request = body(safety(), CHART, DRAFT);
+      (request.prefetch.labs as { entry: unknown }).entry = entry;
+      const error: unknown = await runtime.invoke(safety(), request).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(entry)).toBeInstanceOf(OperationOutcomeError);
+      expect((error as OperationOutcomeError).status).toBe(412);
+      expect((error as OperationOutcomeError).message).toContain("labs");
+    }
+  });
+});

@@ -33,17 +33,53 @@ export interface PagingLimits {
   readonly maxResources: number;
 }
 
-/** Entries' resources of a Bundle, skipping entries without one. */
+/**
+ * What makes a Bundle unreadable as a whole: an `entry` or `link` that is there but is not a
+ * list (docs/clinical-rules.md#1-facts). Undefined when its shape can be read. Such a Bundle
+ * is not taken for an empty one: its key counts as failed.
+ */
+export function bundleShapeProblem(bundle: Bundle): string | undefined {
+  const { entry, link } = bundle as { entry?: unknown; link?: unknown };
+  if (entry !== undefined && !Array.isArray(entry)) return "a Bundle whose entry is not a list";
+  if (link !== undefined && !Array.isArray(link)) return "a Bundle whose link is not a list";
+  return undefined;
+}
+
+/** A FHIR server's Bundle that cannot be read (bundleShapeProblem): the key's read failed. */
+export class MalformedBundle extends Error {
+  constructor(problem: string) {
+    super(problem);
+    this.name = "MalformedBundle";
+  }
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+/**
+ * Entries' resources of a Bundle, skipping entries without one; an entry, or an entry's
+ * resource, that is not an object with a string resourceType is no resource and is skipped.
+ */
 export function bundleResources(bundle: Bundle): FhirResource[] {
   const out: FhirResource[] = [];
-  for (const entry of bundle.entry ?? []) {
-    if (entry.resource !== undefined) out.push(entry.resource as FhirResource);
+  const entries: unknown = bundle.entry;
+  if (!Array.isArray(entries)) return out;
+  for (const entry of entries as unknown[]) {
+    if (!isObject(entry)) continue;
+    const resource = entry.resource;
+    if (isObject(resource) && typeof resource.resourceType === "string")
+      out.push(resource as unknown as FhirResource);
   }
   return out;
 }
 
 export function nextLink(bundle: Bundle): string | undefined {
-  return bundle.link?.find((l) => l.relation === "next")?.url;
+  const links: unknown = bundle.link;
+  if (!Array.isArray(links)) return undefined;
+  for (const l of links as unknown[]) {
+    if (isObject(l) && l.relation === "next") return typeof l.url === "string" ? l.url : undefined;
+  }
+  return undefined;
 }
 
 /** Collects pages: the first, then each `next` from `fetchPage`, within the limits. */
@@ -52,6 +88,8 @@ export async function collectPages(
   fetchPage: (url: string) => Promise<Bundle>,
   limits: PagingLimits,
 ): Promise<SearchResult> {
+  const firstProblem = bundleShapeProblem(first);
+  if (firstProblem !== undefined) throw new MalformedBundle(firstProblem);
   const resources = bundleResources(first);
   const stamp =
     first.meta?.lastUpdated !== undefined ? { lastUpdated: first.meta.lastUpdated } : {};
@@ -67,6 +105,8 @@ export async function collectPages(
       };
     }
     const page = await fetchPage(next);
+    const problem = bundleShapeProblem(page);
+    if (problem !== undefined) throw new MalformedBundle(problem);
     pages += 1;
     resources.push(...bundleResources(page));
     next = nextLink(page);

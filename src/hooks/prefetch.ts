@@ -17,7 +17,13 @@ import type { Logger } from "../log.js";
 import { isAllowedOrigin } from "../fhir/allowlist.js";
 import { createFhirKitReader, type FhirKitReaderOptions } from "../fhir/fhir-kit-reader.js";
 import { scopeToPatient, templateType, type DroppedResources } from "../fhir/patient-scope.js";
-import { bundleResources, type FhirReader, nextLink } from "../fhir/reader.js";
+import {
+  bundleResources,
+  bundleShapeProblem,
+  type FhirReader,
+  MalformedBundle,
+  nextLink,
+} from "../fhir/reader.js";
 import { preconditionFailed } from "../outcomes.js";
 import type { ResolvedPrefetch } from "../../cds-services/types.js";
 
@@ -126,6 +132,9 @@ export function keyState(
   if (value === undefined) return { kind: "absent" };
   if (value === null) return { kind: "none" };
   if (!isResource(value) || value.resourceType === "OperationOutcome") return { kind: "failed" };
+  // A Bundle whose entry (or link) is not a list is not an empty Bundle: it cannot be read.
+  if (value.resourceType === "Bundle" && bundleShapeProblem(value) !== undefined)
+    return { kind: "failed" };
   return { kind: "present", value };
 }
 
@@ -203,6 +212,7 @@ function reasonOf(error: unknown): string {
   if (name === "OutboundTimeout" || name === "TimeoutError" || name === "AbortError")
     return "the FHIR server did not answer in time";
   if (name === "OutboundRefused") return "the FHIR request was refused by the outbound policy";
+  if (error instanceof MalformedBundle) return `the FHIR server sent ${error.message}`;
   return "the FHIR server could not be reached";
 }
 
