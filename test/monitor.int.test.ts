@@ -200,6 +200,25 @@ describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
     expect((await alertRows()).length).toBe(before + 1);
   });
 
+  it("an Observation whose subject reference is not a string does not stop a round: a new Hb of 40 g/L still alerts", async () => {
+    const { now, fhir, monitor, alertRows } = await setup();
+    const m = monitor(600_000);
+    await m.runOnce();
+    const odd = hemoglobin("kang-01-hb-odd", "kang-01", 128, new Date(now.getTime() - 7_200_000));
+    fhir.add({ ...odd, subject: { reference: 123 } } as unknown as FhirResource);
+    fhir.add(hemoglobin("kang-04-hb-40", "kang-04", 40, new Date(now.getTime() - 3_600_000)));
+    await m.runOnce();
+    const id = alertId({
+      patient: "Patient/kang-04",
+      rule: "anemia",
+      observation: "Observation/kang-04-hb-40",
+    });
+    expect((await alertRows()).some((a) => a.id === id)).toBe(true);
+    expect((await alertRows()).some((a) => a.observation === "Observation/kang-01-hb-odd")).toBe(
+      false,
+    );
+  });
+
   it("a FHIR outage is retried: the watermark holds and the Observation added meanwhile still alerts", async () => {
     const { now, fhir, store, monitor, alertRows } = await setup();
     const m = monitor(60_000);
