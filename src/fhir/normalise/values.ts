@@ -39,8 +39,10 @@ export function countOf(x: unknown): number {
   return Array.isArray(x) ? x.length : 1;
 }
 
-function isReadableCoding(c: Record<string, unknown>): boolean {
-  const { system, code, display } = c;
+/** A coding that can be read as it is: an object whose system, code and display are strings or absent. */
+function isReadableCoding(c: unknown): c is Coding {
+  if (typeof c !== "object" || c === null || Array.isArray(c)) return false;
+  const { system, code, display } = c as Record<string, unknown>;
   return (
     (system === undefined || typeof system === "string") &&
     (code === undefined || typeof code === "string") &&
@@ -48,31 +50,39 @@ function isReadableCoding(c: Record<string, unknown>): boolean {
   );
 }
 
-/** A coding with its wrong-typed system, code or display left out. */
-function readableCoding(c: Record<string, unknown>): Coding {
-  const out: Coding = {};
-  if (typeof c.system === "string") out.system = c.system;
-  if (typeof c.code === "string") out.code = c.code;
-  if (typeof c.display === "string") out.display = c.display;
+/** The codings of `list` that are objects, each with its wrong-typed system, code or display left out. */
+function readableCodings(list: readonly unknown[]): Coding[] {
+  const out: Coding[] = [];
+  for (const c of list) {
+    if (isReadableCoding(c)) out.push(c);
+    else if (isObject(c)) {
+      const x: Coding = {};
+      if (typeof c.system === "string") x.system = c.system;
+      if (typeof c.code === "string") x.code = c.code;
+      if (typeof c.display === "string") x.display = c.display;
+      out.push(x);
+    }
+  }
   return out;
 }
 
 /**
  * The codings of a concept, each with a string (or no) system, code and display: codings that
  * are not objects are dropped, and a system, code or display of another type reads as absent.
+ * One pass over the list: a list that is all readable (nearly always) is returned as it is.
  */
 export function codings(cc: CodeableConcept | undefined): readonly Coding[] {
-  if (!isObject(cc)) return [];
-  const list = arr(cc.coding as readonly object[] | undefined) as readonly Record<
-    string,
-    unknown
-  >[];
-  for (const c of list) {
-    if (!isReadableCoding(c)) {
-      return list.map((x) => (isReadableCoding(x) ? (x as Coding) : readableCoding(x)));
+  const concept: unknown = cc;
+  if (typeof concept !== "object" || concept === null) return [];
+  const list = (concept as { coding?: unknown }).coding;
+  if (Array.isArray(list)) {
+    for (const c of list as readonly unknown[]) {
+      if (!isReadableCoding(c)) return readableCodings(list as readonly unknown[]);
     }
+    return list as readonly Coding[];
   }
-  return list as readonly Coding[];
+  // A single coding where R4 wants a list is tolerated, as arr() does.
+  return list === undefined || list === null ? [] : readableCodings([list]);
 }
 
 /** A concept's text, or "" when it has none or it is not a string. */
