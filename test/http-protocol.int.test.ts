@@ -7,10 +7,13 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import type { OperationOutcome } from "fhir/r4.js";
 import { randomUUID } from "node:crypto";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { draftIguratimodOrder } from "../fixtures/build.js";
 import { protocolApp } from "./support/protocol-app.js";
 import { TEST_SERVICE_ID, testService } from "./support/test-service.js";
 import { discoveryResponseSchema } from "../src/hooks/schemas.js";
+import { createAppServer } from "../src/http/server.js";
 
 /** The access-log line of the request among captured JSON log lines. */
 function requestLogLine(lines: readonly string[]): Record<string, unknown> | undefined {
@@ -595,5 +598,74 @@ describe("health", () => {
     const down = protocolApp({ store: { ping: () => Promise.reject(new Error("db down")) } });
     const res = await request(down.app).get("/readyz").expect(503);
     expectOutcome(res.body);
+  });
+});
+
+describe("the answer on the wire", () => {
+  it("is UTF-8 JSON whose Content-Length counts its bytes, non-Latin-1 text included", async () => {
+    const summary = "Hb 78 g/L ≤ 80 → grade 3 — 艾拉莫德";
+    const detail = "Creatinine 88 µmol/L; eGFR ≥ 60 mL/min/1.73 m² ± 5";
+    const { app } = protocolApp({
+      services: [
+        testService({
+          cards: () => [
+            {
+              uuid: randomUUID(),
+              summary,
+              detail,
+              indicator: "warning",
+              source: { label: "ln-cds test" },
+            },
+          ],
+        }),
+      ],
+    });
+    // The production server (src/http/server.ts), read byte for byte with node:http.
+    const server = createAppServer(app);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const body = JSON.stringify({
+        hook: "patient-view",
+        hookInstance: randomUUID(),
+        context: { userId: "Practitioner/u1", patientId: "p1" },
+        prefetch: { patient: PATIENT, observations: null },
+      });
+      const { headers, bytes } = await new Promise<{
+        headers: IncomingHttpHeaders;
+        bytes: Buffer;
+      }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: `/cds-services/${TEST_SERVICE_ID}`,
+            headers: { "content-type": "application/json" },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              resolve({ headers: res.headers, bytes: Buffer.concat(chunks) });
+            });
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+      expect(headers["content-type"]).toBe("application/json; charset=utf-8");
+      expect(headers["cache-control"]).toBe("no-store");
+      expect(Number(headers["content-length"])).toBe(bytes.length);
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      expect(text.length).toBeLessThan(bytes.length); // multi-byte characters were sent
+      const answer = JSON.parse(text) as { cards: { summary: string; detail: string }[] };
+      expect(answer.cards).toHaveLength(1);
+      expect(answer.cards[0]?.summary).toBe(summary);
+      expect(answer.cards[0]?.detail).toBe(detail);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
