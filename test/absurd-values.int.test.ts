@@ -6,14 +6,10 @@
  * as evidence, and the card's data-quality notes name every one of them.
  */
 import type { Observation } from "fhir/r4.js";
-import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { lab } from "../fixtures/build.js";
-import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
-import { defaultServices } from "../cds-services/index.js";
-import { testConfig } from "../src/config.js";
-import { responseViolations } from "../src/hooks/validate-response.js";
-import { protocolApp } from "./support/protocol-app.js";
+import { studyPatientResources } from "../fixtures/index.js";
+import { patient4SafetyCards } from "./support/patient4-view.js";
 
 const NOW = new Date();
 
@@ -36,30 +32,7 @@ const ABSURD: Record<string, Observation> = {
 describe("absurd hemoglobin results over HTTP", () => {
   it("are ignored, never evidence, and each is named in the card's data-quality notes", async () => {
     const rs = [...studyPatientResources("kang-04", NOW), ...Object.values(ABSURD)];
-    const { app } = protocolApp({
-      services: defaultServices(testConfig({})),
-      clock: () => NOW,
-    });
-    const res = await request(app)
-      .post("/cds-services/iguratimod-safety")
-      .send({
-        hook: "patient-view",
-        hookInstance: "7b3d1c5a-4e69-4fac-9083-9d2e5f4a3b62",
-        context: { userId: "Practitioner/u1", patientId: "kang-04" },
-        prefetch: patientPrefetch(rs),
-      });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(responseViolations(res.body)).toEqual([]);
-    const cards = (
-      res.body as {
-        cards: {
-          summary: string;
-          indicator: string;
-          detail: string;
-          extension: { "ln-cds": { evidence: string[]; dataQuality?: string[] } };
-        }[];
-      }
-    ).cards;
+    const cards = await patient4SafetyCards(rs, NOW);
     const anemia = cards.find((c) => c.summary.startsWith("Anaemia"));
     expect(anemia?.indicator).toBe("critical");
     expect(anemia?.summary).toContain("Hb 32 g/L");

@@ -7,13 +7,9 @@
  * never used as evidence.
  */
 import type { FhirResource, Observation } from "fhir/r4.js";
-import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { patientPrefetch, studyPatientResources } from "../fixtures/index.js";
-import { defaultServices } from "../cds-services/index.js";
-import { testConfig } from "../src/config.js";
-import { responseViolations } from "../src/hooks/validate-response.js";
-import { protocolApp } from "./support/protocol-app.js";
+import { studyPatientResources } from "../fixtures/index.js";
+import { patient4SafetyCards } from "./support/patient4-view.js";
 
 const NOW = new Date();
 const HB_LOINC = "20509-6";
@@ -38,27 +34,7 @@ describe("a resource field of the wrong JSON type over HTTP", () => {
       }),
       bad as unknown as FhirResource,
     ];
-    const { app } = protocolApp({ services: defaultServices(testConfig({})), clock: () => NOW });
-    const res = await request(app)
-      .post("/cds-services/iguratimod-safety")
-      .send({
-        hook: "patient-view",
-        hookInstance: "5c0f1e2a-8d3b-4c6e-9a7f-1b2c3d4e5f60",
-        context: { userId: "Practitioner/u1", patientId: "kang-04" },
-        prefetch: patientPrefetch(rs),
-      });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(responseViolations(res.body)).toEqual([]);
-    const cards = (
-      res.body as {
-        cards: {
-          summary: string;
-          indicator: string;
-          detail: string;
-          extension: { "ln-cds": { evidence?: string[]; dataQuality?: string[] } };
-        }[];
-      }
-    ).cards;
+    const cards = await patient4SafetyCards(rs, NOW);
     const anemia = cards.find((c) => c.summary.startsWith("Anaemia"));
     expect(anemia?.indicator).toBe("critical");
     expect(anemia?.summary).toContain("Hb 32 g/L");

@@ -2,7 +2,15 @@
  * A patient-view of iguratimod-safety for a copy of study patient 4 (critical anaemia) under any
  * patient id: every copy raises alerts of its own, which the database-fault tests count.
  */
+import { randomUUID } from "node:crypto";
+import type { FhirResource } from "fhir/r4.js";
+import request from "supertest";
+import { expect } from "vitest";
+import { defaultServices } from "../../cds-services/index.js";
 import { patientPrefetch, studyPatientResources } from "../../fixtures/index.js";
+import { testConfig } from "../../src/config.js";
+import { responseViolations } from "../../src/hooks/validate-response.js";
+import { protocolApp } from "./protocol-app.js";
 
 const templates = new Map<number, string>();
 
@@ -54,4 +62,37 @@ export async function anaemiaAnswer(
     notNotified: detail.includes("Safety team not notified"),
     detail,
   };
+}
+
+/** A card of iguratimod-safety as the HTTP tests read it. */
+export interface SafetyCard {
+  readonly summary: string;
+  readonly indicator: string;
+  readonly detail: string;
+  readonly extension: {
+    readonly "ln-cds": { readonly evidence?: string[]; readonly dataQuality?: string[] };
+  };
+}
+
+/**
+ * Patient 4's patient-view of the real iguratimod-safety service over HTTP (the app with the
+ * default services, its clock at `now`), `resources` as the full prefetch. Expects a 200 whose
+ * answer breaks no CDS Hooks rule, and returns its cards.
+ */
+export async function patient4SafetyCards(
+  resources: readonly FhirResource[],
+  now: Date,
+): Promise<SafetyCard[]> {
+  const { app } = protocolApp({ services: defaultServices(testConfig({})), clock: () => now });
+  const res = await request(app)
+    .post("/cds-services/iguratimod-safety")
+    .send({
+      hook: "patient-view",
+      hookInstance: randomUUID(),
+      context: { userId: "Practitioner/u1", patientId: "kang-04" },
+      prefetch: patientPrefetch(resources),
+    });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(responseViolations(res.body)).toEqual([]);
+  return (res.body as { cards: SafetyCard[] }).cards;
 }
