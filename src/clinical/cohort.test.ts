@@ -10,6 +10,7 @@ import { refractoryEligibility } from "./eligibility.js";
 import type { PatientFacts } from "./facts.js";
 import { currentIguratimodCourse, week24Response } from "./response.js";
 import { anemiaFinding, liverFinding, monitoringOverdue, safetyAlertEvents } from "./safety.js";
+import { seeded } from "../../test/support/seeded.js";
 
 const REF = new Date("2026-01-15T00:00:00Z");
 
@@ -80,10 +81,9 @@ function allFindings(f: PatientFacts) {
 
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
   const out = [...xs];
-  let s = seed;
+  const sequence = seeded(seed);
   for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
+    const j = sequence.state() % (i + 1);
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;

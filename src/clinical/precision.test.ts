@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { displayNumber, displayValue, roundForDisplay, significantDigits } from "./precision.js";
+import { seeded } from "../../test/support/seeded.js";
 
 describe("values at the precision a lab reports them (docs/clinical-rules.md#9-cards)", () => {
   it("creatinine sent as 0.441 mg/dL is 39 µmol/L beside the mg/dL at 2 decimals, never 38.9851", () => {
@@ -88,12 +89,8 @@ describe("values at the precision a lab reports them (docs/clinical-rules.md#9-c
       Infinity,
       -Infinity,
     ];
-    // A fixed sequence (a linear congruential generator): every magnitude, few and many digits.
-    let seed = 12345;
-    const next = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    // A fixed sequence: every magnitude, few and many digits.
+    const next = seeded(12345).float;
     for (let i = 0; i < 20_000; i++) {
       const magnitude = 10 ** Math.floor(next() * 40 - 20);
       const decimals = Math.floor(next() * 8);
@@ -113,11 +110,7 @@ describe("values at the precision a lab reports them (docs/clinical-rules.md#9-c
       const text = decimals > 0 ? fixed.replace(/\.?0+$/, "") : fixed;
       return text === "-0" ? "0" : text;
     };
-    let seed = 99;
-    const next = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const next = seeded(99).float;
     const values = [0, -0, 1e21, 1.5e22, -1e30, 0.005, 0.015, 100, 1200.5, NaN, Infinity];
     for (let i = 0; i < 20_000; i++) {
       const raw = (next() - 0.3) * 10 ** Math.floor(next() * 30 - 8);

@@ -8,6 +8,7 @@ import {
   convertUnit,
   roundClinical,
 } from "./units.js";
+import { seeded } from "../../test/support/seeded.js";
 
 describe("convertUnit (UCUM)", () => {
   it("converts creatinine mg/dL to umol/L with the molecular weight 113.12", () => {
@@ -93,11 +94,7 @@ describe("convertUnit (UCUM)", () => {
     ];
     // Decimal values as a lab sends them, times the factors the rules use (mg/dL ↔ µmol/L, g ↔ mg…).
     const factors = [1, 0.001, 1000, 88.42, 1 / 88.42, 10, 0.1, 1 / 113.12, 113.12, 24, 1 / 24];
-    let seed = 42;
-    const random = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const random = seeded(42).float;
     for (let i = 0; i < 20000; i++) {
       const decimals = Math.floor(random() * 8);
       const lab = Math.round(random() * 10 ** (1 + Math.floor(random() * 6))) / 10 ** decimals;

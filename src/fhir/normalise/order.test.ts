@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sortByTimeThenRef } from "./order.js";
+import { seeded } from "../../../test/support/seeded.js";
 
 interface Item {
   readonly time: number;
@@ -14,12 +15,7 @@ const byComparator = (items: readonly Item[]): Item[] =>
 
 describe("labs in order of time, then reference", () => {
   it("gives the order of a stable sort by (time, ref), for every input order", () => {
-    // A fixed sequence (a linear congruential generator), so a failure can be replayed.
-    let seed = 7;
-    const next = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return Math.floor((seed / 2147483648) * n);
-    };
+    const next = seeded(7).below;
     for (let round = 0; round < 400; round++) {
       const size = next(60);
       const times = 1 + next(12);

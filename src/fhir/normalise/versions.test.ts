@@ -1,6 +1,7 @@
 import type { FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { latestVersions } from "./versions.js";
+import { seeded } from "../../../test/support/seeded.js";
 
 /**
  * The rule as stated (docs/clinical-rules.md#1-facts), written plainly: one copy per type and id,
@@ -44,12 +45,7 @@ function plainLatestVersions(
 
 describe("latestVersions", () => {
   it("keeps one copy per type and id, the latest, where the plain rule does", () => {
-    // A fixed sequence (a linear congruential generator), so a failure can be replayed.
-    let seed = 11;
-    const next = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return Math.floor((seed / 2147483648) * n);
-    };
+    const next = seeded(11).below;
     const types = ["Observation", "MedicationRequest", "Condition"] as const;
     const statuses = ["final", "amended", "corrected", "preliminary"];
     for (let round = 0; round < 500; round++) {
