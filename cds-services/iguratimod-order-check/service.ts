@@ -92,7 +92,7 @@ export function iguratimodOrderCheckService(
       if (!first) return { cards: [] };
       // The drafts are what is being decided, not history: keep them out of the patient's facts.
       const exclude = new Set(drafts.flatMap((d) => (d.id ? [`MedicationRequest/${d.id}`] : [])));
-      const { facts, prefetchNotes } = patientDataOf(input, thresholds, exclude);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, { exclude });
       const patientRef = `Patient/${input.context.patientId}`;
       const findings = iguratimodOrderChecks(
         facts,

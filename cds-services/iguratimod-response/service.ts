@@ -7,6 +7,7 @@
 import {
   RESPONSE_LAB_KINDS,
   defaultThresholds,
+  responseLabsFrom,
   week24Response,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -32,12 +33,10 @@ export function iguratimodResponseService(
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(
-        input,
-        thresholds,
-        undefined,
-        LAB_KINDS,
-      );
+      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds, {
+        labKinds: LAB_KINDS,
+        labsFrom: (courses) => responseLabsFrom(courses, input.now, thresholds),
+      });
       const finding = week24Response(facts, input.now, thresholds);
       if (!finding) return { cards: [] };
       const patientRef = `Patient/${input.context.patientId}`;

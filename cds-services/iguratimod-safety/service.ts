@@ -42,13 +42,10 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(
-        input,
-        thresholds,
-        undefined,
-        LAB_KINDS,
-        true,
-      );
+      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds, {
+        labKinds: LAB_KINDS,
+        latestOfOtherKinds: true,
+      });
       const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
       const findings = [
         anemiaFinding(facts, input.now, thresholds),

@@ -30,7 +30,7 @@ export function refractoryLnEligibilityService(
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input, thresholds, undefined, labKinds);
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, { labKinds });
       if (!facts.lnDiagnosis) return { cards: [] };
       const finding = refractoryEligibility(facts, input.now, thresholds);
       if (!finding) return { cards: [] };

@@ -9,13 +9,12 @@
  */
 import type { FhirResource, MedicationRequest, MedicationStatement } from "fhir/r4.js";
 import { LAB_CODES, LOINC_SYSTEM, PREGNANCY_STATUS_LOINC } from "../../src/clinical/index.js";
-import type {
-  DataQualityNote,
-  LabKind,
-  PatientFacts,
-  Thresholds,
-} from "../../src/clinical/index.js";
-import { latestVersions, normalisePatient } from "../../src/fhir/normalise/index.js";
+import type { DataQualityNote, PatientFacts, Thresholds } from "../../src/clinical/index.js";
+import {
+  latestVersions,
+  normalisePatient,
+  type NormaliseOptions,
+} from "../../src/fhir/normalise/index.js";
 import { anyCodeOf } from "../../src/fhir/search.js";
 import type { ResolvedPrefetch } from "../types.js";
 
@@ -132,10 +131,20 @@ export interface PatientData {
   readonly prefetchNotes: readonly DataQualityNote[];
 }
 
+/** Which resources and labs a service reads (see NormaliseOptions for the last three). */
+export interface PatientDataOptions {
+  /** Resources left out, as `Type/id` (an order hook's draft). */
+  readonly exclude?: ReadonlySet<string>;
+  readonly labKinds?: NormaliseOptions["labKinds"];
+  readonly latestOfOtherKinds?: NormaliseOptions["latestOfOtherKinds"];
+  readonly labsFrom?: NormaliseOptions["labsFrom"];
+}
+
 /**
  * Normalises the resolved prefetch into the facts the clinical rules read; with `labKinds`, only
- * the labs of those kinds (a service whose rules read only these need not read the others), and
- * with `latestOfOtherKinds` also the latest usable lab of the other kinds.
+ * the labs of those kinds (a service whose rules read only these need not read the others), with
+ * `latestOfOtherKinds` also the latest usable lab of the other kinds, and with `labsFrom` only
+ * the labs from the instant it gives for the patient's medication courses.
  */
 export function patientDataOf(
   input: {
@@ -144,10 +153,9 @@ export function patientDataOf(
     readonly context: { readonly patientId: string };
   },
   thresholds: Thresholds,
-  exclude?: ReadonlySet<string>,
-  labKinds?: ReadonlySet<LabKind>,
-  latestOfOtherKinds?: boolean,
+  options: PatientDataOptions = {},
 ): PatientData {
+  const { exclude, labKinds, latestOfOtherKinds, labsFrom } = options;
   const resources = allResources(input.data, exclude);
   // The site's thresholds reach the normaliser too (course merge gap, docs/clinical-rules.md#2-medications).
   const facts = normalisePatient(resources, input.now, {
@@ -156,6 +164,7 @@ export function patientDataOf(
     patientId: input.context.patientId,
     ...(labKinds !== undefined ? { labKinds } : {}),
     ...(latestOfOtherKinds !== undefined ? { latestOfOtherKinds } : {}),
+    ...(labsFrom !== undefined ? { labsFrom } : {}),
   });
   return { facts, resources, prefetchNotes: prefetchNotes(input.data) };
 }

@@ -103,13 +103,31 @@ function stopReasonText(reasons: MedicationCourse["reasons"]): string {
 }
 
 export function currentIguratimodCourse(
-  facts: PatientFacts,
+  facts: Pick<PatientFacts, "courses">,
   now: Date,
 ): MedicationCourse | undefined {
   const n = now.getTime();
   let cur: MedicationCourse | undefined;
   for (const c of facts.courses) if (c.agent === "iguratimod" && c.start <= n) cur = c;
   return cur;
+}
+
+/**
+ * The earliest instant of a lab that week24Response can read for these courses. Every lab it
+ * reads is either a baseline value (proteinuria, creatinine, eGFR: inside the baseline window
+ * before the current course's day 0) or a value after day 0 with its companions (within the
+ * companion window of that value). So no lab older than day 0 less the larger of those two windows
+ * can change its finding. Infinity when there is no current course (no finding at all).
+ */
+export function responseLabsFrom(
+  courses: readonly MedicationCourse[],
+  now: Date,
+  t: Thresholds = defaultThresholds,
+): number {
+  const course = currentIguratimodCourse({ courses }, now);
+  if (course === undefined) return Infinity;
+  const reach = Math.max(t.responseBaselineBeforeDays.value, t.companionLabWindowDays.value);
+  return course.start - days(reach);
 }
 
 interface Judged {

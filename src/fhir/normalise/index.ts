@@ -16,6 +16,8 @@ import type {
 } from "fhir/r4.js";
 import {
   DAY_MS,
+  type DataQualityNote,
+  type MedicationCourse,
   type MedicationStatementFact,
   type PatientFacts,
   type Sex,
@@ -54,6 +56,14 @@ export interface NormaliseOptions {
    * only it, with no note), for a rule that asks when any result last came.
    */
   readonly latestOfOtherKinds?: boolean;
+  /**
+   * For rules that read no lab older than some instant their medication courses fix (the
+   * response rules: nothing before the baseline window of the current iguratimod course). The
+   * medications are read first; labs dated before the instant this returns are left unread,
+   * with no data-quality note (a lab with no time or an implausible date is still noted).
+   * Pregnancy status is always read.
+   */
+  readonly labsFrom?: (courses: readonly MedicationCourse[]) => number;
 }
 
 /**
@@ -106,11 +116,21 @@ export function normalisePatient(
     }
   }
 
+  // Medications first when they decide which labs are read; their notes still follow the labs'.
+  const medicationNotes: DataQualityNote[] = [];
+  const statements: MedicationStatementFact[] = [];
+  for (const m of medStatements) {
+    const s = readMedication(m, medications, maxTime, medicationNotes);
+    if (s) statements.push(s);
+  }
+  const courses = mergeCourses(statements, thresholds);
+
   const reader = new ObservationReader(
     thresholds,
     maxTime,
     options.labKinds,
     options.labKinds !== undefined && options.latestOfOtherKinds === true,
+    options.labsFrom?.(courses),
   );
   for (const o of observations) reader.read(o);
   for (const o of anonymousObservations) reader.read(o);
@@ -126,12 +146,7 @@ export function normalisePatient(
 
   const lnDiagnosis = readConditions(conditions, pregnancy);
 
-  const statements: MedicationStatementFact[] = [];
-  for (const m of medStatements) {
-    const s = readMedication(m, medications, maxTime, notes);
-    if (s) statements.push(s);
-  }
-  const courses = mergeCourses(statements, thresholds);
+  for (const note of medicationNotes) notes.push(note);
 
   const sex: Sex =
     patient?.gender === "female" || patient?.gender === "male" || patient?.gender === "other"

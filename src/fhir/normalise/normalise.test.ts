@@ -11,7 +11,8 @@ import { lab, medicationRequest, medicationStatement } from "../../../fixtures/b
 import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
 import { ELIGIBILITY_LAB_KINDS, refractoryEligibility } from "../../clinical/eligibility.js";
-import { RESPONSE_LAB_KINDS, week24Response } from "../../clinical/response.js";
+import { RESPONSE_LAB_KINDS, responseLabsFrom, week24Response } from "../../clinical/response.js";
+import { defaultThresholds } from "../../clinical/thresholds.js";
 import {
   anemiaFinding,
   liverFinding,
@@ -160,6 +161,183 @@ describe("normalisePatient: labs", () => {
     }
     // The fixtures hold iguratimod courses, so the comparison covers real findings.
     expect(findings).toBeGreaterThan(5);
+  });
+
+  it("with the response rules' labsFrom, every fixture patient's response finding is the same", () => {
+    const DAY = 86_400_000;
+    const kinds = new Set(RESPONSE_LAB_KINDS);
+    const codes = new Set<string>();
+    let findings = 0;
+    let skipped = 0;
+    for (const bundle of allFixtureBundles(NOW)) {
+      const own = resourcesOf(bundle);
+      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
+      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
+      const at = (time: number) => new Date(time).toISOString();
+      // Before each course's baseline window: an unreadable unit, a preliminary result and a
+      // creatinine spike (none may change a finding); on the window's first day, a creatinine.
+      const edges = courses.flatMap((c) => [
+        lab({
+          loinc: "2160-0",
+          value: 80,
+          unit: "furlongs",
+          at: at(c.start - 45 * DAY),
+          patientId,
+        }),
+        lab(
+          { loinc: "1751-7", value: 20, unit: "g/L", at: at(c.start - 40 * DAY), patientId },
+          { status: "preliminary" },
+        ),
+        lab({ loinc: "2160-0", value: 900, unit: "umol/L", at: at(c.start - 31 * DAY), patientId }),
+        lab({ loinc: "2160-0", value: 70, unit: "umol/L", at: at(c.start - 30 * DAY), patientId }),
+      ]);
+      const asUpcr = own.map((r) =>
+        r.resourceType === "Observation" && r.code.coding?.[0]?.code === "2889-4"
+          ? {
+              ...r,
+              code: { coding: [{ system: "http://loinc.org", code: "2890-2" }] },
+              ...(r.valueQuantity
+                ? { valueQuantity: { ...r.valueQuantity, unit: "g/g", code: "g/g" } }
+                : {}),
+            }
+          : r,
+      );
+      // Before, inside and after each course's assessment window, and after each stop.
+      const moments = [
+        NOW,
+        ...courses.flatMap((c) => [
+          ...[-1, 10, 150, 170, 200, 400].map((d) => new Date(c.start + d * DAY)),
+          ...(c.end !== undefined ? [new Date(c.end + 10 * DAY)] : []),
+        ]),
+      ].filter((m) => m.getTime() <= NOW.getTime());
+      for (const resources of [
+        [...own, ...edges],
+        [...asUpcr, ...edges],
+      ]) {
+        const when = (o: FhirResource) =>
+          o.resourceType === "Observation" ? Date.parse(o.effectiveDateTime ?? "") : Number.NaN;
+        for (const now of moments) {
+          const from = responseLabsFrom(normalisePatient(resources, now).courses, now);
+          const full = week24Response(normalisePatient(resources, now, { labKinds: kinds }), now);
+          const read = normalisePatient(resources, now, {
+            labKinds: kinds,
+            labsFrom: (cs) => responseLabsFrom(cs, now),
+          });
+          // Labs before the baseline window are left unread, their notes with them.
+          const older = new Set(
+            resources.filter((r) => when(r) < from).map((r) => `Observation/${r.id ?? ""}`),
+          );
+          expect(read.labs.some((l) => l.time < from)).toBe(false);
+          const expected =
+            full === undefined
+              ? undefined
+              : { ...full, notes: full.notes.filter((x) => !older.has(x.ref ?? "")) };
+          expect(week24Response(read, now)).toEqual(expected);
+          if (full === undefined) continue;
+          findings += 1;
+          skipped += older.size;
+          codes.add(full.code);
+        }
+      }
+    }
+    // Real findings of many kinds were compared, with old labs left out of them.
+    expect(findings).toBeGreaterThan(40);
+    expect(skipped).toBeGreaterThan(100);
+    expect(codes.size).toBeGreaterThan(4);
+  });
+
+  it("labsFrom reaches back over the companion window when it is the longer one", () => {
+    const DAY = 86_400_000;
+    const day0 = Date.parse("2025-01-01T00:00:00Z");
+    const at = (d: number) => new Date(day0 + d * DAY).toISOString();
+    const resources: FhirResource[] = [
+      patient,
+      // Stopped on day 60: judged on its last proteinuria on drug, with companions around it.
+      medicationStatement({ id: "igu", patientId: "p", start: at(0), end: at(60) }),
+      lab({ loinc: "2889-4", value: 3, unit: "g/(24.h)", at: at(-2), patientId: "p" }),
+      lab({ loinc: "2889-4", value: 1, unit: "g/(24.h)", at: at(2), patientId: "p" }),
+      lab({ loinc: "2160-0", value: 80, unit: "umol/L", at: at(-50), patientId: "p" }),
+    ];
+    const now = new Date(day0 + 100 * DAY);
+    const t = {
+      ...defaultThresholds,
+      companionLabWindowDays: { ...defaultThresholds.companionLabWindowDays, value: 60 },
+    };
+    const options = { thresholds: t, labKinds: new Set(RESPONSE_LAB_KINDS) };
+    const full = week24Response(normalisePatient(resources, now, options), now, t);
+    const read = week24Response(
+      normalisePatient(resources, now, {
+        ...options,
+        labsFrom: (cs) => responseLabsFrom(cs, now, t),
+      }),
+      now,
+      t,
+    );
+    expect(full?.code).toBe("week24-discontinued-early");
+    // The creatinine 50 days before day 0 is a companion of the day-2 proteinuria.
+    expect(full?.decidingValues.map((d) => d.label)).toContain("creatinine");
+    expect(read).toEqual(full);
+    expect(responseLabsFrom(normalisePatient(resources, now).courses, now, t)).toBe(
+      day0 - 60 * DAY,
+    );
+    // With no iguratimod course there is no finding, and no lab is read.
+    const none = normalisePatient(resources.slice(0, 1).concat(resources.slice(2)), now, {
+      ...options,
+      labsFrom: (cs) => responseLabsFrom(cs, now, t),
+    });
+    expect(none.labs).toEqual([]);
+  });
+
+  it("labsFrom reads a baseline on the first day of the baseline window, and nothing before", () => {
+    const DAY = 86_400_000;
+    const day0 = Date.parse("2025-01-01T00:00:00Z");
+    const at = (d: number) => new Date(day0 + d * DAY).toISOString();
+    const base = [
+      patient,
+      medicationStatement({ id: "igu", patientId: "p", start: at(0) }),
+      // The baseline: only on day −30, the first day of the window.
+      lab({ loinc: "2889-4", value: 3, unit: "g/(24.h)", at: at(-30), patientId: "p" }),
+      lab({ loinc: "2160-0", value: 80, unit: "umol/L", at: at(-30), patientId: "p" }),
+      // A millisecond before the window: no rule may read it.
+      lab({ loinc: "2889-4", value: 9, unit: "g/(24.h)", at: at(-30 - 1 / DAY), patientId: "p" }),
+      lab({ loinc: "2889-4", value: 1, unit: "g/(24.h)", at: at(168), patientId: "p" }),
+      lab({ loinc: "2160-0", value: 82, unit: "umol/L", at: at(168), patientId: "p" }),
+      lab({ loinc: "1751-7", value: 38, unit: "g/L", at: at(168), patientId: "p" }),
+    ];
+    const now = new Date(day0 + 180 * DAY);
+    const kinds = new Set(RESPONSE_LAB_KINDS);
+    const full = week24Response(normalisePatient(base, now, { labKinds: kinds }), now);
+    const facts = normalisePatient(base, now, {
+      labKinds: kinds,
+      labsFrom: (cs) => responseLabsFrom(cs, now),
+    });
+    expect(facts.labs.map((l) => l.time)).not.toContain(day0 - 30 * DAY - 1);
+    expect(facts.labs.map((l) => l.time)).toContain(day0 - 30 * DAY);
+    const read = week24Response(facts, now);
+    expect(read).toEqual(full);
+    const baseline = read?.decidingValues.filter((d) => d.label.startsWith("baseline "));
+    expect(baseline?.map((d) => [d.label, d.time])).toEqual([
+      ["baseline proteinuria", at(-30)],
+      ["baseline creatinine", at(-30)],
+      ["baseline eGFR (CKD-EPI 2021)", at(-30)],
+    ]);
+  });
+
+  it("with labsFrom, medication notes still follow the lab notes", () => {
+    const all: FhirResource[] = [
+      obs("2160-0", 80, "furlongs"),
+      medicationStatement({ id: "future", patientId: "p", start: "2999-01-01" }),
+      medicationStatement({ id: "igu", patientId: "p", start: "2024-12-01" }),
+      obs("1751-7", 30, undefined),
+    ];
+    const full = facts(all);
+    const read = normalisePatient([patient, ...all], NOW, { labsFrom: () => 0 });
+    expect(read.notes).toEqual(full.notes);
+    expect(full.notes.map((x) => x.reason)).toEqual([
+      "unconvertible-unit",
+      "missing-unit",
+      "absurd-date",
+    ]);
   });
 
   it("with the eligibility rules' kinds, every fixture patient's eligibility finding is the same", () => {

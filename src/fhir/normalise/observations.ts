@@ -87,6 +87,8 @@ export class ObservationReader {
     /** When given, labs of other kinds are left unread (pregnancy status is always read). */
     private readonly labKinds?: ReadonlySet<LabKind>,
     keepUnread = false,
+    /** When given, labs dated before it are left unread (pregnancy status is always read). */
+    private readonly labsFrom?: number,
   ) {
     this.unread = keepUnread ? [] : undefined;
     this.bounds = LAB_KINDS.map((kind) => {
@@ -146,6 +148,12 @@ export class ObservationReader {
     ) {
       this.unread?.push(o);
       return;
+    }
+    if (kind !== undefined && !isPregnancy && this.labsFrom !== undefined) {
+      // Left unread only when its date is certainly before `labsFrom`: a lab with no usable
+      // time, or one before MIN_TIME, goes on to its note below.
+      const time = this.timeOf(o);
+      if (time !== undefined && time >= MIN_TIME && time < this.labsFrom) return;
     }
     const ref = `Observation/${o.id ?? ""}`;
     if (!reading && !isPregnancy) {
