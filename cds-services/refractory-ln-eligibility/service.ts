@@ -7,6 +7,7 @@
 import {
   defaultThresholds,
   ELIGIBILITY_LAB_KINDS,
+  eligibilityLabsFrom,
   refractoryEligibility,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -30,7 +31,11 @@ export function refractoryLnEligibilityService(
     prefetch: prefetchOf(keys),
     requiredPrefetch: keys,
     evaluate(input) {
-      const { facts, prefetchNotes } = patientDataOf(input, thresholds, { labKinds });
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, {
+        labKinds,
+        // On iguratimod nobody is judged eligible: no lab need be read.
+        labsFrom: (courses) => eligibilityLabsFrom(courses, input.now),
+      });
       if (!facts.lnDiagnosis) return { cards: [] };
       const finding = refractoryEligibility(facts, input.now, thresholds);
       if (!finding) return { cards: [] };

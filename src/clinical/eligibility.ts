@@ -51,11 +51,23 @@ export const ELIGIBILITY_LAB_KINDS: readonly LabKind[] = [
 ];
 
 /** True when an iguratimod course has started before `now` and has not ended before it. */
-export function onIguratimod(facts: PatientFacts, now: Date): boolean {
+export function onIguratimod(facts: Pick<PatientFacts, "courses">, now: Date): boolean {
   const n = now.getTime();
   return facts.courses.some(
     (c) => c.agent === "iguratimod" && c.start < n && (c.end === undefined || c.end >= n),
   );
+}
+
+/**
+ * The earliest instant of a lab refractoryEligibility can read for these courses: none when the
+ * patient is on iguratimod (it judges nobody who is), else no limit. For normalisePatient's
+ * `labsFrom`.
+ */
+export function eligibilityLabsFrom(
+  courses: readonly MedicationCourse[],
+  now: Date,
+): number | undefined {
+  return onIguratimod({ courses }, now) ? Infinity : undefined;
 }
 
 /**

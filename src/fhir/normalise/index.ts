@@ -61,9 +61,10 @@ export interface NormaliseOptions {
    * response rules: nothing before the baseline window of the current iguratimod course). The
    * medications are read first; labs dated before the instant this returns are left unread,
    * with no data-quality note (a lab with no time or an implausible date is still noted).
-   * Pregnancy status is always read.
+   * Infinity: no lab is read, nor noted; undefined: every lab is. Pregnancy status is always
+   * read.
    */
-  readonly labsFrom?: (courses: readonly MedicationCourse[]) => number;
+  readonly labsFrom?: (courses: readonly MedicationCourse[]) => number | undefined;
 }
 
 /**

@@ -10,7 +10,12 @@ import { describe, expect, it } from "vitest";
 import { lab, medicationRequest, medicationStatement } from "../../../fixtures/build.js";
 import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
-import { ELIGIBILITY_LAB_KINDS, refractoryEligibility } from "../../clinical/eligibility.js";
+import {
+  ELIGIBILITY_LAB_KINDS,
+  eligibilityLabsFrom,
+  onIguratimod,
+  refractoryEligibility,
+} from "../../clinical/eligibility.js";
 import { RESPONSE_LAB_KINDS, responseLabsFrom, week24Response } from "../../clinical/response.js";
 import { defaultThresholds } from "../../clinical/thresholds.js";
 import {
@@ -346,6 +351,7 @@ describe("normalisePatient: labs", () => {
     const verdicts = new Map<string, number>();
     /** How often each lab kind decided something in the findings compared. */
     const deciding = new Map<string, number>();
+    let unreadOnDrug = 0;
     for (const bundle of allFixtureBundles(NOW)) {
       const own = resourcesOf(bundle);
       const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
@@ -400,6 +406,16 @@ describe("normalisePatient: labs", () => {
         for (const when of moments) {
           const expected = refractoryEligibility(full, when);
           expect(refractoryEligibility(read, when)).toEqual(expected);
+          // On iguratimod, no lab at all is read, and the finding is still the same.
+          const limited = normalisePatient(resources, NOW, {
+            labKinds: kinds,
+            labsFrom: (cs) => eligibilityLabsFrom(cs, when),
+          });
+          expect(refractoryEligibility(limited, when)).toEqual(expected);
+          if (onIguratimod(full, when)) {
+            expect(limited.labs).toEqual([]);
+            unreadOnDrug += 1;
+          } else expect(limited.labs).toEqual(read.labs);
           if (expected === undefined) continue;
           verdicts.set(expected.verdict, (verdicts.get(expected.verdict) ?? 0) + 1);
           const values = [
@@ -414,6 +430,7 @@ describe("normalisePatient: labs", () => {
     expect(verdicts.get("eligible") ?? 0).toBeGreaterThan(5);
     expect(verdicts.get("not-eligible") ?? 0).toBeGreaterThan(0);
     for (const kind of ELIGIBILITY_LAB_KINDS) expect(deciding.get(kind) ?? 0).toBeGreaterThan(0);
+    expect(unreadOnDrug).toBeGreaterThan(5);
   });
 
   /** Everything the safety rules say about a patient. */

@@ -87,7 +87,10 @@ export class ObservationReader {
     /** When given, labs of other kinds are left unread (pregnancy status is always read). */
     private readonly labKinds?: ReadonlySet<LabKind>,
     keepUnread = false,
-    /** When given, labs dated before it are left unread (pregnancy status is always read). */
+    /**
+     * When given, labs dated before it are left unread, and with Infinity every lab (pregnancy
+     * status is always read).
+     */
     private readonly labsFrom?: number,
   ) {
     this.unread = keepUnread ? [] : undefined;
@@ -150,8 +153,9 @@ export class ObservationReader {
       return;
     }
     if (kind !== undefined && !isPregnancy && this.labsFrom !== undefined) {
-      // Left unread only when its date is certainly before `labsFrom`: a lab with no usable
-      // time, or one before MIN_TIME, goes on to its note below.
+      // Infinity: no lab at all. Otherwise left unread only when its date is certainly before
+      // `labsFrom`: a lab with no usable time, or one before MIN_TIME, goes on to its note below.
+      if (this.labsFrom === Infinity) return;
       const time = this.timeOf(o);
       if (time !== undefined && time >= MIN_TIME && time < this.labsFrom) return;
     }
