@@ -13,7 +13,7 @@ import type {
 import { displayValue } from "../../src/clinical/index.js";
 import type { Card } from "../../src/hooks/schemas.js";
 import { factsTable, findingCard, KDIGO_URL, STUDY_URL, table } from "../shared/cards.js";
-import { KDIGO_WORK_UP, labOrderSuggestions, type OrderableLab } from "../shared/suggestions.js";
+import { KDIGO_WORK_UP, labOrderSuggestions } from "../shared/suggestions.js";
 
 const DISPLAY: Record<ResponseFinding["code"], string> = {
   "response-interim": "Iguratimod course before the week-24 assessment",
@@ -212,23 +212,18 @@ export function responseCard(
     readonly steroids?: { readonly day0?: SteroidDose; readonly now?: SteroidDose };
   },
 ): Card {
-  const labs: OrderableLab[] = [...(f.labsToOrder ?? [])];
-  const suggestions = [
-    ...labOrderSuggestions(ctx.patientRef, labs, REASON),
-    ...(f.workUp
-      ? labOrderSuggestions(
-          ctx.patientRef,
-          KDIGO_WORK_UP,
-          f.code === "renal-relapse"
-            ? "Renal relapse of lupus nephritis: KDIGO 2024 work-up"
-            : "No renal response of lupus nephritis: KDIGO 2024 work-up",
-        )
-      : []),
-  ];
+  const suggestions = labOrderSuggestions(ctx.patientRef, f.labsToOrder ?? [], REASON);
+  if (f.workUp) {
+    const reason =
+      f.code === "renal-relapse"
+        ? "Renal relapse of lupus nephritis: KDIGO 2024 work-up"
+        : "No renal response of lupus nephritis: KDIGO 2024 work-up";
+    suggestions.push(...labOrderSuggestions(ctx.patientRef, KDIGO_WORK_UP, reason));
+  }
   const steroids = ctx.steroids ?? {};
+  // The glucocorticoid orders the course section reads are evidence too, after the finding's.
   const steroidRefs = [...(steroids.day0?.refs ?? []), ...(steroids.now?.refs ?? [])];
-  const withSteroids = { ...f, evidence: [...f.evidence, ...steroidRefs] };
-  return findingCard(withSteroids, {
+  return findingCard(f, {
     display: DISPLAY[f.code],
     sourceUrl: f.workUp ? KDIGO_URL : STUDY_URL,
     summary: summaryOf(f),
@@ -236,6 +231,7 @@ export function responseCard(
     criteria: criteriaText(ctx.thresholds),
     sections: [courseSection(f, steroids)],
     extraNotes: ctx.prefetchNotes,
+    extraEvidence: steroidRefs,
     suggestions,
     overrides: "response",
     ...(f.workUp

@@ -57,6 +57,8 @@ export interface CardOptions {
   readonly noValuesTable?: boolean;
   /** Notes beyond the finding's own (e.g. about the prefetch). */
   readonly extraNotes?: readonly DataQualityNote[];
+  /** References beyond the finding's evidence (e.g. the glucocorticoid orders shown). */
+  readonly extraEvidence?: readonly string[];
   readonly suggestions?: readonly Suggestion[];
   /** Links beyond the study's (a guideline the card's suggestions follow). */
   readonly extraLinks?: readonly Link[];
@@ -109,13 +111,19 @@ export function valueText(v: DecidingValue): string {
   return displayValue(v);
 }
 
-/** The deciding values: what, when, the result with its unit, the reference range. */
+const VALUES_HEADER = table(["value", "date", "result", "reference"], []);
+
+/**
+ * The deciding values: what, when, the result with its unit, the reference range. Each row is
+ * written straight into the text, as `table` writes it, without an array per row.
+ */
 export function decidingValuesTable(finding: Finding): string {
   if (finding.decidingValues.length === 0) return "";
-  return table(
-    ["value", "date", "result", "reference"],
-    finding.decidingValues.map((v) => [v.label, v.time.slice(0, 10), valueText(v), range(v)]),
-  );
+  let text = VALUES_HEADER;
+  for (const v of finding.decidingValues) {
+    text += `\n| ${cell(v.label)} | ${cell(v.time.slice(0, 10))} | ${cell(valueText(v))} | ${cell(range(v))} |`;
+  }
+  return text;
 }
 
 /**
@@ -146,9 +154,23 @@ const KIND_WORDS: Readonly<Record<LabKind, string>> = {
   egfr: "eGFR",
 };
 
-/** "Type/id" references only: a draft without an id has no reference to give. */
-function evidenceOf(finding: Finding): string[] {
-  return [...new Set(finding.evidence)].filter((r) => /^[A-Za-z]+\/[^/\s]+$/.test(r));
+const REFERENCE = /^[A-Za-z]+\/[^/\s]+$/;
+
+/**
+ * The "Type/id" references of `lists`, each once, in their order: a draft without an id has no
+ * reference to give.
+ */
+function evidenceOf(...lists: readonly (readonly string[])[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const list of lists) {
+    for (const r of list) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      if (REFERENCE.test(r)) out.push(r);
+    }
+  }
+  return out;
 }
 
 /** CDS Hooks 2.0: a summary has fewer than 140 characters. */
@@ -176,34 +198,41 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return out;
 }
 
+/** `text` and `part` as paragraphs: an empty part adds nothing, and nothing comes before the first. */
+const paragraph = (text: string, part: string): string =>
+  part === "" ? text : text === "" ? part : `${text}\n\n${part}`;
+
 export function findingCard(finding: Finding, o: CardOptions): Card {
   const summary = fitSummary(o.summary ?? finding.summary);
-  const notes = [...finding.notes, ...(o.extraNotes ?? [])];
-  const detail = [
-    o.lead ?? "",
-    o.noValuesTable ? "" : decidingValuesTable(finding),
-    ...(o.sections ?? []),
-    finding.grade !== undefined ? `CTCAE v5.0 grade **${finding.grade}**.` : "",
-    `**Criteria**\n\n${o.criteria}`,
-    notesSection(notes),
-  ]
-    .filter((p) => p !== "")
-    .join("\n\n");
-  const evidence = evidenceOf(finding);
-  const dataQuality = [
-    ...new Set(notes.flatMap((n) => (n.ref && /^[A-Za-z]+\/[^/\s]+$/.test(n.ref) ? [n.ref] : []))),
-  ];
-  const overrideReasons: OverrideReason[] | undefined =
-    finding.indicator === "info"
-      ? undefined
-      : OVERRIDE_REASONS[o.overrides].map((r) => ({
-          code: r.code,
-          display: r.display,
-          system: OVERRIDE_SYSTEM,
-        }));
-  const suggestions = o.suggestions && o.suggestions.length > 0 ? [...o.suggestions] : undefined;
+  const notes =
+    o.extraNotes === undefined || o.extraNotes.length === 0
+      ? finding.notes
+      : [...finding.notes, ...o.extraNotes];
+  let detail = o.lead ?? "";
+  if (!o.noValuesTable) detail = paragraph(detail, decidingValuesTable(finding));
+  if (o.sections) for (const section of o.sections) detail = paragraph(detail, section);
+  if (finding.grade !== undefined)
+    detail = paragraph(detail, `CTCAE v5.0 grade **${finding.grade}**.`);
+  detail = paragraph(detail, `**Criteria**\n\n${o.criteria}`);
+  detail = paragraph(detail, notesSection(notes));
+  const evidence =
+    o.extraEvidence === undefined
+      ? evidenceOf(finding.evidence)
+      : evidenceOf(finding.evidence, o.extraEvidence);
+  // The resources the notes speak of, each once.
+  const dataQuality: string[] = [];
+  if (notes.length > 0) {
+    const seen = new Set<string>();
+    for (const n of notes) {
+      if (!n.ref || seen.has(n.ref) || !REFERENCE.test(n.ref)) continue;
+      seen.add(n.ref);
+      dataQuality.push(n.ref);
+    }
+  }
   const criteria = finding.criteria ? definedOnly(finding.criteria) : undefined;
-  return {
+  // Built field by field in the order the answer names them (the JSON keeps it), without a
+  // spread object per optional field.
+  const card: Card = {
     uuid: randomUUID(),
     summary,
     indicator: finding.indicator,
@@ -213,20 +242,26 @@ export function findingCard(finding: Finding, o: CardOptions): Card {
       url: o.sourceUrl,
       topic: { system: "urn:ln-cds:finding", code: finding.code, display: o.display },
     },
-    ...(suggestions ? { suggestions, selectionBehavior: "any" as const } : {}),
-    ...(overrideReasons ? { overrideReasons } : {}),
-    links: [{ label: STUDY_LABEL, url: STUDY_URL, type: "absolute" }, ...(o.extraLinks ?? [])],
-    extension: {
-      "ln-cds": {
-        finding: finding.code,
-        ...(evidence.length > 0 ? { evidence } : {}),
-        ...(criteria && Object.keys(criteria).length > 0 ? { criteria } : {}),
-        ...(finding.grade !== undefined ? { grade: finding.grade } : {}),
-        // The resources the data-quality notes speak of (not named in the visible text).
-        ...(dataQuality.length > 0 ? { dataQuality } : {}),
-      },
-    },
   };
+  if (o.suggestions && o.suggestions.length > 0) {
+    card.suggestions = [...o.suggestions];
+    card.selectionBehavior = "any";
+  }
+  if (finding.indicator !== "info") {
+    card.overrideReasons = OVERRIDE_REASONS[o.overrides].map(
+      (r): OverrideReason => ({ code: r.code, display: r.display, system: OVERRIDE_SYSTEM }),
+    );
+  }
+  const study: Link = { label: STUDY_LABEL, url: STUDY_URL, type: "absolute" };
+  card.links = o.extraLinks && o.extraLinks.length > 0 ? [study, ...o.extraLinks] : [study];
+  const ext: Record<string, unknown> = { finding: finding.code };
+  if (evidence.length > 0) ext.evidence = evidence;
+  if (criteria && Object.keys(criteria).length > 0) ext.criteria = criteria;
+  if (finding.grade !== undefined) ext.grade = finding.grade;
+  // The resources the data-quality notes speak of (not named in the visible text).
+  if (dataQuality.length > 0) ext.dataQuality = dataQuality;
+  card.extension = { "ln-cds": ext };
+  return card;
 }
 
 export const COURSE_APP_LABEL = "Iguratimod course (SMART app)";

@@ -39,6 +39,18 @@ export const LAB_ORDERS: Readonly<
 /** The KDIGO 2024 work-up of a renal relapse or of no response (docs/clinical-rules.md#6-response). */
 export const KDIGO_WORK_UP: readonly OrderableLab[] = ["urineSediment", "c3", "c4", "antiDsDna"];
 
+/** Each lab's suggestion label and action description, written once. */
+const ORDER_TEXTS: Readonly<Record<OrderableLab, { label: string; description: string }>> =
+  Object.fromEntries(
+    Object.entries(LAB_ORDERS).map(([lab, order]) => [
+      lab,
+      {
+        label: `Order ${order.label}`,
+        description: `Create a draft order for ${order.label} (LOINC ${order.loinc})`,
+      },
+    ]),
+  ) as Record<OrderableLab, { label: string; description: string }>;
+
 function serviceRequest(patientRef: string, lab: OrderableLab, reason: string): ServiceRequest {
   const order = LAB_ORDERS[lab];
   return {
@@ -47,7 +59,13 @@ function serviceRequest(patientRef: string, lab: OrderableLab, reason: string): 
     intent: "proposal",
     category: [
       {
-        coding: [{ system: SNOMED_SYSTEM, ...SNOMED_LABORATORY_PROCEDURE }],
+        coding: [
+          {
+            system: SNOMED_SYSTEM,
+            code: SNOMED_LABORATORY_PROCEDURE.code,
+            display: SNOMED_LABORATORY_PROCEDURE.display,
+          },
+        ],
       },
     ],
     code: { coding: [{ system: LOINC_SYSTEM, code: order.loinc, display: order.display }] },
@@ -62,18 +80,23 @@ export function labOrderSuggestions(
   labs: readonly OrderableLab[],
   reason: string,
 ): Suggestion[] {
-  return labs.map((lab) => ({
-    label: `Order ${LAB_ORDERS[lab].label}`,
-    uuid: randomUUID(),
-    isRecommended: true,
-    actions: [
-      {
-        type: "create",
-        description: `Create a draft order for ${LAB_ORDERS[lab].label} (LOINC ${LAB_ORDERS[lab].loinc})`,
-        resource: serviceRequest(patientRef, lab, reason) as unknown as Record<string, unknown>,
-      },
-    ],
-  }));
+  const out: Suggestion[] = [];
+  for (const lab of labs) {
+    const texts = ORDER_TEXTS[lab];
+    out.push({
+      label: texts.label,
+      uuid: randomUUID(),
+      isRecommended: true,
+      actions: [
+        {
+          type: "create",
+          description: texts.description,
+          resource: serviceRequest(patientRef, lab, reason) as unknown as Record<string, unknown>,
+        },
+      ],
+    });
+  }
+  return out;
 }
 
 /** Active iguratimod MedicationRequests of the data (the orders a clinician would stop). */
