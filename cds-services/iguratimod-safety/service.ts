@@ -13,6 +13,7 @@ import {
   liverFinding,
   monitoringOverdue,
   SAFETY_LAB_KINDS,
+  safetyLabsFrom,
   safetyAlertEvents,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -45,6 +46,7 @@ export function iguratimodSafetyService(deps: SafetyServiceDeps = {}): CdsServic
       const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds, {
         labKinds: LAB_KINDS,
         latestOfOtherKinds: true,
+        labsFrom: (courses) => safetyLabsFrom(courses, input.now, thresholds),
       });
       const alerts = alertInputsFromEvents(safetyAlertEvents(facts, input.now, thresholds));
       const findings = [

@@ -2,7 +2,7 @@
  * Safety while on iguratimod or within 30 days after stopping: anaemia, liver, monitoring
  * (docs/clinical-rules.md#7-safety).
  */
-import type { LabFact, PatientFacts, ReferenceLimits } from "./facts.js";
+import type { LabFact, MedicationCourse, PatientFacts, ReferenceLimits } from "./facts.js";
 import type { LabKind } from "./codes.js";
 import { uniqueRefs, type DecidingValue, type Finding, type Indicator } from "./findings.js";
 import { currentIguratimodCourse } from "./response.js";
@@ -29,7 +29,7 @@ export interface SafetyWindow {
 
 /** The iguratimod course the safety rules watch at `now`, or undefined when none is active (+30 days). */
 export function safetyWindow(
-  facts: PatientFacts,
+  facts: Pick<PatientFacts, "courses">,
   now: Date,
   t: Thresholds = defaultThresholds,
 ): SafetyWindow | undefined {
@@ -38,6 +38,22 @@ export function safetyWindow(
   const n = now.getTime();
   if (c.end !== undefined && n - c.end > days(t.safetyAfterStopDays.value)) return undefined;
   return { day0: c.start, ...(c.end !== undefined ? { end: c.end } : {}), courseRefs: c.refs };
+}
+
+/**
+ * The earliest instant of a lab the safety rules can grade for these courses: the start of the
+ * baseline window before day 0 of the watched course (baselineOf; every other value they grade
+ * is from day 0 on). Infinity when no course is watched (no finding, no alert). For
+ * normalisePatient's `labsFrom`; with `latestOfOtherKinds`, the latest older result still counts
+ * for "when did any result last come" (monitoringOverdue).
+ */
+export function safetyLabsFrom(
+  courses: readonly MedicationCourse[],
+  now: Date,
+  t: Thresholds = defaultThresholds,
+): number {
+  const w = safetyWindow({ courses }, now, t);
+  return w === undefined ? Infinity : w.day0 - days(t.safetyBaselineBeforeDays.value);
 }
 
 /** CTCAE v5.0 anaemia grade: 1 LLN > Hb ≥ 100; 2 100 > Hb ≥ 80; 3 Hb < 80 (g/L). */

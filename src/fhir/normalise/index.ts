@@ -52,8 +52,9 @@ export interface NormaliseOptions {
    */
   readonly labKinds?: ReadonlySet<LabKind>;
   /**
-   * With `labKinds`: the latest usable lab at or before `now` of the other kinds is read too (and
-   * only it, with no note), for a rule that asks when any result last came.
+   * With `labKinds`: the latest usable lab at or before `now` of those left unread (other kinds,
+   * and with `labsFrom` older labs) is read too (and only it, with no note), for a rule that asks
+   * when any result last came.
    */
   readonly latestOfOtherKinds?: boolean;
   /**

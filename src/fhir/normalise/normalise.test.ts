@@ -24,6 +24,7 @@ import {
   monitoringOverdue,
   SAFETY_LAB_KINDS,
   safetyAlertEvents,
+  safetyLabsFrom,
 } from "../../clinical/safety.js";
 import type { PatientFacts } from "../../clinical/facts.js";
 import { normalisePatient } from "./index.js";
@@ -480,6 +481,118 @@ describe("normalisePatient: labs", () => {
     // The fixtures hold iguratimod courses with findings, monitoring ones among them.
     expect(monitoring).toBeGreaterThan(0);
     expect(findings).toBeGreaterThan(5);
+  });
+
+  it("with the safety rules' labsFrom, every fixture patient's safety findings are the same", () => {
+    const DAY = 86_400_000;
+    let compared = 0;
+    let skipped = 0;
+    let graded = 0;
+    for (const bundle of allFixtureBundles(NOW)) {
+      const own = resourcesOf(bundle);
+      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
+      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
+      const at = (time: number) => new Date(time).toISOString();
+      // Before each course's baseline window: a grade-3 hemoglobin, a grade-4 ALT and an ALT
+      // with no unit (none may count); on the window's first day, a baseline hemoglobin.
+      const edges = courses.flatMap((c) => [
+        lab({ loinc: "718-7", value: 60, unit: "g/L", at: at(c.start - 61 * DAY), patientId }),
+        lab({ loinc: "1742-6", value: 2000, unit: "U/L", at: at(c.start - 70 * DAY), patientId }),
+        lab({ loinc: "1742-6", value: 30, unit: undefined, at: at(c.start - 80 * DAY), patientId }),
+        lab({ loinc: "718-7", value: 150, unit: "g/L", at: at(c.start - 60 * DAY), patientId }),
+      ]);
+      const moments = [
+        NOW,
+        ...courses.flatMap((c) => [
+          ...[-1, 10, 40, 100, 200].map((d) => new Date(c.start + d * DAY)),
+          ...[10, 40].flatMap((d) => (c.end !== undefined ? [new Date(c.end + d * DAY)] : [])),
+        ]),
+      ].filter((m) => m.getTime() <= NOW.getTime());
+      const when = (o: FhirResource) =>
+        o.resourceType === "Observation" ? Date.parse(o.effectiveDateTime ?? "") : Number.NaN;
+      for (const resources of [own, [...own, ...edges]]) {
+        for (const now of moments) {
+          const from = safetyLabsFrom(normalisePatient(resources, now).courses, now);
+          const full = safetyOf(normalisePatient(resources, now, safetyKinds), now);
+          const facts = normalisePatient(resources, now, {
+            ...safetyKinds,
+            labsFrom: (cs) => safetyLabsFrom(cs, now),
+          });
+          // Older hemoglobin and ALT are not graded; at most the latest result is kept.
+          const older = new Set(
+            resources.filter((r) => when(r) < from).map((r) => `Observation/${r.id ?? ""}`),
+          );
+          expect(facts.labs.filter((l) => l.time < from).length).toBeLessThanOrEqual(1);
+          const withoutOlder = <T extends { notes: readonly { ref?: string }[] } | undefined>(
+            f: T,
+          ): T =>
+            f === undefined ? f : { ...f, notes: f.notes.filter((x) => !older.has(x.ref ?? "")) };
+          expect(safetyOf(facts, now)).toEqual({
+            anemia: withoutOlder(full.anemia),
+            liver: withoutOlder(full.liver),
+            monitoring: withoutOlder(full.monitoring),
+            alerts: full.alerts,
+          });
+          compared += 1;
+          skipped += older.size;
+          graded += full.alerts.length + (full.anemia ? 1 : 0) + (full.liver ? 1 : 0);
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+    expect(skipped).toBeGreaterThan(100);
+    expect(graded).toBeGreaterThan(10);
+  });
+
+  it("with safety's labsFrom, an older result still says when a result last came", () => {
+    const DAY = 86_400_000;
+    const day0 = Date.parse("2025-01-01T00:00:00Z");
+    const at = (d: number) => new Date(day0 + d * DAY).toISOString();
+    const resources: FhirResource[] = [
+      patient,
+      medicationStatement({ id: "ig", patientId: "p", start: at(0) }),
+      // The last result of all: a hemoglobin before the baseline window (day −60).
+      lab({ loinc: "718-7", value: 120, unit: "g/L", at: at(-90), patientId: "p" }),
+      lab({ loinc: "2160-0", value: 80, unit: "umol/L", at: at(-100), patientId: "p" }),
+    ];
+    const now = new Date(day0 + 120 * DAY);
+    const from = safetyLabsFrom(normalisePatient(resources, now).courses, now);
+    expect(from).toBe(day0 - 60 * DAY);
+    const full = safetyOf(normalisePatient(resources, now, safetyKinds), now);
+    const read = safetyOf(
+      normalisePatient(resources, now, { ...safetyKinds, labsFrom: () => from }),
+      now,
+    );
+    expect(full.monitoring?.noResultsDays).toBe(210);
+    expect(read).toEqual(full);
+    // A baseline on the window's first day is read: the fall is measured from it.
+    const withBaseline = [
+      ...resources,
+      lab({ loinc: "718-7", value: 150, unit: "g/L", at: at(-60), patientId: "p" }),
+      lab({ loinc: "718-7", value: 95, unit: "g/L", at: at(100), patientId: "p" }),
+    ];
+    const anemia = anemiaFinding(normalisePatient(withBaseline, now, safetyKinds), now);
+    expect(anemia?.summary).toContain("fall 55 g/L from baseline 150");
+    expect(
+      anemiaFinding(
+        normalisePatient(withBaseline, now, {
+          ...safetyKinds,
+          labsFrom: (cs) => safetyLabsFrom(cs, now),
+        }),
+        now,
+      ),
+    ).toEqual(anemia);
+    // Off iguratimod nothing is graded; only the latest result is kept.
+    const off = normalisePatient(
+      resources.filter((r) => r.id !== "ig"),
+      now,
+      {
+        ...safetyKinds,
+        labsFrom: (cs) => safetyLabsFrom(cs, now),
+      },
+    );
+    expect(safetyLabsFrom(off.courses, now)).toBe(Infinity);
+    expect(off.labs.map((l) => l.kind)).toEqual(["hemoglobin"]);
   });
 
   it("with latestOfOtherKinds, the latest usable lab of another kind still says a result came", () => {

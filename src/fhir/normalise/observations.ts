@@ -65,7 +65,7 @@ export class ObservationReader {
   readonly labs: LabFact[] = [];
   readonly pregnancy: PregnancyFact[] = [];
   readonly notes: DataQualityNote[] = [];
-  /** The Observations left unread for `labKinds`, when the caller asked for them. */
+  /** The Observations left unread for `labKinds` or `labsFrom`, when the caller asked for them. */
   readonly unread: Observation[] | undefined;
   /**
    * The id of the Observation of each lab, in the order of `labs`: the references of a chart's
@@ -155,9 +155,16 @@ export class ObservationReader {
     if (kind !== undefined && !isPregnancy && this.labsFrom !== undefined) {
       // Infinity: no lab at all. Otherwise left unread only when its date is certainly before
       // `labsFrom`: a lab with no usable time, or one before MIN_TIME, goes on to its note below.
-      if (this.labsFrom === Infinity) return;
+      // Kept among the unread, when they are kept, like a lab of another kind.
+      if (this.labsFrom === Infinity) {
+        this.unread?.push(o);
+        return;
+      }
       const time = this.timeOf(o);
-      if (time !== undefined && time >= MIN_TIME && time < this.labsFrom) return;
+      if (time !== undefined && time >= MIN_TIME && time < this.labsFrom) {
+        this.unread?.push(o);
+        return;
+      }
     }
     const ref = `Observation/${o.id ?? ""}`;
     if (!reading && !isPregnancy) {
