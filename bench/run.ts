@@ -6,6 +6,7 @@
  * 2. Drives every patient-view service from discovery with autocannon, 10 connections for 10 s,
  *    with full prefetch for a synthetic patient (3 years of monthly labs, 12 medication
  *    resources), and the floor with the same body. Ratios are against the floor of the same run.
+ *    The patient is on iguratimod; eligibility is also timed on the same chart without it.
  * 3. The no-prefetch path: invocations with only `fhirServer`, against the demo FHIR server
  *    holding the synthetic patient; counts FHIR requests per invocation, checks that they
  *    overlap, and measures the latency the service adds over the slowest FHIR request.
@@ -27,6 +28,7 @@ import type { AddressInfo } from "node:net";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import type { FhirResource } from "fhir/r4.js";
 import startPostgres from "../test/support/global-setup.js";
 import { benchAlerts, type AlertBenchFigure } from "./alerts.js";
 import { startBenchIssuer } from "./auth.js";
@@ -46,6 +48,8 @@ const AUTH_SERVICE = "iguratimod-response";
 /** Throughput targets, as a share of the floor measured in the same round. */
 const THROUGHPUT_TARGET = 0.85;
 const AUTH_THROUGHPUT_TARGET = 0.8;
+/** The eligibility target whose chart holds no iguratimod (the rules' real work). */
+const CANDIDATE = "the same chart without iguratimod";
 const MONITOR_PATIENTS = Number(process.env.BENCH_MONITOR_PATIENTS ?? "1000");
 const MONITOR_FHIR_DELAY_MS = 100;
 const MONITOR_CONCURRENCY = 20;
@@ -474,20 +478,30 @@ async function main(): Promise<void> {
       services: { id: string; hook: string; prefetch?: Record<string, string> }[];
     };
     const patientView = discovery.services.filter((s) => s.hook === "patient-view");
-    const bodies = new Map(
-      patientView.map((s) => [
-        s.id,
-        JSON.stringify({
-          hook: "patient-view",
-          hookInstance: randomUUID(),
-          context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
-          prefetch: patientPrefetch(resources, Object.keys(s.prefetch ?? {})),
-        }),
-      ]),
-    );
+    const bodyOf = (
+      s: (typeof patientView)[number],
+      chart: readonly FhirResource[] = resources,
+    ): string =>
+      JSON.stringify({
+        hook: "patient-view",
+        hookInstance: randomUUID(),
+        context: { userId: "Practitioner/bench", patientId: SYNTHETIC_PATIENT_ID },
+        prefetch: patientPrefetch(chart, Object.keys(s.prefetch ?? {})),
+      });
+    const bodies = new Map(patientView.map((s) => [s.id, bodyOf(s)]));
     const floorBody = [...bodies.values()].sort((a, b) => b.length - a.length)[0] ?? "{}";
+    // The bench patient is on iguratimod, whom the eligibility rules do not judge (nor read labs
+    // for). Its chart before iguratimod is the eligibility service's real work: timed too.
+    const candidate = resources.filter((r) => !r.id?.includes("iguratimod"));
+    const targets: { name: string; id: string; body: string }[] = [...bodies].map(([id, body]) => ({
+      name: id,
+      id,
+      body,
+    }));
+    for (const s of patientView.filter((x) => x.id === "refractory-ln-eligibility"))
+      targets.push({ name: `${s.id} (${CANDIDATE})`, id: s.id, body: bodyOf(s, candidate) });
     // Check every body answers 200 before timing it.
-    for (const [id, body] of bodies) {
+    for (const { name, id, body } of targets) {
       const res = await fetch(`${service.url}/cds-services/${id}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -495,9 +509,9 @@ async function main(): Promise<void> {
       });
       const text = await res.text();
       if (res.status !== 200)
-        throw new Error(`${id}: HTTP ${String(res.status)} ${text.slice(0, 300)}`);
+        throw new Error(`${name}: HTTP ${String(res.status)} ${text.slice(0, 300)}`);
       console.log(
-        `${id}: ${String((JSON.parse(text) as { cards: unknown[] }).cards.length)} card(s) for the synthetic patient; body ${String(Math.round(body.length / 1024))} KiB`,
+        `${name}: ${String((JSON.parse(text) as { cards: unknown[] }).cards.length)} card(s) for the synthetic patient; body ${String(Math.round(body.length / 1024))} KiB`,
       );
     }
     // Warm every target before timing any, as a long-running server would be: measured, the
@@ -505,7 +519,7 @@ async function main(): Promise<void> {
     // same target timed later in the same process (JIT tiers and heap sizing still settling).
     if (runs("patient-view")) {
       await warm(`${floor.url}/cds-services/x`, floorBody);
-      for (const [id, body] of bodies) await warm(`${service.url}/cds-services/${id}`, body);
+      for (const { id, body } of targets) await warm(`${service.url}/cds-services/${id}`, body);
     }
     for (let round = 1; runs("patient-view") && round <= ROUNDS; round++) {
       const loadsOfRound: Load[] = [
@@ -516,9 +530,9 @@ async function main(): Promise<void> {
           floor.child.pid,
         ),
       ];
-      for (const [id, body] of bodies) {
+      for (const { name, id, body } of targets) {
         loadsOfRound.push(
-          await drive(id, `${service.url}/cds-services/${id}`, body, service.child.pid),
+          await drive(name, `${service.url}/cds-services/${id}`, body, service.child.pid),
         );
       }
       rounds.push(loadsOfRound);
@@ -666,7 +680,7 @@ async function main(): Promise<void> {
       `## patient-view with full prefetch (autocannon, ${String(CONNECTIONS)} connections, ${String(DURATION_S)} s each, ${String(ROUNDS)} interleaved rounds, after ${String(WARM_S)} s of warm-up of every target)`,
       "",
       `Synthetic patient: ${String(resources.filter((r) => r.resourceType === "Observation").length)} Observations (37 months × 6 lab kinds), ` +
-        `${String(resources.filter((r) => r.resourceType.startsWith("Medication")).length)} medication resources. ` +
+        `${String(resources.filter((r) => r.resourceType.startsWith("Medication")).length)} medication resources, iguratimod among them; "${CANDIDATE}" is that chart less its iguratimod statement and order (the eligibility rules judge nobody on iguratimod). ` +
         "Service: `node dist/src/main.js serve`, NODE_ENV=production, CDS_AUTH=off, LOG_LEVEL=warn, SQLite. " +
         '"CPU per request": the target process\'s CPU time (all threads, from /proc) over the requests it answered; it does not depend on how much of the shared machine the target got, so "floor CPU / its CPU" is the steadier view of the throughput ratio. ' +
         `Each round times the floor and then every service, ${String(DURATION_S)} s each; a figure is the median over the rounds, and a ratio is the median of the ratios to the floor of the same round (so a change in the machine's load between rounds hits both sides). p99 per round in parentheses.`,
