@@ -49,6 +49,33 @@ const patient: FhirResource = {
   birthDate: "1990-05-02",
 };
 const facts = (rs: FhirResource[]) => normalisePatient([patient, ...rs], NOW);
+const DAY = 86_400_000;
+
+/** The same chart with every 24-h urine protein sent as a UPCR (2890-2, g/g) instead. */
+function withUpcrFor24h(resources: readonly FhirResource[]): FhirResource[] {
+  return resources.map((r) =>
+    r.resourceType === "Observation" && r.code.coding?.[0]?.code === "2889-4"
+      ? {
+          ...r,
+          code: { coding: [{ system: "http://loinc.org", code: "2890-2" }] },
+          ...(r.valueQuantity
+            ? { valueQuantity: { ...r.valueQuantity, unit: "g/g", code: "g/g" } }
+            : {}),
+        }
+      : r,
+  );
+}
+
+/** The references of the Observations dated before `from`. */
+function observationsBefore(resources: readonly FhirResource[], from: number): Set<string> {
+  return new Set(
+    resources
+      .filter(
+        (r) => r.resourceType === "Observation" && Date.parse(r.effectiveDateTime ?? "") < from,
+      )
+      .map((r) => `Observation/${r.id ?? ""}`),
+  );
+}
 
 describe("normalisePatient: labs", () => {
   it("reads every LOINC code of the rules page", () => {
@@ -170,7 +197,6 @@ describe("normalisePatient: labs", () => {
   });
 
   it("with the response rules' labsFrom, every fixture patient's response finding is the same", () => {
-    const DAY = 86_400_000;
     const kinds = new Set(RESPONSE_LAB_KINDS);
     const codes = new Set<string>();
     let findings = 0;
@@ -197,17 +223,7 @@ describe("normalisePatient: labs", () => {
         lab({ loinc: "2160-0", value: 900, unit: "umol/L", at: at(c.start - 31 * DAY), patientId }),
         lab({ loinc: "2160-0", value: 70, unit: "umol/L", at: at(c.start - 30 * DAY), patientId }),
       ]);
-      const asUpcr = own.map((r) =>
-        r.resourceType === "Observation" && r.code.coding?.[0]?.code === "2889-4"
-          ? {
-              ...r,
-              code: { coding: [{ system: "http://loinc.org", code: "2890-2" }] },
-              ...(r.valueQuantity
-                ? { valueQuantity: { ...r.valueQuantity, unit: "g/g", code: "g/g" } }
-                : {}),
-            }
-          : r,
-      );
+      const asUpcr = withUpcrFor24h(own);
       // Before, inside and after each course's assessment window, and after each stop.
       const moments = [
         NOW,
@@ -220,8 +236,6 @@ describe("normalisePatient: labs", () => {
         [...own, ...edges],
         [...asUpcr, ...edges],
       ]) {
-        const when = (o: FhirResource) =>
-          o.resourceType === "Observation" ? Date.parse(o.effectiveDateTime ?? "") : Number.NaN;
         for (const now of moments) {
           const from = responseLabsFrom(normalisePatient(resources, now).courses, now);
           const full = week24Response(normalisePatient(resources, now, { labKinds: kinds }), now);
@@ -230,9 +244,7 @@ describe("normalisePatient: labs", () => {
             labsFrom: (cs) => responseLabsFrom(cs, now),
           });
           // Labs before the baseline window are left unread, their notes with them.
-          const older = new Set(
-            resources.filter((r) => when(r) < from).map((r) => `Observation/${r.id ?? ""}`),
-          );
+          const older = observationsBefore(resources, from);
           expect(read.labs.some((l) => l.time < from)).toBe(false);
           const expected =
             full === undefined
@@ -253,7 +265,6 @@ describe("normalisePatient: labs", () => {
   });
 
   it("labsFrom reaches back over the companion window when it is the longer one", () => {
-    const DAY = 86_400_000;
     const day0 = Date.parse("2025-01-01T00:00:00Z");
     const at = (d: number) => new Date(day0 + d * DAY).toISOString();
     const resources: FhirResource[] = [
@@ -295,7 +306,6 @@ describe("normalisePatient: labs", () => {
   });
 
   it("labsFrom reads a baseline on the first day of the baseline window, and nothing before", () => {
-    const DAY = 86_400_000;
     const day0 = Date.parse("2025-01-01T00:00:00Z");
     const at = (d: number) => new Date(day0 + d * DAY).toISOString();
     const base = [
@@ -348,7 +358,6 @@ describe("normalisePatient: labs", () => {
 
   it("with the eligibility rules' kinds, every fixture patient's eligibility finding is the same", () => {
     const kinds = new Set(ELIGIBILITY_LAB_KINDS);
-    const DAY = 86_400_000;
     const verdicts = new Map<string, number>();
     /** How often each lab kind decided something in the findings compared. */
     const deciding = new Map<string, number>();
@@ -378,17 +387,7 @@ describe("normalisePatient: labs", () => {
         lab({ loinc: "1742-6", value: 900, unit: "U/L", at: at(c.start + 21 * DAY), patientId }),
       ]);
       // The same chart with every 24-h protein sent as a UPCR instead.
-      const asUpcr = own.map((r) =>
-        r.resourceType === "Observation" && r.code.coding?.[0]?.code === "2889-4"
-          ? {
-              ...r,
-              code: { coding: [{ system: "http://loinc.org", code: "2890-2" }] },
-              ...(r.valueQuantity
-                ? { valueQuantity: { ...r.valueQuantity, unit: "g/g", code: "g/g" } }
-                : {}),
-            }
-          : r,
-      );
+      const asUpcr = withUpcrFor24h(own);
       // Judged now, the day before each iguratimod course began, and 40 days after each ended.
       const moments = [
         NOW,
@@ -484,7 +483,6 @@ describe("normalisePatient: labs", () => {
   });
 
   it("with the safety rules' labsFrom, every fixture patient's safety findings are the same", () => {
-    const DAY = 86_400_000;
     let compared = 0;
     let skipped = 0;
     let graded = 0;
@@ -508,8 +506,6 @@ describe("normalisePatient: labs", () => {
           ...[10, 40].flatMap((d) => (c.end !== undefined ? [new Date(c.end + d * DAY)] : [])),
         ]),
       ].filter((m) => m.getTime() <= NOW.getTime());
-      const when = (o: FhirResource) =>
-        o.resourceType === "Observation" ? Date.parse(o.effectiveDateTime ?? "") : Number.NaN;
       for (const resources of [own, [...own, ...edges]]) {
         for (const now of moments) {
           const from = safetyLabsFrom(normalisePatient(resources, now).courses, now);
@@ -519,9 +515,7 @@ describe("normalisePatient: labs", () => {
             labsFrom: (cs) => safetyLabsFrom(cs, now),
           });
           // Older hemoglobin and ALT are not graded; at most the latest result is kept.
-          const older = new Set(
-            resources.filter((r) => when(r) < from).map((r) => `Observation/${r.id ?? ""}`),
-          );
+          const older = observationsBefore(resources, from);
           expect(facts.labs.filter((l) => l.time < from).length).toBeLessThanOrEqual(1);
           const withoutOlder = <T extends { notes: readonly { ref?: string }[] } | undefined>(
             f: T,
@@ -545,7 +539,6 @@ describe("normalisePatient: labs", () => {
   });
 
   it("with safety's labsFrom, an older result still says when a result last came", () => {
-    const DAY = 86_400_000;
     const day0 = Date.parse("2025-01-01T00:00:00Z");
     const at = (d: number) => new Date(day0 + d * DAY).toISOString();
     const resources: FhirResource[] = [
