@@ -1,5 +1,6 @@
 /**
- * Prefetch templates and their resolution (CDS Hooks 2.0 §Prefetch; docs/cds-contract.md#requests-and-errors).
+ * Prefetch templates and their resolution (CDS Hooks 2.0, https://cds-hooks.hl7.org/2.0/#prefetch;
+ * docs/cds-contract.md#requests-and-errors).
  *
  * Each key of a service's prefetch arrives in one of four states:
  * - present: used as is (a Bundle's `next` pages are followed when the FHIR server is reachable);

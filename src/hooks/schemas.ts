@@ -19,7 +19,10 @@ export function isHookName(value: string): value is HookName {
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-/** CDS Hooks 2.0 §hookInstance: a UUID. Clients vary in case and format, so accept UUID-like tokens. */
+/**
+ * CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#http-request): `hookInstance` is a UUID. Clients
+ * vary in case and format, so accept UUID-like tokens.
+ */
 const HOOK_INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const nonEmpty = z.string().min(1, "must not be empty");
@@ -44,9 +47,10 @@ const userReference = z
 // ---------------------------------------------------------------- request
 
 /**
- * The token goes into an `Authorization: Bearer` header: visible ASCII only (RFC 6750 §2.1's
- * b64token is a subset), so no newline, CR, DEL, other control character, space or character
- * above U+007E can reach the header (docs/cds-contract.md#requests-and-errors).
+ * The token goes into an `Authorization: Bearer` header: visible ASCII only (the b64token of
+ * RFC 6750, https://www.rfc-editor.org/rfc/rfc6750#section-2.1, is a subset), so no newline,
+ * CR, DEL, other control character, space or character above U+007E can reach the header
+ * (docs/cds-contract.md#requests-and-errors).
  */
 const accessToken = z
   .string()

@@ -19,7 +19,8 @@ describe("checkCdsClaims", () => {
     expect(checkCdsClaims({ ...base, aud: undefined }, expect60)).toBe("aud-mismatch");
   });
 
-  it("accepts an audience array that contains the endpoint exactly (RFC 7519 §4.1.3)", () => {
+  // RFC 7519, https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3
+  it("accepts an audience array that contains the endpoint exactly", () => {
     expect(checkCdsClaims({ ...base, aud: ["other", AUD] }, expect60)).toBeUndefined();
   });
 
