@@ -258,8 +258,27 @@ const NAME_MATCHERS = AGENTS.map((a) => ({
   abbreviations: (a.abbreviations ?? []).map((ab) => new RegExp(`(^|[^a-z])${ab}([^a-z]|$)`)),
 }));
 
+/** A regular expression's metacharacters escaped, so it matches `s` literally. */
+const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
+
+/**
+ * Matches wherever any name or abbreviation of NAME_MATCHERS would: every name as a literal,
+ * every abbreviation as its whole-word pattern, as one alternation. A text it does not match
+ * names no agent, and it answers in one pass where the list took some thirty substring searches
+ * and two patterns, run for each display, code and text of every medication a chart holds that
+ * no code recognises (prednisone, hydroxychloroquine, …). When it matches, the list still
+ * decides, so the first agent in AGENTS' order wins as before.
+ */
+const ANY_NAME = new RegExp(
+  AGENTS.flatMap((a) => [
+    ...a.names.map(literal),
+    ...(a.abbreviations ?? []).map((ab) => `(?:^|[^a-z])${ab}(?:[^a-z]|$)`),
+  ]).join("|"),
+);
+
 function agentByName(text: string): Agent | undefined {
   const lower = text.toLowerCase();
+  if (!ANY_NAME.test(lower)) return undefined;
   for (const a of NAME_MATCHERS) {
     for (const n of a.names) if (lower.includes(n)) return a.agent;
     for (const ab of a.abbreviations) if (ab.test(lower)) return a.agent;
