@@ -16,7 +16,11 @@ export const days = (n: number): number => n * DAY_MS;
 
 /** 9999-12-31T23:59:59.999Z + 1 ms: from here on an ISO instant needs a six-digit year. */
 const YEAR_10000 = 253402300800000;
-const pad2 = (n: number): string => (n < 10 ? `0${String(n)}` : String(n));
+/** "00" … "99", each written once. */
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) =>
+  n < 10 ? `0${String(n)}` : String(n),
+);
+const two = (n: number): string => TWO_DIGITS[n] ?? String(n);
 
 /**
  * The ISO instant of `t` (ms since 1970), as `Date.prototype.toISOString` writes it. Instants of
@@ -51,8 +55,8 @@ export function iso(t: number): string {
   ms -= minutes * 60000;
   const seconds = Math.floor(ms / 1000);
   ms -= seconds * 1000;
-  const millis = ms < 10 ? `00${String(ms)}` : ms < 100 ? `0${String(ms)}` : String(ms);
-  return `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${millis}Z`;
+  const millis = ms < 100 ? `0${two(ms)}` : String(ms);
+  return `${year < 1000 ? String(year).padStart(4, "0") : String(year)}-${two(month)}-${two(day)}T${two(hours)}:${two(minutes)}:${two(seconds)}.${millis}Z`;
 }
 
 export function labsOf(
