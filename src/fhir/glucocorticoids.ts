@@ -19,6 +19,16 @@ const AGENT_BY_CODE: ReadonlyMap<string, Glucocorticoid> = new Map(
   AGENTS.flatMap((a) => GLUCOCORTICOID_CODES[a].map((code) => [code, a] as const)).reverse(),
 );
 
+/**
+ * Matches every text in which the lower-case search below can find a name: each name holds
+ * "prednis", "dexamethasone" or "hydrocortisone", matched here in either case of A–Z. That is
+ * all that lower-casing can bring to these names: the other characters whose lower case is ASCII
+ * (U+212A Kelvin sign, "k"; U+0130, "i" and a combining dot) give a "k", which no name holds, or
+ * an "i" followed by the dot, where every name's "i" is followed by "s". No name holds a space,
+ * so none spans two of the texts that the search joins.
+ */
+const ANY_NAME = /prednis|dexamethasone|hydrocortisone/i;
+
 function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | undefined {
   const cc = r.medicationCodeableConcept;
   if (!cc) return undefined;
@@ -28,6 +38,10 @@ function agentOf(r: MedicationStatement | MedicationRequest): Glucocorticoid | u
     const agent = c.code ? AGENT_BY_CODE.get(c.code) : undefined;
     if (agent !== undefined) return agent;
   }
+  // Most medications name no glucocorticoid: one case-blind pattern over each of their texts
+  // says so without writing the lower-case text below (see ANY_NAME).
+  if (!ANY_NAME.test(textOf(cc)) && !cs.some((c) => c.display && ANY_NAME.test(c.display)))
+    return undefined;
   const text = [textOf(cc), ...cs.map((c) => c.display ?? "")].join(" ").toLowerCase();
   // "methylprednisolone" and "prednisolone" contain "prednisolone": the longer name first.
   for (const a of [
