@@ -77,6 +77,58 @@ describe("latestVersions", () => {
     }
   });
 
+  it("keeps one copy per type and id where the plain rule does, for charts of hundreds of ids", () => {
+    const next = seeded(29).below;
+    const types = ["Observation", "MedicationStatement", "MedicationRequest"] as const;
+    const hex = (n: number): string =>
+      Array.from({ length: n }, () => "0123456789abcdef"[next(16)] ?? "0").join("");
+    // Ids as EHRs write them (UUIDs, sequence numbers, a prefix and a number) and ids that end
+    // alike, which defeat a table keyed on their ends.
+    const idSchemes: (() => string)[] = [
+      () => `${hex(8)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`,
+      () => String(next(400)),
+      () => `obs-${String(next(300)).padStart(4, "0")}`,
+      () => `${String(next(300))}-lab-result-observation`,
+    ];
+    for (let round = 0; round < 60; round++) {
+      const scheme = idSchemes[round % idSchemes.length] as () => string;
+      let n = 0;
+      const made: FhirResource[] = [];
+      const resource = (): FhirResource => {
+        // One in four repeats an id already made (maybe under another type), a few have none.
+        const earlier = made.length > 0 && next(4) === 0 ? made[next(made.length)] : undefined;
+        const id = next(30) === 0 ? undefined : (earlier?.id ?? scheme());
+        const r = {
+          resourceType: types[next(types.length)],
+          ...(id !== undefined ? { id } : {}),
+          meta: { versionId: String(next(5)) },
+          status: next(2) === 0 ? "final" : "amended",
+          n: n++,
+        } as unknown as FhirResource;
+        made.push(r);
+        return r;
+      };
+      const lists = Array.from({ length: 1 + next(4) }, () =>
+        Array.from({ length: next(300) }, resource),
+      );
+      const excluded = made.filter((r) => r.id !== undefined && next(20) === 0);
+      const exclude = new Set(excluded.map((r) => `${r.resourceType}/${r.id ?? ""}`));
+      const ns = (rs: readonly FhirResource[]) => rs.map((r) => (r as unknown as { n: number }).n);
+      expect(ns(latestVersions(lists, exclude))).toEqual(ns(plainLatestVersions(lists, exclude)));
+    }
+  });
+
+  it("tells apart an id of the wrong JSON type from the string it would print as", () => {
+    const r = (id: unknown, status = "final"): FhirResource =>
+      ({ resourceType: "Observation", id, status }) as unknown as FhirResource;
+    const a = r(5);
+    const b = r("5");
+    const c = r(5, "amended");
+    const d = r(null);
+    expect(latestVersions([[a, b, c, d]])).toEqual([c, b, d]);
+    expect(latestVersions([[b, a], [c]])).toEqual([b, c]);
+  });
+
   it("tells apart two resources of different types with one id, before and after a repeat", () => {
     const r = (resourceType: string, id: string, status = "final"): FhirResource =>
       ({ resourceType, id, status }) as FhirResource;
