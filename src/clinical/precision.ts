@@ -85,9 +85,16 @@ function digitsOf(text: string): number {
 /** Rounds to `decimals` and to at most `sig` significant digits; no trailing zeros. */
 export function roundForDisplay(value: number, decimals: number, sig = 15): string {
   if (!Number.isFinite(value)) return String(value);
-  let v = Math.round(value * 10 ** decimals) / 10 ** decimals;
+  const scale = 10 ** decimals;
+  let v = Math.round(value * scale) / scale;
   // A number never counts more than 15 significant digits: from 15 on there is nothing to cut.
   if (sig < 15 && v !== 0 && significantDigits(v) > sig) v = Number(v.toPrecision(sig));
+  // v is now the double nearest a decimal of at most `decimals` decimals. Below 1e14 units of
+  // the last decimal, that decimal has at most 14 significant digits, so no shorter decimal
+  // reads as v: its shortest form (String, without an exponent from 1e-6 on) is that decimal
+  // without trailing zeros, what toFixed and the trim below write, at a fraction of the cost.
+  const abs = Math.abs(v);
+  if (abs * scale < 1e14 && (abs >= 1e-6 || v === 0)) return String(v);
   // toFixed, then trim, so that 1.6 stays "1.6" and never becomes "1.60" or "1.6000000001".
   const fixed = v.toFixed(decimals);
   const text = decimals > 0 ? withoutTrailingZeros(fixed) : fixed;
