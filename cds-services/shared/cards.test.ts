@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cell, fitSummary, table } from "./cards.js";
+import type { DecidingValue, Finding } from "../../src/clinical/index.js";
+import { cell, decidingValuesTable, fitSummary, table } from "./cards.js";
 
 const codePoints = (s: string) => Array.from(s).length;
 
@@ -68,5 +69,62 @@ describe("Markdown tables on cards", () => {
     for (const [header, rows] of shapes)
       expect(table(header, rows)).toBe(formerTable(header, rows));
     expect(() => table(["a", "b", "c", "d", "e"], [])).toThrow(/at most four columns/);
+  });
+});
+
+describe("the table of deciding values", () => {
+  const finding = (decidingValues: DecidingValue[]): Finding => ({
+    code: "anemia",
+    indicator: "info",
+    decidingValues,
+    evidence: [],
+    notes: [],
+    summary: "s",
+  });
+  const at = "2026-03-04T10:00:00.000Z";
+
+  it("shows each value's date, result and reference range, a unit escaped as any cell is", () => {
+    const table = decidingValuesTable(
+      finding([
+        {
+          label: "creatinine",
+          kind: "creatinine",
+          value: 38.9851,
+          unit: "umol/L",
+          time: at,
+          ref: "Observation/c",
+          referenceRange: { low: 44, high: 97 },
+          original: { value: 0.441, unit: "mg/dL" },
+        },
+        { label: "ALT", kind: "alt", value: 41, unit: "U|L", time: at, ref: "Observation/a" },
+        {
+          label: "odd | label",
+          kind: "albumin",
+          value: 31.25,
+          unit: "g\r\n/L",
+          time: at,
+          ref: "Observation/b",
+          referenceRange: { high: 50 },
+        },
+        {
+          label: "hemoglobin",
+          kind: "hemoglobin",
+          value: 80,
+          unit: "g/L",
+          time: at,
+          ref: "Observation/h",
+          referenceRange: { low: 120 },
+        },
+      ]),
+    );
+    expect(table.split("\n")).toEqual([
+      "| value | date | result | reference |",
+      "|---|---|---|---|",
+      "| creatinine | 2026-03-04 | 39 µmol/L (0.44 mg/dL) | 44–97 |",
+      "| ALT | 2026-03-04 | 41 U\\|L | — |",
+      "| odd \\| label | 2026-03-04 | 31.3 g /L | ≤ 50 |",
+      "| hemoglobin | 2026-03-04 | 80 g/L | ≥ 120 |",
+    ]);
+    expect(decidingValuesTable(finding([]))).toBe("");
   });
 });

@@ -121,7 +121,10 @@ export function decidingValuesTable(finding: Finding): string {
   if (finding.decidingValues.length === 0) return "";
   let text = VALUES_HEADER;
   for (const v of finding.decidingValues) {
-    text += `\n| ${cell(v.label)} | ${cell(v.time.slice(0, 10))} | ${cell(valueText(v))} | ${cell(range(v))} |`;
+    // A result is numbers, words of ours and its unit, a range numbers and words of ours: only
+    // the unit can hold what `cell` replaces. Left as they are, they are not read once more.
+    const result = cell(v.unit) === v.unit ? valueText(v) : cell(valueText(v));
+    text += `\n| ${cell(v.label)} | ${cell(v.time.slice(0, 10))} | ${result} | ${range(v)} |`;
   }
   return text;
 }
