@@ -1,6 +1,7 @@
 import type { FhirResource } from "fhir/r4.js";
 import { describe, expect, it } from "vitest";
 import { patientIdOf, scopeToPatient, templateType } from "./patient-scope.js";
+import { seeded } from "../../test/support/seeded.js";
 
 const obs = (id: string, reference?: string): FhirResource => ({
   resourceType: "Observation",
@@ -78,6 +79,41 @@ describe("whose data: a resource belongs to the hook's patient only by its own r
     expect(other.keptOfType).toBe(0);
     const own = scopeToPatient("patient", [{ resourceType: "Patient", id: "p1" }], "Patient", "p1");
     expect(own.keptOfType).toBe(1);
+  });
+
+  it("keeps what the plain rule keeps, in order, and leaves the given list as it was", () => {
+    const next = seeded(7).below;
+    const made: (() => FhirResource)[] = [
+      () => obs("own", "Patient/p1"),
+      () => obs("own-absolute", "https://ehr.example/fhir/Patient/p1"),
+      () => obs("other", "Patient/p2"),
+      () => obs("none"),
+      () => ({ resourceType: "Medication", id: "m" }),
+      () => ({ resourceType: "OperationOutcome", issue: [] }),
+      () =>
+        ({
+          resourceType: "Condition",
+          id: "c",
+          subject: { reference: "Patient/p1" },
+        }) as FhirResource,
+    ];
+    for (let round = 0; round < 300; round++) {
+      // Mostly this patient's, so lists kept whole are tried as well as lists with a first
+      // resource left out anywhere.
+      const list = Array.from({ length: next(12) }, () =>
+        (made[next(3) === 0 ? next(made.length) : 0] as () => FhirResource)(),
+      );
+      const given = [...list];
+      const scoped = scopeToPatient("labs", list, "Observation", "p1");
+      const plain = list.filter(
+        (r) =>
+          r.resourceType === "Medication" ||
+          (r.resourceType === "Observation" && (r.id === "own" || r.id === "own-absolute")),
+      );
+      expect(scoped.kept).toEqual(plain);
+      expect(list).toEqual(given);
+      expect(scoped.keptOfType).toBe(plain.filter((r) => r.resourceType === "Observation").length);
+    }
   });
 
   it("reads the type a template asks for", () => {

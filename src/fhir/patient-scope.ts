@@ -66,19 +66,23 @@ export function belongsToPatient(resource: FhirResource, patientId: string): boo
 /**
  * Keeps the resources of one prefetch key that belong to `patientId`: those of the key's own
  * type (`expectedType`, from its template) about this patient, and shared resources (Medication).
- * OperationOutcome entries (a search's warnings) are neither kept nor counted.
+ * OperationOutcome entries (a search's warnings) are neither kept nor counted. When every resource
+ * is kept (nearly always), `kept` is the given list itself, not a copy: the caller owns it.
  */
 export function scopeToPatient(
   key: string,
-  resources: readonly FhirResource[],
+  resources: FhirResource[],
   expectedType: string,
   patientId: string,
 ): ScopedResources {
-  const kept: FhirResource[] = [];
+  // Copied (the resources before the first one left out) only when one is left out: a copy of
+  // every key's list, hundreds of labs, showed in profiles.
+  let kept: FhirResource[] | undefined;
   let keptOfType = 0;
   let ofType = 0;
-  const counts = new Map<string, DroppedResources>();
+  let counts: Map<string, DroppedResources> | undefined;
   const drop = (resourceType: string, reason: DropReason): void => {
+    counts ??= new Map();
     const id = `${resourceType} ${reason}`;
     const prev = counts.get(id);
     counts.set(id, { key, resourceType, reason, count: (prev?.count ?? 0) + 1 });
@@ -92,14 +96,19 @@ export function scopeToPatient(
   // A key's own type is checked first: for nearly every resource it is the only check, and the
   // set look-up below hashes each request's fresh type string (it showed in profiles).
   const ownTypeIsPlain = expectedType !== "OperationOutcome" && !SHARED_TYPES.has(expectedType);
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as FhirResource;
     if (!ownTypeIsPlain || r.resourceType !== expectedType) {
-      if (r.resourceType === "OperationOutcome") continue;
+      if (r.resourceType === "OperationOutcome") {
+        kept ??= resources.slice(0, i);
+        continue;
+      }
       if (SHARED_TYPES.has(r.resourceType)) {
-        kept.push(r);
+        kept?.push(r);
         continue;
       }
       if (r.resourceType !== expectedType) {
+        kept ??= resources.slice(0, i);
         drop(r.resourceType, "wrong-type");
         continue;
       }
@@ -110,11 +119,19 @@ export function scopeToPatient(
         ? patientId
         : ownerOf(r);
     if (owner === patientId) {
-      kept.push(r);
+      kept?.push(r);
       keptOfType += 1;
-    } else drop(r.resourceType, owner === undefined ? "no-subject" : "other-patient");
+    } else {
+      kept ??= resources.slice(0, i);
+      drop(r.resourceType, owner === undefined ? "no-subject" : "other-patient");
+    }
   }
-  return { kept, keptOfType, ofType, dropped: [...counts.values()] };
+  return {
+    kept: kept ?? resources,
+    keptOfType,
+    ofType,
+    dropped: counts === undefined ? [] : [...counts.values()],
+  };
 }
 
 /** The resource type a prefetch template asks for: `Observation?…` → Observation. */
