@@ -93,8 +93,12 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 /** A two-column table of facts, each with its value (the verdict block of a card). */
+const FACTS_HEADER = table(["fact", "value"], []);
+
 export function factsTable(rows: readonly (readonly [string, string])[]): string {
-  return table(["fact", "value"], rows);
+  let text = FACTS_HEADER;
+  for (const [fact, value] of rows) text += `\n| ${cell(fact)} | ${cell(value)} |`;
+  return text;
 }
 
 function range(v: DecidingValue): string {
