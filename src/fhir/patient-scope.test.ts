@@ -113,7 +113,12 @@ describe("whose data: a resource belongs to the hook's patient only by its own r
       expect(scoped.kept).toEqual(plain);
       expect(list).toEqual(given);
       expect(scoped.keptOfType).toBe(plain.filter((r) => r.resourceType === "Observation").length);
+      expect(scoped.seen).toBe(list.some((r) => r.resourceType !== "OperationOutcome"));
     }
+    // Only a search's warnings, or nothing: no resource was seen.
+    const warning: FhirResource = { resourceType: "OperationOutcome", issue: [] };
+    expect(scopeToPatient("labs", [warning, warning], "Observation", "p1").seen).toBe(false);
+    expect(scopeToPatient("labs", [], "Observation", "p1").seen).toBe(false);
   });
 
   it("reads the type a template asks for", () => {

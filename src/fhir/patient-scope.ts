@@ -27,6 +27,8 @@ export interface ScopedResources {
   /** Resources of the key's own type, whoever's they are. */
   readonly ofType: number;
   readonly dropped: DroppedResources[];
+  /** Whether the list held any resource other than an OperationOutcome. */
+  readonly seen: boolean;
 }
 
 /** A FHIR id: what PATIENT_REFERENCE reads after "Patient/". */
@@ -81,6 +83,7 @@ export function scopeToPatient(
   let keptOfType = 0;
   let ofType = 0;
   let counts: Map<string, DroppedResources> | undefined;
+  let outcomes = 0;
   const drop = (resourceType: string, reason: DropReason): void => {
     counts ??= new Map();
     const id = `${resourceType} ${reason}`;
@@ -101,6 +104,7 @@ export function scopeToPatient(
     if (!ownTypeIsPlain || r.resourceType !== expectedType) {
       if (r.resourceType === "OperationOutcome") {
         kept ??= resources.slice(0, i);
+        outcomes += 1;
         continue;
       }
       if (SHARED_TYPES.has(r.resourceType)) {
@@ -131,6 +135,7 @@ export function scopeToPatient(
     keptOfType,
     ofType,
     dropped: counts === undefined ? [] : [...counts.values()],
+    seen: resources.length > outcomes,
   };
 }
 

@@ -277,7 +277,7 @@ export async function resolvePrefetch(
   ): KeyResult => {
     if (!result.ok || patientId === undefined) return result;
     const scope = scopeToPatient(key, result.resources, templateType(template), patientId);
-    const seen = result.resources.some((r) => r.resourceType !== "OperationOutcome");
+    const seen = scope.seen;
     // Only another patient's data, or only the wrong type: the key is as good as failed. A
     // search answered by the FHIR server with none of this patient's resources of the right type
     // (a server that ignores `patient=`) leaves nothing for this patient instead.
