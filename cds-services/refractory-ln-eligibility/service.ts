@@ -8,6 +8,8 @@ import {
   defaultThresholds,
   ELIGIBILITY_LAB_KINDS,
   eligibilityLabsFrom,
+  eligibilityReadsSafetyLabs,
+  PROTEINURIA_LAB_KINDS,
   refractoryEligibility,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -18,8 +20,10 @@ import { eligibilityCard } from "../shared/eligibility-card.js";
 export function refractoryLnEligibilityService(
   deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},
 ): CdsService {
-  // Only the labs the rules read are normalised: about half of a chart's labs are left unread.
-  const labKinds = new Set(ELIGIBILITY_LAB_KINDS);
+  // Only the labs the rules read are normalised: about half of a chart's labs are left unread,
+  // and hemoglobin and ALT too unless an earlier iguratimod course is judged.
+  const allKinds = new Set(ELIGIBILITY_LAB_KINDS);
+  const proteinuria = new Set(PROTEINURIA_LAB_KINDS);
   const thresholds = deps.thresholds ?? defaultThresholds;
   const keys = ALL_PATIENT_DATA_KEYS;
   return {
@@ -32,7 +36,8 @@ export function refractoryLnEligibilityService(
     requiredPrefetch: keys,
     evaluate(input) {
       const { facts, prefetchNotes } = patientDataOf(input, thresholds, {
-        labKinds,
+        labKinds: (courses) =>
+          eligibilityReadsSafetyLabs(courses, input.now) ? allKinds : proteinuria,
         // On iguratimod nobody is judged eligible: no lab need be read.
         labsFrom: (courses) => eligibilityLabsFrom(courses, input.now),
       });

@@ -50,6 +50,22 @@ export const ELIGIBILITY_LAB_KINDS: readonly LabKind[] = [
   "alt",
 ];
 
+/** The kinds of lab that decide the verdict and the prior courses' outcomes: proteinuria. */
+export const PROTEINURIA_LAB_KINDS: readonly LabKind[] = ["protein24h", "upcr"];
+
+/**
+ * Whether refractoryEligibility reads hemoglobin and ALT for these courses: only to judge the
+ * toxicity of an iguratimod course that ended before `now` (previousIguratimodCourses). Without
+ * one, PROTEINURIA_LAB_KINDS are all it reads.
+ */
+export function eligibilityReadsSafetyLabs(
+  courses: readonly MedicationCourse[],
+  now: Date,
+): boolean {
+  const n = now.getTime();
+  return courses.some((c) => c.agent === "iguratimod" && c.end !== undefined && c.end < n);
+}
+
 /** True when an iguratimod course has started before `now` and has not ended before it. */
 export function onIguratimod(facts: Pick<PatientFacts, "courses">, now: Date): boolean {
   const n = now.getTime();

@@ -49,8 +49,11 @@ export interface NormaliseOptions {
   /**
    * Only labs of these kinds are read; the others are left unread, with no data-quality note.
    * For a caller whose rules read only these kinds (they are a third of a typical chart's labs).
+   * A function gives the kinds from the patient's medication courses, read first.
    */
-  readonly labKinds?: ReadonlySet<LabKind>;
+  readonly labKinds?:
+    | ReadonlySet<LabKind>
+    | ((courses: readonly MedicationCourse[]) => ReadonlySet<LabKind>);
   /**
    * With `labKinds`: the latest usable lab at or before `now` of those left unread (other kinds,
    * and with `labsFrom` older labs) is read too (and only it, with no note), for a rule that asks
@@ -127,11 +130,13 @@ export function normalisePatient(
   }
   const courses = mergeCourses(statements, thresholds);
 
+  const labKinds =
+    typeof options.labKinds === "function" ? options.labKinds(courses) : options.labKinds;
   const reader = new ObservationReader(
     thresholds,
     maxTime,
-    options.labKinds,
-    options.labKinds !== undefined && options.latestOfOtherKinds === true,
+    labKinds,
+    labKinds !== undefined && options.latestOfOtherKinds === true,
     options.labsFrom?.(courses),
   );
   for (const o of observations) reader.read(o);

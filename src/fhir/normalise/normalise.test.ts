@@ -13,7 +13,9 @@ import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
 import {
   ELIGIBILITY_LAB_KINDS,
   eligibilityLabsFrom,
+  eligibilityReadsSafetyLabs,
   onIguratimod,
+  PROTEINURIA_LAB_KINDS,
   refractoryEligibility,
 } from "../../clinical/eligibility.js";
 import { RESPONSE_LAB_KINDS, responseLabsFrom, week24Response } from "../../clinical/response.js";
@@ -362,6 +364,9 @@ describe("normalisePatient: labs", () => {
     /** How often each lab kind decided something in the findings compared. */
     const deciding = new Map<string, number>();
     let unreadOnDrug = 0;
+    let withPrevious = 0;
+    let proteinuriaOnly = 0;
+    const proteinuriaKinds = new Set(PROTEINURIA_LAB_KINDS);
     for (const bundle of allFixtureBundles(NOW)) {
       const own = resourcesOf(bundle);
       const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
@@ -407,15 +412,22 @@ describe("normalisePatient: labs", () => {
           const expected = refractoryEligibility(full, when);
           expect(refractoryEligibility(read, when)).toEqual(expected);
           // On iguratimod, no lab at all is read, and the finding is still the same.
+          // With hemoglobin and ALT only when an earlier iguratimod course is judged.
           const limited = normalisePatient(resources, NOW, {
-            labKinds: kinds,
+            labKinds: (cs) => (eligibilityReadsSafetyLabs(cs, when) ? kinds : proteinuriaKinds),
             labsFrom: (cs) => eligibilityLabsFrom(cs, when),
           });
           expect(refractoryEligibility(limited, when)).toEqual(expected);
           if (onIguratimod(full, when)) {
             expect(limited.labs).toEqual([]);
             unreadOnDrug += 1;
-          } else expect(limited.labs).toEqual(read.labs);
+          } else if (eligibilityReadsSafetyLabs(full.courses, when)) {
+            expect(limited.labs).toEqual(read.labs);
+            withPrevious += 1;
+          } else {
+            expect(limited.labs).toEqual(read.labs.filter((l) => proteinuriaKinds.has(l.kind)));
+            proteinuriaOnly += 1;
+          }
           if (expected === undefined) continue;
           verdicts.set(expected.verdict, (verdicts.get(expected.verdict) ?? 0) + 1);
           const values = [
@@ -431,6 +443,8 @@ describe("normalisePatient: labs", () => {
     expect(verdicts.get("not-eligible") ?? 0).toBeGreaterThan(0);
     for (const kind of ELIGIBILITY_LAB_KINDS) expect(deciding.get(kind) ?? 0).toBeGreaterThan(0);
     expect(unreadOnDrug).toBeGreaterThan(5);
+    expect(withPrevious).toBeGreaterThan(5);
+    expect(proteinuriaOnly).toBeGreaterThan(5);
   });
 
   /** Everything the safety rules say about a patient. */
