@@ -28,7 +28,7 @@ import {
   safetyAlertEvents,
   safetyLabsFrom,
 } from "../../clinical/safety.js";
-import type { PatientFacts } from "../../clinical/facts.js";
+import type { MedicationCourse, PatientFacts } from "../../clinical/facts.js";
 import { normalisePatient } from "./index.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
@@ -67,6 +67,25 @@ function withUpcrFor24h(resources: readonly FhirResource[]): FhirResource[] {
       : r,
   );
 }
+
+/** Each fixture patient's chart, with its id and its iguratimod courses (as of NOW). */
+function fixtureCharts(): {
+  own: FhirResource[];
+  patientId: string;
+  courses: MedicationCourse[];
+}[] {
+  return allFixtureBundles(NOW).map((bundle) => {
+    const own = resourcesOf(bundle);
+    return {
+      own,
+      patientId: own.find((r) => r.resourceType === "Patient")?.id ?? "",
+      courses: normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod"),
+    };
+  });
+}
+
+/** An instant as FHIR writes it. */
+const isoAt = (time: number): string => new Date(time).toISOString();
 
 /** The references of the Observations dated before `from`. */
 function observationsBefore(resources: readonly FhirResource[], from: number): Set<string> {
@@ -203,11 +222,7 @@ describe("normalisePatient: labs", () => {
     const codes = new Set<string>();
     let findings = 0;
     let skipped = 0;
-    for (const bundle of allFixtureBundles(NOW)) {
-      const own = resourcesOf(bundle);
-      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
-      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
-      const at = (time: number) => new Date(time).toISOString();
+    for (const { own, patientId, courses } of fixtureCharts()) {
       // Before each course's baseline window: an unreadable unit, a preliminary result and a
       // creatinine spike (none may change a finding); on the window's first day, a creatinine.
       const edges = courses.flatMap((c) => [
@@ -215,15 +230,27 @@ describe("normalisePatient: labs", () => {
           loinc: "2160-0",
           value: 80,
           unit: "furlongs",
-          at: at(c.start - 45 * DAY),
+          at: isoAt(c.start - 45 * DAY),
           patientId,
         }),
         lab(
-          { loinc: "1751-7", value: 20, unit: "g/L", at: at(c.start - 40 * DAY), patientId },
+          { loinc: "1751-7", value: 20, unit: "g/L", at: isoAt(c.start - 40 * DAY), patientId },
           { status: "preliminary" },
         ),
-        lab({ loinc: "2160-0", value: 900, unit: "umol/L", at: at(c.start - 31 * DAY), patientId }),
-        lab({ loinc: "2160-0", value: 70, unit: "umol/L", at: at(c.start - 30 * DAY), patientId }),
+        lab({
+          loinc: "2160-0",
+          value: 900,
+          unit: "umol/L",
+          at: isoAt(c.start - 31 * DAY),
+          patientId,
+        }),
+        lab({
+          loinc: "2160-0",
+          value: 70,
+          unit: "umol/L",
+          at: isoAt(c.start - 30 * DAY),
+          patientId,
+        }),
       ]);
       const asUpcr = withUpcrFor24h(own);
       // Before, inside and after each course's assessment window, and after each stop.
@@ -367,29 +394,25 @@ describe("normalisePatient: labs", () => {
     let withPrevious = 0;
     let proteinuriaOnly = 0;
     const proteinuriaKinds = new Set(PROTEINURIA_LAB_KINDS);
-    for (const bundle of allFixtureBundles(NOW)) {
-      const own = resourcesOf(bundle);
-      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
-      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
-      const at = (time: number) => new Date(time).toISOString();
+    for (const { own, patientId, courses } of fixtureCharts()) {
       // Notes of kinds the rules do not read: an implausible creatinine, a preliminary albumin.
       const noise = [
         lab({
           loinc: "2160-0",
           value: 1e6,
           unit: "umol/L",
-          at: at(NOW.getTime() - DAY),
+          at: isoAt(NOW.getTime() - DAY),
           patientId,
         }),
         lab(
-          { loinc: "1751-7", value: 30, unit: "g/L", at: at(NOW.getTime() - DAY), patientId },
+          { loinc: "1751-7", value: 30, unit: "g/L", at: isoAt(NOW.getTime() - DAY), patientId },
           { status: "preliminary" },
         ),
       ];
       // Grade-3 anaemia and liver values during each iguratimod course (an earlier intolerance).
       const toxic = courses.flatMap((c) => [
-        lab({ loinc: "718-7", value: 65, unit: "g/L", at: at(c.start + 20 * DAY), patientId }),
-        lab({ loinc: "1742-6", value: 900, unit: "U/L", at: at(c.start + 21 * DAY), patientId }),
+        lab({ loinc: "718-7", value: 65, unit: "g/L", at: isoAt(c.start + 20 * DAY), patientId }),
+        lab({ loinc: "1742-6", value: 900, unit: "U/L", at: isoAt(c.start + 21 * DAY), patientId }),
       ]);
       // The same chart with every 24-h protein sent as a UPCR instead.
       const asUpcr = withUpcrFor24h(own);
@@ -500,18 +523,26 @@ describe("normalisePatient: labs", () => {
     let compared = 0;
     let skipped = 0;
     let graded = 0;
-    for (const bundle of allFixtureBundles(NOW)) {
-      const own = resourcesOf(bundle);
-      const patientId = own.find((r) => r.resourceType === "Patient")?.id ?? "";
-      const courses = normalisePatient(own, NOW).courses.filter((c) => c.agent === "iguratimod");
-      const at = (time: number) => new Date(time).toISOString();
+    for (const { own, patientId, courses } of fixtureCharts()) {
       // Before each course's baseline window: a grade-3 hemoglobin, a grade-4 ALT and an ALT
       // with no unit (none may count); on the window's first day, a baseline hemoglobin.
       const edges = courses.flatMap((c) => [
-        lab({ loinc: "718-7", value: 60, unit: "g/L", at: at(c.start - 61 * DAY), patientId }),
-        lab({ loinc: "1742-6", value: 2000, unit: "U/L", at: at(c.start - 70 * DAY), patientId }),
-        lab({ loinc: "1742-6", value: 30, unit: undefined, at: at(c.start - 80 * DAY), patientId }),
-        lab({ loinc: "718-7", value: 150, unit: "g/L", at: at(c.start - 60 * DAY), patientId }),
+        lab({ loinc: "718-7", value: 60, unit: "g/L", at: isoAt(c.start - 61 * DAY), patientId }),
+        lab({
+          loinc: "1742-6",
+          value: 2000,
+          unit: "U/L",
+          at: isoAt(c.start - 70 * DAY),
+          patientId,
+        }),
+        lab({
+          loinc: "1742-6",
+          value: 30,
+          unit: undefined,
+          at: isoAt(c.start - 80 * DAY),
+          patientId,
+        }),
+        lab({ loinc: "718-7", value: 150, unit: "g/L", at: isoAt(c.start - 60 * DAY), patientId }),
       ]);
       const moments = [
         NOW,
