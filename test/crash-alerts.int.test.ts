@@ -80,7 +80,11 @@ describe.each(alertStoreKinds)("crash safety on %s", (kind) => {
       await new Promise((r) => first.once("exit", r));
       const failedBeforeKill = receiver.calls.length;
       receiver.answer = 200;
-      const second = await startNode(env);
+      // A generous request timeout after the restart: a 200 that reaches the worker after its
+      // timeout (a loaded machine) is rightly sent again (at least once), which would count as a
+      // duplicate here though no row was in flight at the kill. The rows the killed process had
+      // claimed still come back after its own, short lease.
+      const second = await startNode({ ...env, WEBHOOK_TIMEOUT_MS: "20000" });
       try {
         await until(() => new Set(deliveredIds(receiver)).size >= 100, 30_000);
         await new Promise((r) => setTimeout(r, 300));
