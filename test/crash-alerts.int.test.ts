@@ -133,7 +133,8 @@ describe.each(alertStoreKinds)("crash mid-delivery on %s", (kind) => {
       await new Promise((r) => setTimeout(r, receiver.delayMs + 200));
       const beforeRestart = new Set(deliveredIds(receiver));
       receiver.delayMs = 0;
-      const second = await startNode(env);
+      // As above: a late 200 resent after a timeout would count as a duplicate not in flight.
+      const second = await startNode({ ...env, WEBHOOK_TIMEOUT_MS: "20000" });
       try {
         await until(() => new Set(deliveredIds(receiver)).size >= 100, 30_000);
         // Rows leased by the dead process come back only when their lease runs out: wait until
