@@ -6,10 +6,7 @@
  */
 import {
   defaultThresholds,
-  ELIGIBILITY_LAB_KINDS,
-  eligibilityLabsFrom,
-  eligibilityReadsSafetyLabs,
-  PROTEINURIA_LAB_KINDS,
+  eligibilityLabKinds,
   refractoryEligibility,
   type Thresholds,
 } from "../../src/clinical/index.js";
@@ -20,10 +17,6 @@ import { eligibilityCard } from "../shared/eligibility-card.js";
 export function refractoryLnEligibilityService(
   deps: { readonly showAll?: boolean; readonly thresholds?: Thresholds } = {},
 ): CdsService {
-  // Only the labs the rules read are normalised: about half of a chart's labs are left unread,
-  // and hemoglobin and ALT too unless an earlier iguratimod course is judged.
-  const allKinds = new Set(ELIGIBILITY_LAB_KINDS);
-  const proteinuria = new Set(PROTEINURIA_LAB_KINDS);
   const thresholds = deps.thresholds ?? defaultThresholds;
   const keys = ALL_PATIENT_DATA_KEYS;
   return {
@@ -36,10 +29,9 @@ export function refractoryLnEligibilityService(
     requiredPrefetch: keys,
     evaluate(input) {
       const { facts, prefetchNotes } = patientDataOf(input, thresholds, {
-        labKinds: (courses) =>
-          eligibilityReadsSafetyLabs(courses, input.now) ? allKinds : proteinuria,
-        // On iguratimod nobody is judged eligible: no lab need be read.
-        labsFrom: (courses) => eligibilityLabsFrom(courses, input.now),
+        // Only the labs the rules read for this patient's courses: none on iguratimod, hemoglobin
+        // and ALT only to judge an earlier iguratimod course.
+        labKinds: (courses) => new Set(eligibilityLabKinds(courses, input.now)),
       });
       if (!facts.lnDiagnosis) return { cards: [] };
       const finding = refractoryEligibility(facts, input.now, thresholds);

@@ -2,7 +2,11 @@
 import { IMMUNOSUPPRESSANTS, type Agent, type LabKind } from "./codes.js";
 import { courseOutcome, type CourseOutcome } from "./course-outcome.js";
 import type { PatientFacts, MedicationCourse } from "./facts.js";
-import { previousIguratimodCourses, type PreviousIguratimodCourse } from "./iguratimod-history.js";
+import {
+  endedIguratimodCourse,
+  previousIguratimodCourses,
+  type PreviousIguratimodCourse,
+} from "./iguratimod-history.js";
 import { uniqueRefs, type DecidingValue, type Finding } from "./findings.js";
 import { defaultThresholds, type Thresholds } from "./thresholds.js";
 import {
@@ -50,22 +54,6 @@ export const ELIGIBILITY_LAB_KINDS: readonly LabKind[] = [
   "alt",
 ];
 
-/** The kinds of lab that decide the verdict and the prior courses' outcomes: proteinuria. */
-export const PROTEINURIA_LAB_KINDS: readonly LabKind[] = ["protein24h", "upcr"];
-
-/**
- * Whether refractoryEligibility reads hemoglobin and ALT for these courses: only to judge the
- * toxicity of an iguratimod course that ended before `now` (previousIguratimodCourses). Without
- * one, PROTEINURIA_LAB_KINDS are all it reads.
- */
-export function eligibilityReadsSafetyLabs(
-  courses: readonly MedicationCourse[],
-  now: Date,
-): boolean {
-  const n = now.getTime();
-  return courses.some((c) => c.agent === "iguratimod" && c.end !== undefined && c.end < n);
-}
-
 /** True when an iguratimod course has started before `now` and has not ended before it. */
 export function onIguratimod(facts: Pick<PatientFacts, "courses">, now: Date): boolean {
   const n = now.getTime();
@@ -74,16 +62,24 @@ export function onIguratimod(facts: Pick<PatientFacts, "courses">, now: Date): b
   );
 }
 
+/** The kinds of lab that decide the verdict and the prior courses' outcomes: proteinuria. */
+const PROTEINURIA_LAB_KINDS: readonly LabKind[] = ["protein24h", "upcr"];
+
 /**
- * The earliest instant of a lab refractoryEligibility can read for these courses: none when the
- * patient is on iguratimod (it judges nobody who is), else no limit. For normalisePatient's
- * `labsFrom`.
+ * The kinds of lab refractoryEligibility reads for these courses: none when the patient is on
+ * iguratimod (it judges nobody who is); hemoglobin and ALT besides proteinuria only to judge the
+ * toxicity of an iguratimod course that ended before `now` (previousIguratimodCourses). For
+ * normalisePatient's `labKinds`.
  */
-export function eligibilityLabsFrom(
+export function eligibilityLabKinds(
   courses: readonly MedicationCourse[],
   now: Date,
-): number | undefined {
-  return onIguratimod({ courses }, now) ? Infinity : undefined;
+): readonly LabKind[] {
+  if (onIguratimod({ courses }, now)) return [];
+  const n = now.getTime();
+  return courses.some((c) => endedIguratimodCourse(c, n))
+    ? ELIGIBILITY_LAB_KINDS
+    : PROTEINURIA_LAB_KINDS;
 }
 
 /**

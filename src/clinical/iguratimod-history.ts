@@ -68,6 +68,11 @@ function criticalValueDuring(
   return { ...decidingValue(label, worst.lab), grade: worst.grade };
 }
 
+/** Whether `c` is an iguratimod course that ended before `n` (ms): a previous course. */
+export function endedIguratimodCourse(c: MedicationCourse, n: number): boolean {
+  return c.agent === "iguratimod" && c.end !== undefined && c.end < n;
+}
+
 /** Every iguratimod course that ended before `now`, oldest first. */
 export function previousIguratimodCourses(
   facts: PatientFacts,
@@ -77,7 +82,7 @@ export function previousIguratimodCourses(
   const n = now.getTime();
   const out: PreviousIguratimodCourse[] = [];
   for (const c of facts.courses) {
-    if (c.agent !== "iguratimod" || c.end === undefined || c.end >= n) continue;
+    if (!endedIguratimodCourse(c, n) || c.end === undefined) continue;
     const ended = { ...c, end: c.end };
     const outcome = courseOutcome(facts, ended, now, thresholds);
     const critical = criticalValueDuring(facts, ended, thresholds);

@@ -12,10 +12,8 @@ import { allFixtureBundles, resourcesOf } from "../../../fixtures/index.js";
 import { CANONICAL_UNIT, LAB_CODES } from "../../clinical/codes.js";
 import {
   ELIGIBILITY_LAB_KINDS,
-  eligibilityLabsFrom,
-  eligibilityReadsSafetyLabs,
+  eligibilityLabKinds,
   onIguratimod,
-  PROTEINURIA_LAB_KINDS,
   refractoryEligibility,
 } from "../../clinical/eligibility.js";
 import { RESPONSE_LAB_KINDS, responseLabsFrom, week24Response } from "../../clinical/response.js";
@@ -393,7 +391,7 @@ describe("normalisePatient: labs", () => {
     let unreadOnDrug = 0;
     let withPrevious = 0;
     let proteinuriaOnly = 0;
-    const proteinuriaKinds = new Set(PROTEINURIA_LAB_KINDS);
+    const proteinuriaKinds = new Set(["protein24h", "upcr"]);
     for (const { own, patientId, courses } of fixtureCharts()) {
       // Notes of kinds the rules do not read: an implausible creatinine, a preliminary albumin.
       const noise = [
@@ -437,14 +435,13 @@ describe("normalisePatient: labs", () => {
           // On iguratimod, no lab at all is read, and the finding is still the same.
           // With hemoglobin and ALT only when an earlier iguratimod course is judged.
           const limited = normalisePatient(resources, NOW, {
-            labKinds: (cs) => (eligibilityReadsSafetyLabs(cs, when) ? kinds : proteinuriaKinds),
-            labsFrom: (cs) => eligibilityLabsFrom(cs, when),
+            labKinds: (cs) => new Set(eligibilityLabKinds(cs, when)),
           });
           expect(refractoryEligibility(limited, when)).toEqual(expected);
           if (onIguratimod(full, when)) {
             expect(limited.labs).toEqual([]);
             unreadOnDrug += 1;
-          } else if (eligibilityReadsSafetyLabs(full.courses, when)) {
+          } else if (eligibilityLabKinds(full.courses, when).includes("hemoglobin")) {
             expect(limited.labs).toEqual(read.labs);
             withPrevious += 1;
           } else {
