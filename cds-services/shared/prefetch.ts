@@ -131,13 +131,13 @@ export interface PatientData {
   readonly prefetchNotes: readonly DataQualityNote[];
 }
 
-/** Which resources and labs a service reads (see NormaliseOptions for the last three). */
-export interface PatientDataOptions {
+/** Which resources and labs a service reads (NormaliseOptions says what the lab options do). */
+export interface PatientDataOptions extends Pick<
+  NormaliseOptions,
+  "labKinds" | "latestOfOtherKinds" | "labsFrom"
+> {
   /** Resources left out, as `Type/id` (an order hook's draft). */
   readonly exclude?: ReadonlySet<string>;
-  readonly labKinds?: NormaliseOptions["labKinds"];
-  readonly latestOfOtherKinds?: NormaliseOptions["latestOfOtherKinds"];
-  readonly labsFrom?: NormaliseOptions["labsFrom"];
 }
 
 /**
