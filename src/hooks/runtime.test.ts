@@ -118,6 +118,34 @@ describe("the CDS Hooks runtime, without HTTP", () => {
     expect(badContext.outcome.issue[0]?.expression).toEqual(["context.userId"]);
 
     expect((await refusal(() => runtime.invoke(safety, [patientView]))).status).toBe(400);
+
+    // A FHIR token issued for another patient than the context's: refused before any read.
+    const token = {
+      access_token: "abc.def",
+      token_type: "Bearer",
+      expires_in: 300,
+      scope: "patient/*.read",
+      subject: "cds-service",
+    };
+    const otherToken = await refusal(() =>
+      runtime.invoke(safety, {
+        ...patientView,
+        fhirAuthorization: { ...token, patient: "kang-02" },
+      }),
+    );
+    expect(otherToken.status).toBe(400);
+    expect(otherToken.outcome.issue.map((i) => i.expression)).toEqual([
+      ["fhirAuthorization.patient"],
+    ]);
+    expect(otherToken.outcome.issue[0]?.diagnostics).toContain("another patient");
+    expect(events).toEqual([]);
+    // The context's own patient, or no patient in the token, reads as before.
+    for (const fhirAuthorization of [{ ...token, patient: "kang-04" }, token]) {
+      const answer = await runtime.invoke(safety, { ...patientView, fhirAuthorization });
+      expect(answer.cards.map((c) => c.source.topic?.code)).toEqual(["anemia"]);
+      expect(events.length).toBeGreaterThan(0);
+      events.length = 0;
+    }
     expect(events).toEqual([]); // nothing was read for any of them
   });
 

@@ -200,6 +200,17 @@ export class HookRuntime {
     const hookRequest = parseHookContext(hook, request.context);
     if (!hookRequest.success)
       throw badRequestIssues(describeIssues(hookRequest.error, ["context"]));
+    // Whose data: a FHIR token issued for another patient than the context's makes the request
+    // contradict itself (docs/cds-contract.md#whose-data); nothing is read with it.
+    const tokenPatient = request.fhirAuthorization?.patient;
+    if (tokenPatient !== undefined && tokenPatient !== hookRequest.data.context.patientId) {
+      throw badRequest(
+        `fhirAuthorization.patient ("${tokenPatient}") is another patient than ` +
+          `context.patientId ("${hookRequest.data.context.patientId}"): the FHIR token is for ` +
+          "another patient's data",
+        "fhirAuthorization.patient",
+      );
+    }
     // Whose data: a draft of another patient makes the request contradict itself; no card is
     // made from it (docs/cds-contract.md#whose-data).
     if (hookRequest.data.hook !== "patient-view") {
