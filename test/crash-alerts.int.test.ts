@@ -181,6 +181,10 @@ describe.each(alertStoreKinds.filter((k) => k === "postgres"))("two replicas on 
       SAFETY_WEBHOOKS: JSON.stringify(receivers.map((r) => ({ url: r.url, secret: SECRET }))),
       WEBHOOK_ALLOWLIST: receivers.map((r) => r.origin).join(","),
       WORKER_POLL_MS: "10",
+      // What is tested is that two workers never claim the same row; a POST that a loaded CI
+      // machine slows past the default 5 s timeout would be retried (at least once) and counted
+      // twice, so the timeout here is long.
+      WEBHOOK_TIMEOUT_MS: "20000",
     });
     const logger = createLogger("silent");
     const location = await freshAlertDatabase(kind);
