@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bundle, Observation } from "fhir/r4.js";
 import { lab } from "../fixtures/build.js";
 import { protocolApp } from "./support/protocol-app.js";
-import { TEST_SERVICE_ID, type EchoExtension } from "./support/test-service.js";
+import { TEST_SERVICE_ID, testService, type EchoExtension } from "./support/test-service.js";
 
 const PATH = `/cds-services/${TEST_SERVICE_ID}`;
 const PAGE_SIZE = 2;
@@ -27,6 +27,8 @@ interface FhirLikeServer {
   readonly requests: { path: string; authorization?: string }[];
   connections: number;
   delayMs: number;
+  /** This page of the Observation search is sent with `entry` as an object, not a list. */
+  malformedPage?: number;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,10 @@ async function startFhirLikeServer(): Promise<FhirLikeServer> {
         relation: "next",
         url: `${state.url}/Observation?patient=p1&_page=${page + 1}`,
       });
+    if (page === state.malformedPage) {
+      res.type("application/fhir+json").send({ ...bundle, entry: bundle.entry?.[0] });
+      return;
+    }
     res.type("application/fhir+json").send(bundle);
   });
   const server: Server = app.listen(0, "127.0.0.1");
@@ -288,6 +294,44 @@ describe("when data cannot be had", () => {
       .send(hookRequest({ patient: PATIENT }, { fhirServer: url }))
       .expect(200);
     expect(echoOf(res.body).unavailable).toEqual(["observations"]);
+  });
+
+  it("a Bundle page whose entry is not a list makes its key unavailable: no page of it is used, no later page read", async () => {
+    const { app } = protocolApp({ env: { FHIR_SERVER_ALLOWLIST: originOf(fhir.url) } });
+    try {
+      for (const malformedPage of [1, 2]) {
+        fhir.malformedPage = malformedPage;
+        fhir.requests.length = 0;
+        const res = await request(app)
+          .post(PATH)
+          .send(hookRequest({ patient: PATIENT }))
+          .expect(200);
+        const echo = echoOf(res.body);
+        expect(echo.unavailable).toEqual(["observations"]);
+        expect(echo.counts.observations).toBe(0);
+        expect(fhir.requests.map((r) => r.path)).toEqual(
+          ["/fhir/Observation?patient=p1", "/fhir/Observation?patient=p1&_page=2"].slice(
+            0,
+            malformedPage,
+          ),
+        );
+      }
+      // A required key sent that way is a 412 that says what the server sent.
+      const strict = protocolApp({
+        env: { FHIR_SERVER_ALLOWLIST: originOf(fhir.url) },
+        services: [testService({ requiredPrefetch: ["patient", "observations"] })],
+      }).app;
+      const refused = await request(strict)
+        .post(PATH)
+        .send(hookRequest({ patient: PATIENT }))
+        .expect(412);
+      const issue = (refused.body as { issue: { diagnostics: string; expression: string[] }[] })
+        .issue[0];
+      expect(issue?.expression).toEqual(["prefetch.observations"]);
+      expect(issue?.diagnostics).toContain("the FHIR server sent");
+    } finally {
+      fhir.malformedPage = undefined;
+    }
   });
 
   it("412 when fhirServer is not on the allow-list, and no connection reaches it", async () => {
