@@ -171,7 +171,7 @@ describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
     const kang04 = (await alertRows()).filter((a) => a.patient === "Patient/kang-04");
     expect(kang04.map((a) => a.severity).sort()).toEqual(["critical", "warning"]);
     expect(kang04.every((a) => a.source === "monitor")).toBe(true);
-    expect(fhir.searches.some((s) => s.includes("_lastUpdated=gt"))).toBe(false);
+    expect(changeSearches(fhir.searches)).toEqual([]);
     await until(async () => {
       const wm = await store.db
         .selectFrom("monitor_state")
@@ -196,7 +196,7 @@ describe.each(alertStoreKinds)("safety monitor on %s", (kind) => {
     // may have asked just before it, so at most two.
     expect(changeSearches(fhir.searches).length - changeSearchesBefore).toBeLessThanOrEqual(2);
     expect((await alertRows()).length).toBe(before + 1);
-    expect(fhir.searches.some((s) => s.includes("_lastUpdated=gt"))).toBe(true);
+    expect(changeSearches(fhir.searches).length).toBeGreaterThan(0);
     await first.stop();
 
     const second = monitor();
