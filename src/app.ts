@@ -83,7 +83,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestTimeLimit(config.REQUEST_TIMEOUT_MS));
   // Entered only for its own two paths, so a hook call does not walk a router for nothing.
   app.get(["/healthz", "/readyz"], healthRoutes(deps.store, logger));
-  app.use(createAddressRateLimit({ perMinute: config.RATE_LIMIT_PER_MINUTE, logger }));
+  app.use(
+    createAddressRateLimit({
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      logger,
+    }),
+  );
   const runtime = new HookRuntime({
     config,
     logger,

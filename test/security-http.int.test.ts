@@ -197,11 +197,16 @@ describe("rate limit per client address, before authentication", () => {
     expect((await from("203.0.113.7")).status).toBe(429);
     expect((await from("203.0.113.8")).status).toBe(200);
     // Without trusted proxies the header is ignored: a client cannot pick its own address.
-    const direct = protocolApp({ env: { RATE_LIMIT_PER_MINUTE: "2" } }).app;
+    const { app: direct, logs } = protocolApp({ env: { RATE_LIMIT_PER_MINUTE: "2" } });
     const spoof = (ip: string) => request(direct).get("/cds-services").set("X-Forwarded-For", ip);
     expect((await spoof("198.51.100.1")).status).toBe(200);
     expect((await spoof("198.51.100.2")).status).toBe(200);
     expect((await spoof("198.51.100.3")).status).toBe(429);
+    // The operator hears once that a proxy they did not declare is in front.
+    const proxyLines = logs.lines.filter((l) => l.includes('"undeclared-proxy"'));
+    expect(proxyLines).toHaveLength(1);
+    expect(proxyLines[0]).toContain("TRUST_PROXY_HOPS is 0");
+    expect(proxyLines[0]).not.toContain("198.51.100");
   });
 
   it("does nothing when the limit is 0", async () => {
