@@ -14,7 +14,7 @@ import {
 import { steroidDoseAt } from "../../src/clinical/glucocorticoids.js";
 import { glucocorticoidFacts } from "../../src/fhir/glucocorticoids.js";
 import type { CdsService } from "../types.js";
-import { patientDataOf, prefetchOf } from "../shared/prefetch.js";
+import { medicationResources, patientDataOf, prefetchOf } from "../shared/prefetch.js";
 import { responseCard } from "./cards.js";
 
 /** The labs the response rules read: hemoglobin and ALT (a third of a chart's labs) are not. */
@@ -33,14 +33,15 @@ export function iguratimodResponseService(
     prefetch: prefetchOf(["patient", "labs", "medicationStatements", "medicationRequests"]),
     requiredPrefetch: ["patient", "labs", "medicationStatements", "medicationRequests"],
     evaluate(input) {
-      const { facts, resources, prefetchNotes } = patientDataOf(input, thresholds, {
+      const { facts, prefetchNotes } = patientDataOf(input, thresholds, {
         labKinds: LAB_KINDS,
         labsFrom: (courses) => responseLabsFrom(courses, input.now, thresholds),
       });
       const finding = week24Response(facts, input.now, thresholds);
       if (!finding) return { cards: [] };
       const patientRef = `Patient/${input.context.patientId}`;
-      const gc = glucocorticoidFacts(resources, input.context.patientId);
+      // Only the medication keys: the labs need not be walked again for the steroid doses.
+      const gc = glucocorticoidFacts(medicationResources(input.data), input.context.patientId);
       const day0 = steroidDoseAt(gc, Date.parse(finding.day0));
       const now = steroidDoseAt(gc, input.now.getTime());
       const steroids = { ...(day0 ? { day0 } : {}), ...(now ? { now } : {}) };

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { lab, medicationRequest } from "../../fixtures/build.js";
 import { defaultThresholds } from "../../src/clinical/index.js";
 import type { ResolvedPrefetch } from "../types.js";
-import { allResources, patientDataOf } from "./prefetch.js";
+import { allResources, medicationResources, patientDataOf } from "./prefetch.js";
 
 const NOW = new Date("2026-01-15T12:00:00Z");
 
@@ -68,5 +68,30 @@ describe("allResources: one copy of each resource, in its latest version", () =>
       new Set(["Observation/hb-1"]),
     );
     expect(out).toEqual([other]);
+  });
+});
+
+describe("medicationResources: the statements and requests of the medication keys", () => {
+  it("one copy of each, in its latest version, and none of the labs", () => {
+    const base = medicationRequest(
+      { id: "mr-1", patientId: "p1", start: "2025-12-01" },
+      { meta: { lastUpdated: "2026-01-01T00:00:00Z" } },
+    );
+    const stopped: MedicationRequest = {
+      ...base,
+      status: "stopped",
+      meta: { lastUpdated: "2026-01-12T00:00:00Z" },
+    };
+    const data = prefetch({
+      labs: [hemoglobin(80)],
+      medicationRequests: [base, stopped],
+      medicationStatements: [],
+    });
+    expect(medicationResources(data)).toEqual([stopped]);
+    // The same as the medication resources of allResources, in the same order.
+    expect(medicationResources(data)).toEqual(
+      allResources(data).filter((r) => r.resourceType !== "Observation"),
+    );
+    expect(medicationResources(prefetch({ labs: [hemoglobin(80)] }))).toEqual([]);
   });
 });

@@ -65,6 +65,18 @@ export function allResources(
   return latestVersions(Object.values(data.resources), exclude);
 }
 
+/**
+ * The resources of the two medication keys, one copy each (as allResources keeps them), for a
+ * step that reads only statements and requests: walking every resource for them again touched
+ * each lab of the chart once more (the labs are most of a chart).
+ */
+export function medicationResources(data: ResolvedPrefetch): FhirResource[] {
+  return latestVersions([
+    data.resources.medicationStatements ?? [],
+    data.resources.medicationRequests ?? [],
+  ]);
+}
+
 /** Data-quality notes about the prefetch itself: keys that could not be had or were cut short. */
 export function prefetchNotes(data: ResolvedPrefetch): DataQualityNote[] {
   const notes: DataQualityNote[] = [];
