@@ -17,6 +17,20 @@ function prefetch(resources: Record<string, FhirResource[]>): ResolvedPrefetch {
   return { resources, unavailable: [], incomplete: [] };
 }
 
+/** One MedicationRequest, active, and its later version updated to stopped. */
+function activeThenStopped(): { base: MedicationRequest; stopped: MedicationRequest } {
+  const base = medicationRequest(
+    { id: "mr-1", patientId: "p1", start: "2025-12-01" },
+    { meta: { lastUpdated: "2026-01-01T00:00:00Z" } },
+  );
+  const stopped: MedicationRequest = {
+    ...base,
+    status: "stopped",
+    meta: { lastUpdated: "2026-01-12T00:00:00Z" },
+  };
+  return { base, stopped };
+}
+
 describe("allResources: one copy of each resource, in its latest version", () => {
   const first = hemoglobin(80, { meta: { versionId: "1" } });
   const corrected = hemoglobin(85, { status: "corrected", meta: { versionId: "2" } });
@@ -38,15 +52,7 @@ describe("allResources: one copy of each resource, in its latest version", () =>
   });
 
   it("a MedicationRequest updated to stopped replaces its active copy (lastUpdated decides)", () => {
-    const base = medicationRequest(
-      { id: "mr-1", patientId: "p1", start: "2025-12-01" },
-      { meta: { lastUpdated: "2026-01-01T00:00:00Z" } },
-    );
-    const stopped: MedicationRequest = {
-      ...base,
-      status: "stopped",
-      meta: { lastUpdated: "2026-01-12T00:00:00Z" },
-    };
+    const { base, stopped } = activeThenStopped();
     expect(allResources(prefetch({ a: [stopped], b: [base] }))).toEqual([stopped]);
     expect(allResources(prefetch({ a: [base], b: [stopped] }))).toEqual([stopped]);
   });
@@ -73,15 +79,7 @@ describe("allResources: one copy of each resource, in its latest version", () =>
 
 describe("medicationResources: the statements and requests of the medication keys", () => {
   it("one copy of each, in its latest version, and none of the labs", () => {
-    const base = medicationRequest(
-      { id: "mr-1", patientId: "p1", start: "2025-12-01" },
-      { meta: { lastUpdated: "2026-01-01T00:00:00Z" } },
-    );
-    const stopped: MedicationRequest = {
-      ...base,
-      status: "stopped",
-      meta: { lastUpdated: "2026-01-12T00:00:00Z" },
-    };
+    const { base, stopped } = activeThenStopped();
     const data = prefetch({
       labs: [hemoglobin(80)],
       medicationRequests: [base, stopped],
