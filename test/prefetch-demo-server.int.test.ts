@@ -134,7 +134,8 @@ describe("prefetch against the demo FHIR server", () => {
         .send(hook(slow.url));
       const elapsed = Date.now() - t0;
       expect(res.status).toBe(412);
-      expect(elapsed).toBeLessThan(2500);
+      // Ended by the budget, before the server's first answer would have come.
+      expect(elapsed).toBeLessThan(3000);
     } finally {
       await slow.close();
     }
