@@ -23,10 +23,12 @@
  * batch unread: the owner listens on a Unix socket beside the file (`<path>.owner.sock`), which
  * the kernel stops answering when the owner dies. A second live process finds it answering and
  * runs without a spool (its alerts during an outage are "failed", and its cards say so); a socket
- * left by a crashed owner answers nothing and is taken over.
+ * left by a crashed owner answers nothing and is taken over, by one process at a time (several
+ * started at once after a crash would otherwise each remove the socket another had just made,
+ * and each believe it the owner).
  */
 import { constants } from "node:fs";
-import { access, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { access, mkdir, open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
@@ -103,19 +105,77 @@ async function claim(path: string, logger: Logger): Promise<Server | undefined> 
     return undefined;
   }
   await mkdir(dirname(path), { recursive: true });
+  for (;;) {
+    try {
+      return await listenOn(socketPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    }
+    if (await answers(socketPath)) {
+      throw new SpoolTaken(
+        `another running process uses the alert spool ${path}: give each process its own ALERT_SPOOL_PATH`,
+      );
+    }
+    // Left by an owner that died. Undefined: another process was taking it over, so look again
+    // (it answers now, or that process gave up).
+    const server = await takeOver(socketPath);
+    if (server !== undefined) return server;
+  }
+}
+
+/**
+ * A taking-over process holds this directory beside the socket while it checks, removes and
+ * makes the socket again: making a directory is atomic, so only one holds it. One left by a
+ * process that died while it held it (a few milliseconds' window) is removed once it is this old.
+ */
+const TAKEOVER_STALE_MS = 10_000;
+const TAKEOVER_POLL_MS = 10;
+
+/**
+ * The owner's socket made again in place of a dead owner's, or undefined when another process
+ * held the takeover (after waiting for it to let go) or made the socket first.
+ */
+async function takeOver(socketPath: string): Promise<Server | undefined> {
+  const mutex = `${socketPath}.takeover`;
   try {
-    return await listenOn(socketPath);
+    await mkdir(mutex);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    await released(mutex);
+    return undefined;
   }
-  if (await answers(socketPath)) {
-    throw new SpoolTaken(
-      `another running process uses the alert spool ${path}: give each process its own ALERT_SPOOL_PATH`,
-    );
+  try {
+    // Another process may have finished a takeover before this one began.
+    if (await answers(socketPath)) return undefined;
+    await unlink(socketPath).catch(() => undefined);
+    try {
+      return await listenOn(socketPath);
+    } catch (err) {
+      // A process that started just now made it in the gap: it is the owner.
+      if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") return undefined;
+      throw err;
+    }
+  } finally {
+    await rmdir(mutex).catch(() => undefined);
   }
-  // Left by an owner that died.
-  await unlink(socketPath).catch(() => undefined);
-  return listenOn(socketPath);
+}
+
+/** Resolves once the takeover directory is gone, removing it when it is stale. */
+async function released(mutex: string): Promise<void> {
+  for (;;) {
+    let made: number;
+    try {
+      made = (await stat(mutex)).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    if (Date.now() - made > TAKEOVER_STALE_MS) {
+      await rmdir(mutex).catch(() => undefined);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
