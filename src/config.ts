@@ -171,6 +171,10 @@ const settings = {
       .optional(),
     "PostgreSQL URL. Unset: SQLite in SQLITE_PATH.",
   ],
+  PG_STATEMENT_TIMEOUT_MS: [
+    z.coerce.number().int().min(100).max(600_000).default(30_000),
+    "Longest a PostgreSQL statement may run or wait for a lock before the database cancels it (frees its connection).",
+  ],
   SQLITE_PATH: [
     z.string().min(1).default("./data/ln-cds.sqlite"),
     "SQLite file when no DATABASE_URL.",

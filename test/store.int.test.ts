@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/store/index.js";
 import { saveFeedback } from "../src/store/feedback.js";
@@ -97,6 +98,37 @@ describe("migrations", () => {
     await a.close();
     const b = await track(openStore({ DATABASE_URL: url, SQLITE_PATH: "" }));
     expect(await b.db.selectFrom("feedback").select("card").execute()).toHaveLength(1);
+  });
+
+  it("a PostgreSQL statement stuck behind another session's lock is cancelled, and frees its connection", async () => {
+    const url = await freshPostgresDatabase();
+    const store = await track(
+      openStore({ DATABASE_URL: url, SQLITE_PATH: "", PG_STATEMENT_TIMEOUT_MS: 300 }),
+    );
+    // An operator's session holds the feedback table in an open transaction.
+    const operator = new pg.Client({ connectionString: url });
+    await operator.connect();
+    try {
+      await operator.query("BEGIN");
+      await operator.query("LOCK TABLE feedback IN ACCESS EXCLUSIVE MODE");
+      const stuck = await saveFeedback(store, [feedback]).catch((e: unknown) => e);
+      expect((stuck as { code?: unknown }).code).toBe("57014"); // query_canceled
+      // Every one of the pool's connections comes back: more writes than connections fail the
+      // same way instead of queueing for ever behind the stuck ones.
+      const more = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          saveFeedback(store, [
+            { ...feedback, outcomeTimestamp: `2026-11-24T10:00:${String(10 + i)}Z` },
+          ]),
+        ),
+      );
+      expect(more.every((r) => r.status === "rejected")).toBe(true);
+      await operator.query("ROLLBACK");
+    } finally {
+      await operator.end();
+    }
+    await saveFeedback(store, [feedback]);
+    expect(await store.db.selectFrom("feedback").select("card").execute()).toHaveLength(1);
   });
 
   it("let two replicas open one PostgreSQL database at once, and share the replay store", async () => {

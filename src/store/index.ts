@@ -31,6 +31,8 @@ export interface Store {
 
 export interface StoreConfig {
   readonly DATABASE_URL?: string | undefined;
+  /** Default 30 s (see config.ts). */
+  readonly PG_STATEMENT_TIMEOUT_MS?: number;
   readonly SQLITE_PATH: string;
   /** Default 200 ms (see config.ts). */
   readonly SQLITE_BUSY_TIMEOUT_MS?: number;
@@ -96,6 +98,7 @@ function preparingOnce(file: SqliteDatabase.Database): KyselySqliteDatabase {
 
 /** How long a new PostgreSQL connection may take before the caller gets an error. */
 const PG_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * The PostgreSQL pool, with every connection's 'error' event heard. A connection that dies (a
@@ -103,12 +106,22 @@ const PG_CONNECT_TIMEOUT_MS = 5000;
  * idle and on its client when it was checked out; an event emitter's unheard 'error' ends the
  * process. The pool drops a broken client and opens a new one at the next checkout, so hearing
  * the event is all it takes to reconnect; queries during the outage fail (and `/readyz` says 503).
+ *
+ * Every session has a statement timeout: a statement stuck behind another session's lock (an
+ * operator's open transaction, say) is cancelled by the database and fails, instead of holding
+ * one of the pool's ten connections for ever; a stuck alert write is already given up after
+ * ALERT_WRITE_WAIT_MS and spooled, but its connection stayed taken.
  */
-function postgresPool(connectionString: string, logger: Logger | undefined): pg.Pool {
+function postgresPool(
+  connectionString: string,
+  statementTimeoutMs: number,
+  logger: Logger | undefined,
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: 10,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    statement_timeout: statementTimeoutMs,
   });
   const lost = (err: Error): void => {
     logger?.warn(
@@ -131,7 +144,13 @@ export async function openStore(cfg: StoreConfig, options: StoreOptions = {}): P
   if (cfg.DATABASE_URL !== undefined) {
     dialect = "postgres";
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: postgresPool(cfg.DATABASE_URL, options.logger) }),
+      dialect: new PostgresDialect({
+        pool: postgresPool(
+          cfg.DATABASE_URL,
+          cfg.PG_STATEMENT_TIMEOUT_MS ?? DEFAULT_PG_STATEMENT_TIMEOUT_MS,
+          options.logger,
+        ),
+      }),
     });
   } else {
     dialect = "sqlite";
