@@ -3,9 +3,10 @@
  *
  * 1. Starts ln-cds as `node dist/src/main.js serve` in production mode (CDS_AUTH=off for the
  *    run) and the floor (a bare express app, bench/floor.ts), each in its own process.
- * 2. Drives every patient-view service from discovery with autocannon, 10 connections for 10 s,
+ * 2. Drives every patient-view service from discovery with autocannon, 10 connections in 5-s slices,
  *    with full prefetch for a synthetic patient (3 years of monthly labs, 12 medication
- *    resources), and the floor with the same body. Ratios are against the floor of the same run.
+ *    resources), and the floor with the same body, timed before and after each service. Ratios
+ *    are against the mean of the two floor slices beside the service's.
  *    The patient is on iguratimod; eligibility is also timed on the same chart without it.
  * 3. The no-prefetch path: invocations with only `fhirServer`, against the demo FHIR server
  *    holding the synthetic patient; counts FHIR requests per invocation, checks that they
@@ -36,11 +37,11 @@ import { benchMonitor, monitorBacklog, type MonitorBenchFigure } from "./monitor
 import { patientPrefetch } from "../fixtures/index.js";
 import { SYNTHETIC_PATIENT_ID, syntheticPatient } from "./synthetic.js";
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "10");
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "5");
 const CONNECTIONS = 10;
 const WARM_S = 4;
 /** Rounds of every full-prefetch target, interleaved, so a change in the machine's load hits all. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "4");
 const FHIR_DELAY_MS = 50;
 /** The service and the floor, each for this many requests per round, with authentication on. */
 const AUTH_REQUESTS = Number(process.env.BENCH_AUTH_REQUESTS ?? "2500");
@@ -96,12 +97,31 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 };
 
-/** `rounds[r][i]`: target i in round r, the floor first. */
+/** The floor's row of a round of several floor slices: the median of each figure over them. */
+function floorOfRound(slices: readonly Load[]): Load {
+  const first = slices[0];
+  if (first === undefined) throw new Error("bench: a round without a floor slice");
+  return {
+    name: first.name,
+    reqPerSec: median(slices.map((l) => l.reqPerSec)),
+    p50: median(slices.map((l) => l.p50)),
+    p99: median(slices.map((l) => l.p99)),
+    errors: slices.reduce((n, l) => n + l.errors, 0),
+    non2xx: slices.reduce((n, l) => n + l.non2xx, 0),
+    cpuMsPerRequest: median(slices.map((l) => l.cpuMsPerRequest)),
+  };
+}
+
+/**
+ * `rounds[r][i]`: target i in round r, the floor first. A target's ratios are to its own `floor`
+ * when it has one, else to the round's floor.
+ */
 function summarise(rounds: readonly (readonly Load[])[]): LoadSummary[] {
   const first = rounds[0] ?? [];
   return first.map((load, i) => {
     const of = (r: readonly Load[]): Load => r[i] ?? load;
-    const floorOf = (r: readonly Load[]): Load => r[0] ?? load;
+    const floorOf = (r: readonly Load[]): Pick<Load, "reqPerSec" | "cpuMsPerRequest"> =>
+      of(r).floor ?? r[0] ?? load;
     return {
       name: load.name,
       reqPerSec: median(rounds.map((r) => of(r).reqPerSec)),
@@ -119,6 +139,11 @@ function summarise(rounds: readonly (readonly Load[])[]): LoadSummary[] {
 
 interface Load {
   readonly name: string;
+  /**
+   * The floor this target is compared with, when it is not the round's first entry: the mean of
+   * the floor slices timed just before and just after it (patient-view rounds).
+   */
+  readonly floor?: { readonly reqPerSec: number; readonly cpuMsPerRequest: number };
   readonly reqPerSec: number;
   readonly p50: number;
   readonly p99: number;
@@ -521,24 +546,47 @@ async function main(): Promise<void> {
       await warm(`${floor.url}/cds-services/x`, floorBody);
       for (const { id, body } of targets) await warm(`${service.url}/cds-services/${id}`, body);
     }
+    // The floor is timed before the first target and again after every target, and each target
+    // is compared with the mean of the two floor slices beside it: the load of this shared
+    // machine drifts within seconds (the floor alone swung from 470 to 700 req/s between
+    // consecutive 2-s slices), so a floor timed once per round, up to four targets earlier,
+    // moved a target's ratio by ±10 points from one run to the next.
+    const timeFloor = () =>
+      drive("floor (bare express)", `${floor.url}/cds-services/x`, floorBody, floor.child.pid);
     for (let round = 1; runs("patient-view") && round <= ROUNDS; round++) {
-      const loadsOfRound: Load[] = [
-        await drive(
-          "floor (bare express)",
-          `${floor.url}/cds-services/x`,
-          floorBody,
-          floor.child.pid,
-        ),
-      ];
+      const floorSlices: Load[] = [await timeFloor()];
+      const targetLoads: Load[] = [];
       for (const { name, id, body } of targets) {
-        loadsOfRound.push(
-          await drive(name, `${service.url}/cds-services/${id}`, body, service.child.pid),
+        const load = await drive(
+          name,
+          `${service.url}/cds-services/${id}`,
+          body,
+          service.child.pid,
         );
+        const before = floorSlices[floorSlices.length - 1] ?? load;
+        const after = await timeFloor();
+        floorSlices.push(after);
+        targetLoads.push({
+          ...load,
+          floor: {
+            reqPerSec: (before.reqPerSec + after.reqPerSec) / 2,
+            cpuMsPerRequest: (before.cpuMsPerRequest + after.cpuMsPerRequest) / 2,
+          },
+        });
       }
+      const loadsOfRound: Load[] = [floorOfRound(floorSlices), ...targetLoads];
       rounds.push(loadsOfRound);
       console.log(
         `round ${String(round)}: ` +
-          loadsOfRound.map((l) => `${l.name} ${l.reqPerSec.toFixed(0)} req/s`).join(", "),
+          loadsOfRound
+            .map(
+              (l) =>
+                `${l.name} ${l.reqPerSec.toFixed(0)} req/s` +
+                (l.floor !== undefined
+                  ? ` (${((100 * l.reqPerSec) / l.floor.reqPerSec).toFixed(0)} % of the floor beside it)`
+                  : ""),
+            )
+            .join(", "),
       );
     }
     for (const s of runs("no-prefetch") ? patientView : [])
@@ -683,7 +731,7 @@ async function main(): Promise<void> {
         `${String(resources.filter((r) => r.resourceType.startsWith("Medication")).length)} medication resources, iguratimod among them; "${CANDIDATE}" is that chart less its iguratimod statement and order (the eligibility rules judge nobody on iguratimod). ` +
         "Service: `node dist/src/main.js serve`, NODE_ENV=production, CDS_AUTH=off, LOG_LEVEL=warn, SQLite. " +
         '"CPU per request": the target process\'s CPU time (all threads, from /proc) over the requests it answered; it does not depend on how much of the shared machine the target got, so "floor CPU / its CPU" is the steadier view of the throughput ratio. ' +
-        `Each round times the floor and then every service, ${String(DURATION_S)} s each; a figure is the median over the rounds, and a ratio is the median of the ratios to the floor of the same round (so a change in the machine's load between rounds hits both sides). p99 per round in parentheses.`,
+        `Each round times the floor, then each service followed by the floor again, ${String(DURATION_S)} s each: a service's ratio in a round is to the mean of the two floor slices timed just before and just after it, so a change in the machine's load within seconds hits both sides. A figure is the median over the rounds (the floor's: of its slices in the round, then over the rounds), and a ratio is the median of the round's ratios. p99 per round in parentheses.`,
       "",
       "| target | req/s | p50 | p99 | ratio to floor | CPU per request | floor CPU / its CPU | errors / non-2xx |",
       "|---|---|---|---|---|---|---|---|",
