@@ -3,8 +3,8 @@
  *
  * 1. Starts ln-cds as `node dist/src/main.js serve` in production mode (CDS_AUTH=off for the
  *    run) and the floor (a bare express app, bench/floor.ts), each in its own process.
- * 2. Drives every patient-view service from discovery with autocannon, 10 connections in 5-s slices,
- *    with full prefetch for a synthetic patient (3 years of monthly labs, 12 medication
+ * 2. Drives every patient-view service from discovery with autocannon, 10 connections in 5-s
+ *    slices, with full prefetch for a synthetic patient (3 years of monthly labs, 12 medication
  *    resources), and the floor with the same body, timed before and after each service. Ratios
  *    are against the mean of the two floor slices beside the service's.
  *    The patient is on iguratimod; eligibility is also timed on the same chart without it.
